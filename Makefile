@@ -1,0 +1,72 @@
+# Ferry — the two commands are `make up` and `make test`; everything else is a step of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+KAFKA_LIBS := infra/kafka/libs/.resolved
+
+.PHONY: up test setup venv jars prometheus lint typecheck schemas unit integration e2e chaos bench down clean
+
+up: setup ## set everything up and run the platform on its embedded defaults
+	$(BIN)/ferry up
+
+test: setup prometheus ## set everything up and run the whole suite
+	$(BIN)/ferry schemas check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest tests
+
+setup: venv jars .env
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Ferry needs $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+jars: $(KAFKA_LIBS)
+
+$(KAFKA_LIBS): infra/kafka/pom.xml
+	@command -v java >/dev/null || { echo "Kafka needs Java 17+ (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Resolving Kafka needs Maven (apt-get install maven)"; exit 1; }
+	rm -rf infra/kafka/libs
+	cd infra/kafka && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=libs
+	@touch $@
+
+prometheus:
+	@bash infra/prometheus/install.sh
+
+.env:
+	@$(BIN)/python -m ferry.dotenv init .env
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+schemas:
+	$(BIN)/ferry schemas check
+
+unit:
+	$(BIN)/pytest tests/unit
+
+integration:
+	$(BIN)/pytest tests/integration
+
+e2e:
+	$(BIN)/pytest tests/e2e
+
+chaos:
+	$(BIN)/pytest tests/chaos
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) infra/kafka/libs var
