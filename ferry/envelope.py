@@ -1,0 +1,128 @@
+"""CloudEvents 1.0 in Kafka's binary binding: metadata in headers, the Avro data as the value.
+
+``ce_id`` is deterministic: derived from the source and the source's delivery id (a webhook's
+delivery id), or from source, entity and version, so a redelivered webhook yields the same id and
+is recognised downstream. ``traceparent`` (W3C) follows one change across stages.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from ferry.errors import DecodeError
+
+__all__ = [
+    "AVRO_CONTENT_TYPE",
+    "CloudEvent",
+    "Headers",
+    "deterministic_id",
+    "header",
+    "new_traceparent",
+]
+
+Headers = list[tuple[str, bytes]]
+
+SPECVERSION = "1.0"
+AVRO_CONTENT_TYPE = "application/avro"
+# Namespace for ce_id UUIDs: uuid5(NAMESPACE_URL, "https://ferry.dev/ce_id").
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ferry.dev/ce_id")
+
+
+def deterministic_id(source: str, *parts: str) -> str:
+    """The same inputs always give the same id (a UUIDv5)."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join((source, *parts))))
+
+
+def new_traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def child_traceparent(parent: str | None) -> str:
+    """Same trace, new span id; a missing or malformed parent starts a new trace."""
+    parts = (parent or "").split("-")
+    if len(parts) == 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
+        return f"{parts[0]}-{parts[1]}-{secrets.token_hex(8)}-{parts[3]}"
+    return new_traceparent()
+
+
+def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
+    """The last value of header ``name`` decoded as UTF-8, or None."""
+    found: str | None = None
+    for key, value in headers or ():
+        if key == name:
+            found = value.decode("utf-8", "replace") if value is not None else None
+    return found
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class CloudEvent:
+    """The envelope's attributes. ``subject`` is the entity key ``<system>:<model>:<id>``."""
+
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    traceparent: str = field(default_factory=new_traceparent)
+    content_type: str = AVRO_CONTENT_TYPE
+
+    def to_headers(self) -> Headers:
+        return [
+            ("ce_specversion", SPECVERSION.encode()),
+            ("ce_id", self.id.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_time", _format_time(self.time).encode()),
+            ("ce_subject", self.subject.encode()),
+            ("content-type", self.content_type.encode()),
+            ("traceparent", self.traceparent.encode()),
+        ]
+
+    def derive(self, *, type: str, source: str, subject: str | None = None) -> CloudEvent:
+        """The envelope of an event made from this one (same trace, derived deterministic id)."""
+        return replace(
+            self,
+            id=deterministic_id(source, type, self.id),
+            source=source,
+            type=type,
+            subject=subject or self.subject,
+            time=datetime.now(UTC),
+            traceparent=child_traceparent(self.traceparent),
+        )
+
+    @classmethod
+    def from_headers(cls, headers: Sequence[tuple[str, bytes]] | None) -> CloudEvent:
+        values = {k: v.decode("utf-8", "replace") for k, v in headers or () if v is not None}
+        missing = [n for n in ("ce_id", "ce_source", "ce_type") if not values.get(n)]
+        if missing:
+            raise DecodeError(f"not a CloudEvent: header {missing[0]} is missing")
+        if values.get("ce_specversion", SPECVERSION) != SPECVERSION:
+            raise DecodeError(
+                f"ce_specversion: unsupported version {values['ce_specversion']!r} (expected 1.0)"
+            )
+        raw_time = values.get("ce_time")
+        try:
+            moment = (
+                datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
+                if raw_time
+                else datetime.now(UTC)
+            )
+        except ValueError as exc:
+            raise DecodeError(f"ce_time: not an RFC 3339 timestamp ({raw_time!r})") from exc
+        return cls(
+            id=values["ce_id"],
+            source=values["ce_source"],
+            type=values["ce_type"],
+            subject=values.get("ce_subject", ""),
+            time=moment,
+            traceparent=values.get("traceparent") or new_traceparent(),
+            content_type=values.get("content-type", AVRO_CONTENT_TYPE),
+        )

@@ -1,0 +1,60 @@
+"""Kafka client factories with Ferry's defaults, and the one translation of aiokafka errors.
+
+Producers are idempotent with ``acks=all``: a webhook is acknowledged only once every in-sync
+replica has the event. Consumers never auto-commit: offsets are committed after the effect.
+"""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from ferry.errors import FerryError, Rejected, Unavailable
+from ferry.settings import KafkaSettings
+
+__all__ = ["make_consumer", "make_producer", "translate_kafka_error"]
+
+
+def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=f"{settings.client_id}-{client_id}",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+
+
+def make_consumer(
+    settings: KafkaSettings,
+    *topics: str,
+    group_id: str,
+    client_id: str,
+    max_poll_records: int = 500,
+) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=f"{settings.client_id}-{client_id}",
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_poll_records=max_poll_records,
+        request_timeout_ms=max(settings.request_timeout_ms, 40_000),
+    )
+
+
+def translate_kafka_error(exc: BaseException) -> FerryError:
+    """aiokafka's errors in Ferry's tree: retriable ones (and timeouts) are transient."""
+    if isinstance(exc, FerryError):
+        return exc
+    name = type(exc).__name__
+    if isinstance(exc, KafkaError):
+        if exc.retriable or name in {"KafkaConnectionError", "KafkaTimeoutError"}:
+            return Unavailable(f"Kafka unavailable: {name}: {exc}")
+        return Rejected(f"Kafka refused: {name}: {exc}")
+    if isinstance(exc, TimeoutError | ConnectionError | OSError):
+        return Unavailable(f"Kafka unavailable: {name}: {exc}")
+    return Rejected(f"Kafka error: {name}: {exc}")

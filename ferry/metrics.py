@@ -1,0 +1,82 @@
+"""Prometheus metrics shared by every Ferry service, built once per registry.
+
+Names are a closed set (``MetricName``) so that dashboards, alert rules and code agree; every
+series carries ``service``. Each service gets its own :class:`ServiceMetrics` over its own
+registry (the default one in production, a fresh one in tests).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+__all__ = ["CONTENT_TYPE_LATEST", "MetricName", "ServiceMetrics"]
+
+MetricName = Literal[
+    "ferry_events_in_total",
+    "ferry_events_out_total",
+    "ferry_dlq_total",
+    "ferry_retries_total",
+    "ferry_duplicates_total",
+    "ferry_processing_seconds",
+    "ferry_consumer_lag",
+    "ferry_http_requests_total",
+    "ferry_ready",
+]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ServiceMetrics:
+    """The metric families of one service."""
+
+    def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:
+        self.service = service
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.events_in = Counter(
+            "ferry_events_in", "Events received", ["service", "topic"], registry=r
+        )
+        self.events_out = Counter(
+            "ferry_events_out", "Events applied or produced", ["service", "topic"], registry=r
+        )
+        self.dlq = Counter(
+            "ferry_dlq",
+            "Events dead-lettered",
+            ["service", "topic", "error_class"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "ferry_retries", "Transient failures retried", ["service", "topic"], registry=r
+        )
+        self.duplicates = Counter(
+            "ferry_duplicates",
+            "Events recognised as already applied and skipped",
+            ["service", "topic"],
+            registry=r,
+        )
+        self.processing = Histogram(
+            "ferry_processing_seconds",
+            "Time to process one event",
+            ["service", "stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "ferry_consumer_lag",
+            "Records behind the end of the partition",
+            ["service", "topic", "partition"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "ferry_http_requests",
+            "HTTP requests answered",
+            ["service", "route", "status"],
+            registry=r,
+        )
+        self.ready = Gauge("ferry_ready", "1 when connected and assigned", ["service"], registry=r)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
