@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ferry.envelope import CloudEvent, deterministic_id, header
+from ferry.errors import DecodeError
+
+
+def test_deterministic_id_is_stable_and_distinguishes_inputs() -> None:
+    assert deterministic_id("shop", "delivery-1") == deterministic_id("shop", "delivery-1")
+    assert deterministic_id("shop", "delivery-1") != deterministic_id("shop", "delivery-2")
+    assert deterministic_id("shop", "a", "b") != deterministic_id("shop", "ab")
+
+
+def test_headers_round_trip() -> None:
+    event = CloudEvent(
+        id="id-1",
+        source="ferry/gateway/shop",
+        type="shop.order.created",
+        subject="shop:order:42",
+        time=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+    )
+    headers = event.to_headers()
+    names = [k for k, _ in headers]
+    assert names == [
+        "ce_specversion",
+        "ce_id",
+        "ce_source",
+        "ce_type",
+        "ce_time",
+        "ce_subject",
+        "content-type",
+        "traceparent",
+    ]
+    assert header(headers, "ce_time") == "2026-01-02T03:04:05.678Z"
+    assert header(headers, "content-type") == "application/avro"
+    assert CloudEvent.from_headers(headers) == event
+
+
+def test_derive_keeps_the_trace_and_is_deterministic() -> None:
+    event = CloudEvent(id="id-1", source="s", type="t", subject="shop:order:1")
+    first = event.derive(type="odoo.sale_order.upsert", source="ferry/streams/x")
+    second = event.derive(type="odoo.sale_order.upsert", source="ferry/streams/x")
+    assert first.id == second.id != event.id
+    assert first.traceparent.split("-")[1] == event.traceparent.split("-")[1]
+    assert first.traceparent.split("-")[2] != event.traceparent.split("-")[2]
+    assert first.subject == "shop:order:1"
+
+
+def test_missing_or_bad_headers_are_decode_errors() -> None:
+    with pytest.raises(DecodeError, match="ce_id is missing"):
+        CloudEvent.from_headers([("ce_source", b"s"), ("ce_type", b"t")])
+    with pytest.raises(DecodeError, match="ce_time"):
+        CloudEvent.from_headers(
+            [("ce_id", b"1"), ("ce_source", b"s"), ("ce_type", b"t"), ("ce_time", b"yesterday")]
+        )
