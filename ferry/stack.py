@@ -1,0 +1,188 @@
+"""The platform's processes: which services run, how they start, how they stop.
+
+:func:`platform_services` is the one list of Ferry's services and their commands; ``ferry up``
+runs it on the embedded defaults, the end-to-end tests run it against the test broker, and a
+test checks that ``docker-compose.yml`` runs the same commands. :class:`Stack` starts the
+processes in order, waits until each is ready, and stops them in reverse order with no orphan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from ferry.settings import Settings
+
+__all__ = ["ServiceSpec", "Stack", "StackError", "platform_services"]
+
+
+class StackError(RuntimeError):
+    """A service did not start or died; the message says which and where its log is."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    args: tuple[str, ...]  # arguments of the ``ferry`` command
+    port: int
+    probe: str = "/readyz"  # GET path answering 200 once ready; "jsonrpc" for the Odoo emulator
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "ferry.cli", *self.args]
+
+
+def platform_services(settings: Settings, *, odoo_data_dir: str | None = None) -> list[ServiceSpec]:
+    """Ferry's services in start order (the Odoo emulator stands in for Odoo)."""
+    odoo_port = httpx.URL(settings.odoo.url).port or 8069
+    sandbox_args: tuple[str, ...] = ("sandbox", "odoo", "--port", str(odoo_port))
+    if odoo_data_dir:
+        sandbox_args += ("--data-dir", odoo_data_dir)
+    return [
+        ServiceSpec("odoo-sandbox", sandbox_args, odoo_port, probe="jsonrpc"),
+        ServiceSpec("gateway", ("gateway",), settings.gateway.port),
+        ServiceSpec("streams", ("streams",), settings.streams.port),
+        ServiceSpec("odoo-sink", ("sink", "odoo"), settings.odoo_sink.port),
+    ]
+
+
+@dataclass
+class _Running:
+    spec: ServiceSpec
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log: IO[bytes]
+
+
+def _probe(spec: ServiceSpec, client: httpx.Client) -> bool:
+    base = f"http://127.0.0.1:{spec.port}"
+    try:
+        if spec.probe == "jsonrpc":
+            body = {
+                "jsonrpc": "2.0",
+                "method": "call",
+                "id": 1,
+                "params": {"service": "common", "method": "version", "args": []},
+            }
+            response = client.post(f"{base}/jsonrpc", json=body)
+            return response.status_code == 200 and "result" in response.json()
+        return client.get(base + spec.probe).status_code == 200
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Stack:
+    """Starts services as child processes (their own process groups) and stops them all."""
+
+    def __init__(self, env: Mapping[str, str], log_dir: Path, cwd: Path | None = None) -> None:
+        self._env = dict(env)
+        self._log_dir = log_dir
+        self._cwd = cwd
+        self._running: list[_Running] = []
+
+    @property
+    def names(self) -> list[str]:
+        return [r.spec.name for r in self._running]
+
+    def start(self, spec: ServiceSpec, *, timeout_s: float = 60.0) -> float:
+        """Start one service and wait until it is ready; return the seconds it took."""
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self._log_dir / f"{spec.name}.log"
+        log = log_path.open("ab")
+        began = time.monotonic()
+        process = subprocess.Popen(
+            spec.argv(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**self._env, **spec.env},
+            cwd=self._cwd,
+            start_new_session=True,
+        )
+        running = _Running(spec, process, log_path, log)
+        self._running.append(running)
+        with httpx.Client(timeout=2.0) as client:
+            while not _probe(spec, client):
+                if process.poll() is not None:
+                    raise StackError(
+                        f"{spec.name} exited with code {process.returncode} while starting; "
+                        f"last lines of {log_path}:\n{tail(log_path)}"
+                    )
+                if time.monotonic() - began > timeout_s:
+                    raise StackError(
+                        f"{spec.name} was not ready on port {spec.port} after {timeout_s:.0f} s; "
+                        f"last lines of {log_path}:\n{tail(log_path)}"
+                    )
+                time.sleep(0.1)
+        return time.monotonic() - began
+
+    def start_all(
+        self, specs: Sequence[ServiceSpec], *, timeout_s: float = 60.0
+    ) -> dict[str, float]:
+        return {spec.name: self.start(spec, timeout_s=timeout_s) for spec in specs}
+
+    def dead(self) -> list[str]:
+        """Names of services that exited, with their exit codes."""
+        return [
+            f"{r.spec.name} (exit code {r.process.returncode}, log {r.log_path})"
+            for r in self._running
+            if r.process.poll() is not None
+        ]
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        for running in self._running:
+            if running.spec.name == name:
+                return running.process
+        raise KeyError(name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to a service's whole process group (chaos tests)."""
+        process = self.process(name)
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        process.wait(timeout=30)
+
+    def restart(self, name: str, *, timeout_s: float = 60.0) -> float:
+        for index, running in enumerate(self._running):
+            if running.spec.name == name:
+                if running.process.poll() is None:
+                    self.kill(name, signal.SIGTERM)
+                running.log.close()
+                del self._running[index]
+                return self.start(running.spec, timeout_s=timeout_s)
+        raise KeyError(name)
+
+    def stop(self, *, grace_s: float = 15.0) -> None:
+        """SIGTERM every service in reverse start order; SIGKILL what outlives the grace."""
+        for running in reversed(self._running):
+            if running.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(running.process.pid, signal.SIGTERM)
+            try:
+                running.process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(running.process.pid, signal.SIGKILL)
+                running.process.wait(timeout=10)
+            running.log.close()
+        self._running.clear()
