@@ -32,6 +32,7 @@ __all__ = [
     "AVRO_CONTENT_TYPE",
     "CONFLUENT_MAGIC",
     "SINGLE_OBJECT_MAGIC",
+    "BytesLike",
     "ConfluentSerde",
     "Decoded",
     "Serde",
@@ -41,6 +42,7 @@ __all__ = [
 AVRO_CONTENT_TYPE = "application/avro"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
+BytesLike = bytes | bytearray | memoryview
 _SO_HEADER = len(SINGLE_OBJECT_MAGIC) + 8
 _CF_HEADER = len(CONFLUENT_MAGIC) + 4
 
@@ -61,7 +63,7 @@ class Serde(Protocol):
         self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
     ) -> bytes: ...
 
-    def decode(self, data: bytes, *, reader_version: int | None = None) -> Decoded: ...
+    def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded: ...
 
 
 class _AvroCodec:
@@ -139,8 +141,8 @@ class SingleObjectSerde(_AvroCodec):
         self._write_body(buf, sv, record)
         return buf.getvalue()
 
-    def decode(self, data: bytes, *, reader_version: int | None = None) -> Decoded:
-        data = bytes(data)
+    def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
+        data = bytes(data)  # a no-op for bytes
         if len(data) < _SO_HEADER:
             raise DecodeError(
                 f"too short for Avro single-object encoding: {len(data)} bytes, "
@@ -197,8 +199,8 @@ class ConfluentSerde(_AvroCodec):
         self._write_body(buf, sv, record)
         return buf.getvalue()
 
-    def decode(self, data: bytes, *, reader_version: int | None = None) -> Decoded:
-        data = bytes(data)
+    def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
+        data = bytes(data)  # a no-op for bytes
         if len(data) < _CF_HEADER:
             raise DecodeError(
                 f"too short for the Confluent wire format: {len(data)} bytes, "
