@@ -203,7 +203,7 @@ class OdooClient:
         context: Mapping[str, Any] | None = None,
     ) -> list[int]:
         kwargs = _kwargs(offset=offset or None, limit=limit, order=order, context=context)
-        return _int_list(await self.execute_kw(model, "search", [list(domain)], kwargs))
+        return _int_list(await self.execute_kw(model, "search", [list(domain)], kwargs), model)
 
     async def search_read(
         self,
@@ -224,7 +224,7 @@ class OdooClient:
             order=order,
             context=context,
         )
-        return _dict_list(await self.execute_kw(model, "search_read", [], kwargs))
+        return _dict_list(await self.execute_kw(model, "search_read", [], kwargs), model)
 
     async def read(
         self,
@@ -235,7 +235,7 @@ class OdooClient:
         context: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         kwargs = _kwargs(fields=list(fields) if fields is not None else None, context=context)
-        return _dict_list(await self.execute_kw(model, "read", [list(ids)], kwargs))
+        return _dict_list(await self.execute_kw(model, "read", [list(ids)], kwargs), model)
 
     @overload
     async def create(
@@ -276,7 +276,7 @@ class OdooClient:
         rows = [dict(v) for v in vals]
         if not rows:
             return []
-        ids = _int_list(await self.execute_kw(model, "create", [rows], kwargs))
+        ids = _int_list(await self.execute_kw(model, "create", [rows], kwargs), model)
         if len(ids) != len(rows):
             raise _unexpected(f"{model}.create", ids)
         return ids
@@ -325,7 +325,7 @@ class OdooClient:
         ids = result.get("ids")
         if errors or not isinstance(ids, list):
             raise _load_rejected(where, errors or messages)
-        return _int_list(ids)
+        return _int_list(ids, model)
 
     # -- external ids ------------------------------------------------------------------------
 
@@ -409,17 +409,17 @@ def _kwargs(**values: Any) -> dict[str, Any]:
     return {k: (dict(v) if k == "context" else v) for k, v in values.items() if v is not None}
 
 
-def _int_list(value: Any) -> list[int]:
+def _int_list(value: Any, model: str) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) for i in value
     ):
-        raise _unexpected("ids", value)
+        raise _unexpected(f"{model}: ids", value)
     return value
 
 
-def _dict_list(value: Any) -> list[dict[str, Any]]:
+def _dict_list(value: Any, model: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
-        raise _unexpected("records", value)
+        raise _unexpected(f"{model}: records", value)
     return value
 
 

@@ -22,7 +22,8 @@
     HTTP 408, 5xx                                          Unavailable (Retry-After if sent)
     HTTP 401, 403 (no Odoo error name)                     AuthenticationError
     other HTTP 3xx / 4xx                                   Rejected (status kept)
-    body not JSON / not the expected shape                 Unavailable if 5xx, else Rejected
+    body not JSON / not the expected shape: on HTTP 2xx    Rejected (status kept)
+                                            otherwise      by HTTP status (above)
 
 Protocols raise :class:`OdooFault` for an error payload and :class:`MalformedResponse` for an
 answer they cannot read; :func:`odoo_errors` turns those and httpx's errors into the tree with
@@ -200,9 +201,9 @@ def _translate(exc: BaseException, where: str) -> FerryError:
         return _from_fault(exc, where)
     if isinstance(exc, MalformedResponse):
         text = f"{where}: malformed answer from Odoo: {exc}"
-        if _transient_status(exc.status):
-            return Unavailable(text, retry_after=exc.retry_after)
-        return Rejected(text, status=exc.status)
+        if 200 <= exc.status < 300:
+            return Rejected(text, status=exc.status)
+        return _from_status(exc.status, exc.retry_after, text)
     if isinstance(exc, httpx.HTTPStatusError):
         response = exc.response
         return _from_status(

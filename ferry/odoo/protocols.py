@@ -93,6 +93,8 @@ async def jsonrpc_call(
         "params": {"service": service, "method": method, "args": list(args)},
     }
     response = await http.post(f"{url}/jsonrpc", content=_dumps(payload), headers=_JSON_HEADERS)
+    if not response.is_success and not _looks_like_json(response):
+        _raise_for_status(response)
     body = _json_body(response)
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
         fault = fault_from_jsonrpc(body["error"])
@@ -238,13 +240,10 @@ class Json2(OdooProtocol):
         )
         if response.is_success:
             return _json_body(response)
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        fault = fault_from_json2(response, payload)
-        if fault is not None:
-            raise fault
+        if _looks_like_json(response):
+            fault = fault_from_json2(response, _json_body(response))
+            if fault is not None:
+                raise fault
         _raise_for_status(response)
         raise MalformedResponse(f"unexpected HTTP {response.status_code}", response.status_code)
 
@@ -268,6 +267,10 @@ def _json_body(response: httpx.Response) -> Any:
             response.status_code,
             parse_retry_after(response.headers.get("retry-after")),
         ) from exc
+
+
+def _looks_like_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "")
 
 
 def _raise_for_status(response: httpx.Response) -> None:
