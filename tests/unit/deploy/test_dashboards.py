@@ -28,7 +28,8 @@ def test_dashboards_plot_only_exported_metrics() -> None:
     exported = _exported_names()
     for path in files:
         dashboard = json.loads(path.read_text(encoding="utf-8"))
-        assert dashboard["uid"] and dashboard["panels"]
+        assert dashboard["uid"]
+        assert dashboard["panels"]
         for panel in dashboard["panels"]:
             assert panel["targets"], panel["title"]
             for target in panel["targets"]:
