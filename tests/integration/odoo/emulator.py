@@ -1,0 +1,101 @@
+"""Run ``python -m sandbox.odoo`` as a subprocess on a free port, for tests and the bench."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DATABASE = "ferry"
+LOGIN = "admin"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Emulator:
+    url: str
+    api_key: str
+    odoo_version: str
+
+
+def available() -> bool:
+    try:
+        return importlib.util.find_spec("sandbox.odoo.__main__") is not None
+    except ImportError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running(odoo_version: str, *, start_timeout: float = 20.0) -> Iterator[Emulator]:
+    """Start the emulator, wait until it answers ``common.version``, stop it afterwards."""
+    port = free_port()
+    api_key = secrets.token_hex(20)
+    command = [
+        sys.executable,
+        "-m",
+        "sandbox.odoo",
+        "--port",
+        str(port),
+        "--api-key",
+        api_key,
+        "--odoo-version",
+        odoo_version,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(process, url, start_timeout)
+        yield Emulator(url, api_key, odoo_version)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    payload = {
+        "jsonrpc": "2.0",
+        "method": "call",
+        "id": 1,
+        "params": {"service": "common", "method": "version", "args": []},
+    }
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"the Odoo emulator exited with {process.returncode}: {err[-2000:]}")
+        try:
+            if httpx.post(f"{url}/jsonrpc", json=payload, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the Odoo emulator did not answer within {timeout} s")
