@@ -1,0 +1,302 @@
+"""A Shopify-style ``orders/create`` webhook as a ``shop.order.created`` record.
+
+The conversion is pure: JSON in, the Avro record, its key and its CloudEvent out. It rejects
+only what cannot become the record (a missing id, a quantity that is not an integer, a price
+that is not a decimal, a timestamp without an offset), raising
+:class:`ferry.errors.ValidationError` that names the webhook's own field path
+(``line_items[0].quantity``) and the rule. Content rules (a known currency, a positive
+quantity, an e-mail present, the country and SKU formats) belong to the stream stage, which
+dead-letters what breaks them; the gateway lets such orders through unchanged.
+
+Money is :class:`decimal.Decimal` at the schema's scale (4 places); timestamps are aware
+datetimes in UTC. Parse the body with :func:`parse_json` so that JSON numbers with a fraction
+arrive as ``Decimal`` rather than ``float``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ferry.envelope import CloudEvent, child_traceparent, deterministic_id, new_traceparent
+from ferry.errors import ValidationError
+from ferry.topics import entity_key, src
+
+__all__ = [
+    "CE_SOURCE",
+    "EVENT_TYPE",
+    "TOPIC",
+    "WEBHOOK_TOPIC",
+    "ShopOrder",
+    "convert_order",
+    "order_event_id",
+    "order_record",
+    "parse_json",
+]
+
+EVENT_TYPE = "shop.order.created"
+TOPIC = src("shop", "orders")
+CE_SOURCE = "ferry/gateway/shop"
+WEBHOOK_TOPIC = "orders/create"
+
+_SCALE = Decimal("0.0001")  # the schema's decimal(18, 4)
+_MAX_MONEY = Decimal(10) ** 14  # 18 digits, 4 of them after the point
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopOrder:
+    """One accepted webhook: what goes on ``src.shop.orders``."""
+
+    record: dict[str, Any]
+    key: str
+    event: CloudEvent
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a webhook body; fractions become ``Decimal``, ``NaN``/``Infinity`` are refused.
+
+    Raises :class:`ValueError` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) when the
+    body is not JSON.
+    """
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    return json.loads(body, parse_float=Decimal, parse_constant=no_constants)
+
+
+def convert_order(
+    payload: Any,
+    *,
+    delivery_id: str | None = None,
+    traceparent: str | None = None,
+    now: datetime | None = None,
+) -> ShopOrder:
+    """The record, key and envelope of one ``orders/create`` webhook.
+
+    ``traceparent`` (the request's W3C header) continues the caller's trace when it is valid.
+    """
+    record = order_record(payload, delivery_id=delivery_id)
+    key = entity_key("shop", "order", record["order_id"])
+    event = CloudEvent(
+        id=order_event_id(record["order_id"], record["updated_at"], delivery_id),
+        source=CE_SOURCE,
+        type=EVENT_TYPE,
+        subject=key,
+        time=now or datetime.now(UTC),
+        traceparent=child_traceparent(traceparent) if traceparent else new_traceparent(),
+    )
+    return ShopOrder(record=record, key=key, event=event)
+
+
+def order_event_id(order_id: str, updated_at: datetime, delivery_id: str | None) -> str:
+    """``ce_id``: from the delivery id when the shop sent one, else from order and version."""
+    if delivery_id:
+        return deterministic_id("shop", delivery_id)
+    return deterministic_id("shop", "order", order_id, _version(updated_at))
+
+
+def _version(moment: datetime) -> str:
+    """The order's version as the record stores it (UTC, milliseconds)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def order_record(payload: Any, *, delivery_id: str | None = None) -> dict[str, Any]:
+    """The ``shop.order.created`` record of a webhook body (already parsed JSON)."""
+    order = _object(payload, "$")
+    customer = _optional_object(order.get("customer"), "customer") or {}
+    email = _optional_str(customer.get("email"), "customer.email")
+    if email is None:
+        email = _optional_str(order.get("email"), "email")
+    items = _list(order.get("line_items"), "line_items")
+    return {
+        "order_id": _id(order.get("id"), "id"),
+        "order_name": _str(order.get("name"), "name"),
+        "customer": {
+            "email": email,
+            "first_name": _optional_str(customer.get("first_name"), "customer.first_name"),
+            "last_name": _optional_str(customer.get("last_name"), "customer.last_name"),
+        },
+        "currency": _str(order.get("currency"), "currency"),
+        "lines": [_line(item, f"line_items[{i}]") for i, item in enumerate(items)],
+        "shipping_address": _address(order.get("shipping_address"), "shipping_address"),
+        "totals": {
+            "subtotal": _money(order.get("subtotal_price"), "subtotal_price"),
+            "tax": _money(order.get("total_tax"), "total_tax"),
+            "shipping": _shipping(order),
+            "total": _money(order.get("total_price"), "total_price"),
+        },
+        "created_at": _timestamp(order.get("created_at"), "created_at"),
+        "updated_at": _timestamp(order.get("updated_at"), "updated_at"),
+        "source_delivery_id": delivery_id or "",
+        "note": _optional_str(order.get("note"), "note"),
+        "tags": _tags(order.get("tags"), "tags"),
+    }
+
+
+def _line(value: Any, path: str) -> dict[str, Any]:
+    item = _object(value, path)
+    line_id = item.get("id")
+    return {
+        "line_id": None if line_id is None else _id(line_id, f"{path}.id"),
+        # A custom line item has no SKU (null): the stream's SKU rule judges it, not decoding.
+        "sku": _optional_str(item.get("sku"), f"{path}.sku") or "",
+        "title": _str(item.get("title"), f"{path}.title"),
+        "quantity": _int32(item.get("quantity"), f"{path}.quantity"),
+        "unit_price": _money(item.get("price"), f"{path}.price"),
+    }
+
+
+def _address(value: Any, path: str) -> dict[str, Any] | None:
+    address = _optional_object(value, path)
+    if address is None:
+        return None
+    name = _optional_str(address.get("name"), f"{path}.name")
+    if name is None:
+        parts = [_optional_str(address.get(k), f"{path}.{k}") for k in ("first_name", "last_name")]
+        name = " ".join(p for p in parts if p) or None
+    if name is None:
+        raise ValidationError(f"{path}.name", "required", None)
+    return {
+        "name": name,
+        "address1": _str(address.get("address1"), f"{path}.address1"),
+        "address2": _optional_str(address.get("address2"), f"{path}.address2"),
+        "city": _str(address.get("city"), f"{path}.city"),
+        "zip": _optional_str(address.get("zip"), f"{path}.zip"),
+        "province": _optional_str(address.get("province"), f"{path}.province"),
+        "country_code": _str(address.get("country_code"), f"{path}.country_code"),
+    }
+
+
+def _shipping(order: Mapping[str, Any]) -> Decimal:
+    """``total_shipping_price_set.shop_money.amount``, else the sum of ``shipping_lines``."""
+    price_set = order.get("total_shipping_price_set")
+    if price_set is not None:
+        path = "total_shipping_price_set"
+        shop_money = _object(_object(price_set, path).get("shop_money"), f"{path}.shop_money")
+        return _money(shop_money.get("amount"), f"{path}.shop_money.amount")
+    lines = order.get("shipping_lines")
+    if lines is None:
+        return Decimal(0).quantize(_SCALE)
+    total = Decimal(0)
+    for i, line in enumerate(_list(lines, "shipping_lines")):
+        path = f"shipping_lines[{i}]"
+        total += _money(_object(line, path).get("price"), f"{path}.price")
+    return _check_money(total, "shipping_lines")
+
+
+# -- field readers: each names the field and the rule it broke -----------------------------
+
+
+def _object(value: Any, path: str) -> Mapping[str, Any]:
+    if value is None:
+        raise ValidationError(path, "required", None)
+    if not isinstance(value, Mapping):
+        raise ValidationError(path, "object", _shown(value))
+    return value
+
+
+def _optional_object(value: Any, path: str) -> Mapping[str, Any] | None:
+    return None if value is None else _object(value, path)
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if value is None:
+        raise ValidationError(path, "required", None)
+    if not isinstance(value, list):
+        raise ValidationError(path, "list", _shown(value))
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if value is None:
+        raise ValidationError(path, "required", None)
+    if not isinstance(value, str):
+        raise ValidationError(path, "string", _shown(value))
+    return value
+
+
+def _optional_str(value: Any, path: str) -> str | None:
+    return None if value is None else _str(value, path)
+
+
+def _id(value: Any, path: str) -> str:
+    """Shops use 64-bit integers or strings (UUIDs) as ids; the record keeps a string."""
+    if value is None or value == "":
+        raise ValidationError(path, "required", value)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError(path, "integer or string id", _shown(value))
+    return str(value)
+
+
+def _int32(value: Any, path: str) -> int:
+    if value is None:
+        raise ValidationError(path, "required", None)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(path, "integer", _shown(value))
+    if not _INT32[0] <= value <= _INT32[1]:
+        raise ValidationError(path, "32-bit integer", value)
+    return value
+
+
+def _money(value: Any, path: str) -> Decimal:
+    """A decimal string (``"19.99"``); an integer or a JSON number is accepted too."""
+    if value is None:
+        raise ValidationError(path, "required", None)
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValidationError(path, "decimal string", _shown(value))
+    try:
+        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except InvalidOperation:
+        raise ValidationError(path, "decimal string", _shown(value)) from None
+    if not amount.is_finite():
+        raise ValidationError(path, "decimal string", _shown(value))
+    return _check_money(amount, path)
+
+
+def _check_money(amount: Decimal, path: str) -> Decimal:
+    if abs(amount) >= _MAX_MONEY:
+        raise ValidationError(path, "at most 14 digits before the decimal point", str(amount))
+    scaled = amount.quantize(_SCALE)
+    if scaled != amount:
+        raise ValidationError(path, "at most 4 decimal places", str(amount))
+    return scaled
+
+
+def _timestamp(value: Any, path: str) -> datetime:
+    raw = _str(value, path)
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationError(path, "ISO 8601 timestamp", raw) from None
+    if moment.utcoffset() is None:
+        raise ValidationError(path, "ISO 8601 timestamp with a UTC offset", raw)
+    # Avro keeps milliseconds; truncate here so the record equals what a reader decodes.
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _tags(value: Any, path: str) -> list[str]:
+    """Shopify sends ``"a, b"``; a list of strings is accepted too."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    items = _list(value, path)
+    return [_str(t, f"{path}[{i}]") for i, t in enumerate(items)]
+
+
+def _shown(value: Any) -> Any:
+    """The offending value for an error message: scalars as they are, containers by type."""
+    if isinstance(value, Mapping):
+        return "<object>"
+    if isinstance(value, list):
+        return "<list>"
+    if isinstance(value, str) and len(value) > 64:
+        return value[:61] + "..."
+    return value
