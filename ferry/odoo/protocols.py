@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from ferry.errors import AuthenticationError
 from ferry.odoo.errors import (
     MalformedResponse,
+    OdooFault,
     fault_from_json2,
     fault_from_jsonrpc,
     parse_retry_after,
@@ -220,7 +221,13 @@ class Json2(OdooProtocol):
         return headers
 
     async def _authenticate(self) -> int:
-        context = await self.call("res.users", "context_get", [], {})
+        # JSON-2 has no login: ask who the key belongs to. An unknown method is a 404 there.
+        try:
+            context = await self.call("res.users", "context_get", [], {})
+        except OdooFault as fault:
+            if fault.status != 404:
+                raise
+            context = None
         uid = context.get("uid") if isinstance(context, Mapping) else None
         if isinstance(uid, int) and not isinstance(uid, bool):
             return uid

@@ -229,6 +229,22 @@ async def test_json2_authenticate_uses_context_get() -> None:
     assert len(fake.requests) == 1
 
 
+async def test_json2_authenticate_falls_back_to_the_login() -> None:
+    fake = FakeOdoo("19.0", replies={("res.users", "search"): [4]})
+    inner = fake.handle
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/context_get"):
+            body = {"name": "werkzeug.exceptions.NotFound", "message": "no such method"}
+            return httpx.Response(404, json=body)
+        return inner(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    odoo = OdooClient(URL, "ferry", "admin", KEY, protocol="json2", http=http)
+    assert await odoo.authenticate() == 4
+    assert fake.bodies[-1] == {"domain": [["login", "=", "admin"]]}
+
+
 def test_json2_params_names_positional_arguments() -> None:
     assert json2_params("search", [[("a", "=", 1)], 0, 10, "id"], {}) == {
         "domain": [("a", "=", 1)],
