@@ -1,0 +1,522 @@
+"""The generic sink runner: consume one topic, apply each event to its target, commit after.
+
+::
+
+    getmany ──▶ per-partition queue ──▶ worker: decode → sink.apply → outcome ──▶ done offset
+                  (pause when full)                    │ permanent → dead letter (acked)
+                                                       │ transient → wait, retry the SAME record
+                                                       └ auth / brake / bug → stop the runner
+    commit loop: every ``commit_interval_s``, on revocation and at shutdown, commit each
+    partition's done offset (the offset after the last record whose effect was confirmed or
+    whose dead letter Kafka acknowledged). Nothing past a record still being retried is ever
+    committed.
+
+Ordering and stalls: each assigned partition has one worker that handles its records one at a
+time, in offset order, so every change to one entity (one key, one partition) is applied in
+order. While the record at the head of a partition fails transiently (the target is down or
+throttling) that partition **stalls**: its worker retries the same record with capped
+exponential backoff for as long as it takes, its queue fills, and the consumer pauses the
+partition; other partitions go on. Transient failures are never dead-lettered.
+
+Stops: an :class:`~ferry.errors.AuthenticationError`, a tripped
+:class:`~ferry.dlq.DlqBrake`, a configuration error or an unexpected exception (a bug) stops the
+runner: every worker finishes its in-flight record, done offsets are committed, and
+:meth:`SinkRunner.run` raises :class:`SinkStopped` with one line to show the operator. The
+failing record is not committed, so it is read again after the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.structs import TopicPartition
+
+from ferry.dlq import DeadLetterWriter, DlqBrake, DlqBrakeTripped, SourceRecord
+from ferry.envelope import CloudEvent
+from ferry.errors import (
+    AuthenticationError,
+    DecodeError,
+    FerryError,
+    PermanentError,
+    TransientError,
+)
+from ferry.kafka import translate_kafka_error
+from ferry.metrics import ServiceMetrics
+from ferry.retry import Backoff
+from ferry.serde import Serde
+from ferry.settings import DlqSettings
+
+__all__ = [
+    "ConsumerLike",
+    "Outcome",
+    "Sink",
+    "SinkEvent",
+    "SinkRunner",
+    "SinkStopped",
+    "group_id",
+]
+
+log = logging.getLogger("ferry.sink")
+
+STAGE = "sink"
+
+
+def group_id(sink_name: str) -> str:
+    """The consumer group of a sink: ``ferry-sink-<name>``."""
+    return f"ferry-sink-{sink_name}"
+
+
+class Outcome(enum.Enum):
+    """What applying one event did."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # already applied, or older than what the target holds: skipped
+
+
+@dataclass(frozen=True, slots=True)
+class SinkEvent:
+    """A decoded record: its CloudEvents envelope and its Avro data (reader's shape)."""
+
+    envelope: CloudEvent
+    event_type: str
+    data: dict[str, Any]
+
+
+class Sink(Protocol):
+    """Applies events of one type, read from one topic, to the system that owns them.
+
+    ``apply`` must be idempotent: the runner commits only after it returned, so a crash between
+    the effect and the commit delivers the same event again. It raises
+    :class:`~ferry.errors.PermanentError` for what will never apply (the record is dead-lettered),
+    :class:`~ferry.errors.TransientError` for what may apply later (the same record is retried),
+    :class:`~ferry.errors.AuthenticationError` when the target refuses the credentials (the
+    runner stops).
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+
+    async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome: ...
+
+    async def ready(self) -> bool:
+        """True when the target answers (for ``/readyz``)."""
+        ...
+
+
+class ConsumerLike(Protocol):
+    """The part of ``AIOKafkaConsumer`` the runner uses (a fake implements it in unit tests)."""
+
+    def subscribe(
+        self, topics: Sequence[str] = ..., pattern: Any = ..., listener: Any = ...
+    ) -> None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int = ..., max_records: int | None = ...
+    ) -> Mapping[TopicPartition, Sequence[Any]]: ...
+    async def commit(self, offsets: Mapping[TopicPartition, int] | None = ...) -> None: ...
+    def pause(self, *partitions: TopicPartition) -> None: ...
+    def resume(self, *partitions: TopicPartition) -> None: ...
+    def assignment(self) -> set[TopicPartition]: ...
+    def highwater(self, partition: TopicPartition) -> int | None: ...
+
+
+class ProducerLike(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes | None = ...,
+        key: bytes | None = ...,
+        partition: int | None = ...,
+        timestamp_ms: int | None = ...,
+        headers: Any = ...,
+    ) -> Any: ...
+
+
+class SinkStopped(FerryError):
+    """The runner stopped on purpose (auth refused, DLQ brake, bug); the message says why."""
+
+
+class _Interrupted(Exception):
+    """The worker was asked to stop while waiting to retry."""
+
+
+@dataclass
+class _Partition:
+    tp: TopicPartition
+    brake: DlqBrake
+    queue: deque[Any] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    done: int | None = None  # the offset to commit: one past the last finished record
+    committed: int | None = None
+    paused: bool = False
+    stopping: bool = False
+
+
+class SinkRunner:
+    """Runs one :class:`Sink` over one consumer until :meth:`stop` or a fatal error.
+
+    The runner starts and stops ``consumer`` and ``producer`` (the producer writes dead
+    letters). ``max_buffered`` records per partition are held before the partition is paused.
+    """
+
+    def __init__(
+        self,
+        sink: Sink,
+        consumer: ConsumerLike,
+        producer: ProducerLike,
+        *,
+        serde: Serde,
+        metrics: ServiceMetrics,
+        backoff: Backoff | None = None,
+        brake: DlqSettings | None = None,
+        commit_interval_s: float = 0.5,
+        max_buffered: int = 100,
+        poll_timeout_ms: int = 200,
+    ) -> None:
+        self.sink = sink
+        self.consumer = consumer
+        self.producer = producer
+        self.serde = serde
+        self.metrics = metrics
+        self.backoff = backoff or Backoff()
+        self.brake_settings = brake or DlqSettings()
+        self.commit_interval_s = commit_interval_s
+        self.max_buffered = max_buffered
+        self.poll_timeout_ms = poll_timeout_ms
+        self.dead_letters = DeadLetterWriter(producer, metrics.service, metrics)
+        self._partitions: dict[TopicPartition, _Partition] = {}
+        self._stopping = False
+        self._fatal: SinkStopped | None = None
+        self._started = False
+        self._last_commit = 0.0
+        self._commit_lock = asyncio.Lock()
+
+    # -- public ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the runner to stop: in-flight records finish, done offsets are committed."""
+        self._stopping = True
+        for part in self._partitions.values():
+            part.stopping = True
+            part.wake.set()
+            part.ready.set()
+
+    @property
+    def assigned(self) -> set[TopicPartition]:
+        if not self._started:
+            return set()
+        try:
+            return set(self.consumer.assignment())
+        except Exception:  # the consumer is not running
+            return set()
+
+    async def ready(self) -> bool:
+        """Partitions assigned and the target reachable."""
+        if self._stopping or not self.assigned:
+            return False
+        try:
+            return await self.sink.ready()
+        except Exception:
+            return False
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; raise :class:`SinkStopped` on a fatal error."""
+        self.consumer.subscribe([self.sink.topic], listener=_Listener(self))
+        await self.producer.start()
+        try:
+            await self.consumer.start()
+            self._started = True
+            try:
+                await self._loop()
+            finally:
+                self._started = False
+                await self._shutdown()
+                await self.consumer.stop()
+        finally:
+            await self.producer.stop()
+        if self._fatal is not None:
+            raise self._fatal
+
+    # -- the poll loop -----------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        self._last_commit = time.monotonic()
+        while not self._stopping:
+            try:
+                batches = await self.consumer.getmany(timeout_ms=self.poll_timeout_ms)
+            except Exception as exc:
+                error = translate_kafka_error(exc)
+                if isinstance(error, TransientError):
+                    log.warning("polling Kafka failed, trying again: %s", error)
+                    await asyncio.sleep(1.0)
+                    continue
+                self._fail(f"Kafka refused to serve {self.sink.topic}: {error}")
+                break
+            for tp, records in batches.items():
+                if records:
+                    self._enqueue(tp, records)
+            if time.monotonic() - self._last_commit >= self.commit_interval_s:
+                await self._commit()
+
+    def _enqueue(self, tp: TopicPartition, records: Sequence[Any]) -> None:
+        part = self._partitions.get(tp)
+        if part is None:
+            part = _Partition(tp, DlqBrake(self.brake_settings))
+            part.task = asyncio.create_task(
+                self._work(part), name=f"sink-{tp.topic}-{tp.partition}"
+            )
+            self._partitions[tp] = part
+        part.queue.extend(records)
+        part.ready.set()
+        if not part.paused and len(part.queue) >= self.max_buffered:
+            self.consumer.pause(tp)
+            part.paused = True
+
+    # -- one partition -----------------------------------------------------------------------
+
+    async def _work(self, part: _Partition) -> None:
+        while not part.stopping:
+            if not part.queue:
+                part.ready.clear()
+                await part.ready.wait()
+                continue
+            record = part.queue[0]
+            try:
+                finished = await self._process(part, record)
+            except SinkStopped as exc:
+                self._fail(str(exc), exc)
+                return
+            except Exception as exc:  # a bug: stop rather than skip or dead-letter the record
+                log.exception("unexpected error on %s", _where(record))
+                self._fail(f"unexpected error on {_where(record)}: {type(exc).__name__}: {exc}")
+                return
+            if not finished:
+                return  # asked to stop while the record was waiting for a retry
+            part.queue.popleft()
+            part.done = record.offset + 1
+            self._update_lag(part)
+            if part.paused and len(part.queue) <= self.max_buffered // 2 and not part.stopping:
+                with contextlib.suppress(Exception):  # the partition may have been revoked
+                    self.consumer.resume(part.tp)
+                part.paused = False
+
+    async def _process(self, part: _Partition, record: Any) -> bool:
+        """Handle one record to a final outcome; False when interrupted by a stop."""
+        topic = record.topic
+        started = time.perf_counter()
+        self.metrics.events_in.labels(self.metrics.service, topic).inc()
+        try:
+            try:
+                event = self._decode(record)
+            except DecodeError as exc:
+                await self._dead_letter(part, record, exc, attempts=1, first=datetime.now(UTC))
+                return True
+            outcome = await self._apply(part, record, event)
+            if outcome is None:
+                return True  # dead-lettered, and Kafka acknowledged the dead letter
+            _brake(part, ok=True)
+            if outcome is Outcome.DUPLICATE:
+                self.metrics.duplicates.labels(self.metrics.service, topic).inc()
+            else:
+                self.metrics.events_out.labels(self.metrics.service, topic).inc()
+            return True
+        except _Interrupted:
+            return False
+        finally:
+            self.metrics.processing.labels(self.metrics.service, STAGE).observe(
+                time.perf_counter() - started
+            )
+
+    def _decode(self, record: Any) -> SinkEvent:
+        envelope = CloudEvent.from_headers(record.headers)
+        if envelope.type != self.sink.event_type:
+            raise DecodeError(
+                f"ce_type: expected {self.sink.event_type!r} on {record.topic}, "
+                f"got {envelope.type!r}"
+            )
+        if record.value is None:
+            raise DecodeError("the record has no value (a tombstone)")
+        decoded = self.serde.decode(record.value)
+        if decoded.event_type != self.sink.event_type:
+            raise DecodeError(
+                f"the value is a {decoded.event_type} ({decoded.writer.ref}), "
+                f"expected {self.sink.event_type}"
+            )
+        return SinkEvent(envelope, decoded.event_type, decoded.record)
+
+    async def _apply(self, part: _Partition, record: Any, event: SinkEvent) -> Outcome | None:
+        """The sink's outcome, or None once the record was dead-lettered."""
+        attempts = 0
+        first: datetime | None = None
+        while True:
+            attempts += 1
+            try:
+                return await self.sink.apply(event, record)
+            except TransientError as exc:
+                first = first or datetime.now(UTC)
+                self.metrics.retries.labels(self.metrics.service, record.topic).inc()
+                delay = self.backoff.delay(min(attempts, 32), exc.retry_after)
+                if attempts == 1 or attempts % self.backoff.max_attempts == 0:
+                    log.warning(
+                        "%s: %s; partition %d waits and retries the same record "
+                        "(attempt %d, next in %.1fs)",
+                        _where(record),
+                        exc,
+                        record.partition,
+                        attempts,
+                        delay,
+                    )
+                await self._sleep(part, delay)
+            except PermanentError as exc:
+                await self._dead_letter(part, record, exc, attempts=attempts, first=first)
+                return None
+            except AuthenticationError as exc:
+                raise SinkStopped(str(exc)) from exc
+            except DlqBrakeTripped as exc:
+                raise SinkStopped(str(exc)) from exc
+            except FerryError as exc:  # ConfigError and friends: nothing a retry can fix
+                raise SinkStopped(f"{_where(record)}: {type(exc).__name__}: {exc}") from exc
+
+    async def _sleep(self, part: _Partition, delay: float) -> None:
+        if part.stopping:
+            raise _Interrupted
+        part.wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(part.wake.wait(), timeout=delay)
+        if part.stopping:
+            raise _Interrupted
+
+    async def _dead_letter(
+        self,
+        part: _Partition,
+        record: Any,
+        error: PermanentError,
+        *,
+        attempts: int,
+        first: datetime | None,
+    ) -> None:
+        _brake(part, ok=False)
+        log.info("%s: dead-lettered: %s", _where(record), error)
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                await self.dead_letters.send(
+                    record, error, stage=STAGE, attempts=attempts, first_failed_at=first
+                )
+                return
+            except Exception as exc:
+                kafka_error = translate_kafka_error(exc)
+                if not isinstance(kafka_error, TransientError):
+                    raise SinkStopped(
+                        f"cannot write the dead letter of {_where(record)}: {kafka_error}"
+                    ) from exc
+                log.warning("dead letter of %s not acknowledged: %s", _where(record), kafka_error)
+                await self._sleep(part, self.backoff.delay(min(tries, 32)))
+
+    def _update_lag(self, part: _Partition) -> None:
+        try:
+            high = self.consumer.highwater(part.tp)
+        except Exception:
+            return
+        if high is not None and part.done is not None:
+            self.metrics.consumer_lag.labels(
+                self.metrics.service, part.tp.topic, str(part.tp.partition)
+            ).set(max(high - part.done, 0))
+
+    # -- commits, revocation, shutdown -------------------------------------------------------
+
+    async def _commit(self, only: Iterable[TopicPartition] | None = None) -> None:
+        async with self._commit_lock:
+            self._last_commit = time.monotonic()
+            chosen = self._partitions if only is None else set(only)
+            offsets = {
+                tp: p.done
+                for tp, p in self._partitions.items()
+                if tp in chosen and p.done is not None and p.done != p.committed
+            }
+            if not offsets:
+                return
+            try:
+                await self.consumer.commit(offsets)
+            except Exception as exc:
+                # A rebalance or a broker hiccup: the offsets stay pending and are tried again;
+                # if the partition moved, its new owner re-reads them (the sink is idempotent).
+                log.warning("commit of %s failed: %s", _offsets_text(offsets), exc)
+                return
+            for tp, offset in offsets.items():
+                self._partitions[tp].committed = offset
+
+    async def _drain(self, tps: Iterable[TopicPartition]) -> None:
+        parts = [self._partitions[tp] for tp in tps if tp in self._partitions]
+        for part in parts:
+            part.stopping = True
+            part.wake.set()
+            part.ready.set()
+        tasks = [p.task for p in parts if p.task is not None]
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def revoke(self, revoked: Iterable[TopicPartition]) -> None:
+        """Finish in-flight records of ``revoked`` partitions, commit them, forget them."""
+        tps = [tp for tp in revoked if tp in self._partitions]
+        await self._drain(tps)
+        await self._commit(tps)
+        for tp in tps:
+            self._partitions.pop(tp, None)
+
+    async def _shutdown(self) -> None:
+        await self._drain(list(self._partitions))
+        await self._commit()
+        self._partitions.clear()
+
+    def _fail(self, message: str, error: SinkStopped | None = None) -> None:
+        if self._fatal is None:
+            self._fatal = error if error is not None else SinkStopped(message)
+            log.error("stopping: %s", message)
+        self.stop()
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: SinkRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._runner.revoke(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
+
+
+def _brake(part: _Partition, *, ok: bool) -> None:
+    try:
+        part.brake.record(ok, topic=f"{part.tp.topic}[{part.tp.partition}]")
+    except DlqBrakeTripped as exc:
+        raise SinkStopped(str(exc)) from exc
+
+
+def _where(record: Any) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
+
+
+def _offsets_text(offsets: Mapping[TopicPartition, int]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]={o}" for tp, o in offsets.items())

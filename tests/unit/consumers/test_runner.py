@@ -1,0 +1,355 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from aiokafka.structs import TopicPartition
+
+from consumers.runner import Outcome, SinkEvent, SinkRunner, SinkStopped, group_id
+from ferry.dlq import SourceRecord
+from ferry.errors import AuthenticationError, Throttled, Unavailable, ValidationError
+from ferry.metrics import ServiceMetrics
+from ferry.retry import Backoff
+from ferry.serde import SingleObjectSerde
+from ferry.settings import DlqSettings
+from tests.unit.consumers.fakes import (
+    TOPIC,
+    FakeConsumer,
+    FakeProducer,
+    FakeSink,
+    command,
+    encode,
+    headers_for,
+)
+
+P0 = TopicPartition(TOPIC, 0)
+P1 = TopicPartition(TOPIC, 1)
+FAST = Backoff(max_attempts=3, base_delay_s=0.001, max_delay_s=0.005)
+
+
+def make_runner(
+    sink: FakeSink,
+    consumer: FakeConsumer,
+    producer: FakeProducer | None = None,
+    **kwargs: object,
+) -> SinkRunner:
+    options: dict[str, object] = {"backoff": FAST, "commit_interval_s": 0.01}
+    options.update(kwargs)
+    return SinkRunner(
+        sink,
+        consumer,
+        producer or FakeProducer(),
+        serde=SingleObjectSerde(),
+        metrics=ServiceMetrics("odoo-sink"),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def eventually(done: Callable[[], bool], within: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        if done():
+            return
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+async def run_until(runner: SinkRunner, done: Callable[[], bool], within: float = 5.0) -> None:
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: done() or task.done(), within)
+    finally:
+        runner.stop()
+        await task
+
+
+def sample(runner: SinkRunner, name: str, **labels: str) -> float:
+    value = runner.metrics.registry.get_sample_value(
+        name, {"service": "odoo-sink", "topic": TOPIC, **labels}
+    )
+    return value or 0.0
+
+
+def test_group_id() -> None:
+    assert group_id("odoo") == "ferry-sink-odoo"
+
+
+async def test_applies_every_record_and_commits_after() -> None:
+    consumer, producer, sink = FakeConsumer(), FakeProducer(), FakeSink()
+    for i in range(6):
+        consumer.add_command(i % 2, command(i))
+    runner = make_runner(sink, consumer, producer)
+    await run_until(runner, lambda: consumer.committed == {P0: 3, P1: 3})
+    assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(6))
+    assert [o for p, o in sink.seen if p == 0] == [0, 1, 2]  # in order within a partition
+    assert producer.sent == []
+    assert consumer.started
+    assert consumer.stopped
+    assert producer.started
+    assert producer.stopped
+    assert sample(runner, "ferry_events_in_total") == 6
+    assert sample(runner, "ferry_events_out_total") == 6
+    assert sample(runner, "ferry_consumer_lag", partition="0") == 0
+
+
+async def test_undecodable_record_is_dead_lettered_and_committed() -> None:
+    consumer, producer, sink = FakeConsumer(), FakeProducer(), FakeSink()
+    good = command(1)
+    consumer.add(0, b"\xc3\x01garbage", headers_for(good), key=b"shop:order:1")
+    consumer.add_command(0, command(2))
+    runner = make_runner(sink, consumer, producer)
+    await run_until(runner, lambda: consumer.committed.get(P0) == 2)
+    assert sink.applied == ["ferry.shop_order_2"]
+    [letter] = producer.sent
+    assert letter.topic == f"dlq.{TOPIC}"
+    assert letter.value == b"\xc3\x01garbage"
+    assert letter.key == b"shop:order:1"
+    assert letter.header("ferry.error.class") == "DecodeError"
+    assert letter.header("ferry.error.stage") == "sink"
+    assert letter.header("ferry.error.offset") == "0"
+    assert letter.header("ce_type") == "odoo.sale_order.upsert"  # original headers kept
+    assert sample(runner, "ferry_dlq_total", error_class="DecodeError") == 1
+
+
+async def test_wrong_event_type_and_missing_envelope_are_dead_lettered() -> None:
+    consumer, producer, sink = FakeConsumer(), FakeProducer(), FakeSink()
+    data = command(1)
+    consumer.add(0, encode(data), headers_for(data, event_type="shop.order.created"))
+    consumer.add(0, encode(data), [])
+    runner = make_runner(sink, consumer, producer)
+    await run_until(runner, lambda: consumer.committed.get(P0) == 2)
+    assert sink.applied == []
+    messages = [s.header("ferry.error.message") for s in producer.sent]
+    assert "ce_type" in messages[0]
+    assert "ce_id is missing" in messages[1]
+
+
+async def test_permanent_error_goes_to_the_dlq_with_its_field_then_the_partition_goes_on() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if record.offset == 0:
+            raise ValidationError(
+                "order_lines[0].default_code", "unknown product", "SKU-404", "no product"
+            )
+        return Outcome.APPLIED
+
+    consumer, producer, sink = FakeConsumer(), FakeProducer(), FakeSink(behaviour)
+    consumer.add_command(0, command(1))
+    consumer.add_command(0, command(2))
+    runner = make_runner(sink, consumer, producer)
+    await run_until(runner, lambda: consumer.committed.get(P0) == 2)
+    [letter] = producer.sent
+    assert letter.header("ferry.error.field") == "order_lines[0].default_code"
+    assert letter.header("ferry.error.class") == "ValidationError"
+    assert letter.header("ferry.error.attempts") == "1"
+    assert sink.applied == ["ferry.shop_order_2"]
+
+
+async def test_transient_error_retries_the_same_record_and_commits_only_after_success() -> None:
+    failures = 4
+    commits_while_failing: list[dict[TopicPartition, int]] = []
+    consumer = FakeConsumer()
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        nonlocal failures
+        if record.offset == 1 and failures:
+            failures -= 1
+            commits_while_failing.extend(consumer.commits)
+            if failures % 2:
+                raise Unavailable("odoo down")
+            raise Throttled("slow down", retry_after=0.001)
+        return Outcome.APPLIED
+
+    producer, sink = FakeProducer(), FakeSink(behaviour)
+    for i in range(3):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, producer)
+    await run_until(runner, lambda: consumer.committed.get(P0) == 3)
+    assert [o for _, o in sink.seen] == [0, 1, 1, 1, 1, 1, 2]
+    assert all(c.get(P0, 0) <= 1 for c in commits_while_failing)
+    assert producer.sent == []
+    assert sample(runner, "ferry_retries_total") == 4
+    assert sink.applied == [f"ferry.shop_order_{i}" for i in range(3)]
+
+
+async def test_a_failing_partition_stalls_while_the_others_go_on() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if record.partition == 0 and record.offset == 1:
+            raise Unavailable("odoo down")
+        return Outcome.APPLIED
+
+    consumer, producer, sink = FakeConsumer(), FakeProducer(), FakeSink(behaviour)
+    for i in range(8):
+        consumer.add_command(i % 2, command(i))
+    runner = make_runner(sink, consumer, producer, max_buffered=2)
+    await run_until(
+        runner,
+        lambda: consumer.committed.get(P1) == 4 and sample(runner, "ferry_retries_total") > 5,
+    )
+    assert consumer.committed.get(P0) == 1  # never past the record that keeps failing
+    assert producer.sent == []  # the target being down is never a reason to dead-letter
+    assert max(c.get(P0, 0) for c in consumer.commits) == 1
+
+
+async def test_authentication_error_stops_the_runner_without_dead_lettering() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if record.offset == 1:
+            raise AuthenticationError(
+                "Odoo refused the API key for login admin on database ferry: "
+                "check FERRY_ODOO_API_KEY"
+            )
+        return Outcome.APPLIED
+
+    consumer, producer, sink = FakeConsumer(partitions=1), FakeProducer(), FakeSink(behaviour)
+    for i in range(3):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, producer)
+    with pytest.raises(SinkStopped, match="check FERRY_ODOO_API_KEY"):
+        await runner.run()
+    assert consumer.committed == {P0: 1}
+    assert producer.sent == []
+    assert consumer.stopped
+    assert producer.stopped
+
+
+async def test_the_brake_stops_instead_of_dead_lettering_everything() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        raise ValidationError("currency_code", "unknown currency", "XXX")
+
+    consumer, producer, sink = FakeConsumer(partitions=1), FakeProducer(), FakeSink(behaviour)
+    for i in range(10):
+        consumer.add_command(0, command(i))
+    brake = DlqSettings(window=10, min_events=5, max_invalid_ratio=0.9, max_consecutive=3)
+    runner = make_runner(sink, consumer, producer, brake=brake)
+    with pytest.raises(SinkStopped, match="3 consecutive events failed"):
+        await runner.run()
+    assert len(producer.sent) == 2  # the third is not dead-lettered, and not committed
+    assert consumer.committed == {P0: 2}
+
+
+async def test_duplicates_are_counted_and_committed() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        return Outcome.DUPLICATE
+
+    consumer, sink = FakeConsumer(partitions=1), FakeSink(behaviour)
+    consumer.add_command(0, command(1))
+    runner = make_runner(sink, consumer)
+    await run_until(runner, lambda: consumer.committed.get(P0) == 1)
+    assert sample(runner, "ferry_duplicates_total") == 1
+    assert sample(runner, "ferry_events_out_total") == 0
+
+
+async def test_stop_finishes_the_in_flight_record_and_commits_it() -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        entered.set()
+        await release.wait()
+        return Outcome.APPLIED
+
+    consumer, sink = FakeConsumer(partitions=1), FakeSink(behaviour)
+    consumer.add_command(0, command(1))
+    consumer.add_command(0, command(2))
+    runner = make_runner(sink, consumer)
+    task = asyncio.create_task(runner.run())
+    await asyncio.wait_for(entered.wait(), 5)
+    runner.stop()
+    await asyncio.sleep(0.02)
+    assert not task.done()  # waits for the in-flight record
+    release.set()
+    await asyncio.wait_for(task, 5)
+    assert sink.applied == ["ferry.shop_order_1"]  # the next record was not started
+    assert consumer.committed == {P0: 1}
+
+
+async def test_stop_interrupts_a_retry_wait_without_committing() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        raise Unavailable("odoo down", retry_after=60)
+
+    consumer, sink = FakeConsumer(partitions=1), FakeSink(behaviour)
+    consumer.add_command(0, command(1))
+    slow = Backoff(max_attempts=3, base_delay_s=1, max_delay_s=60)
+    runner = make_runner(sink, consumer, backoff=slow)
+    await asyncio.wait_for(run_until(runner, lambda: len(sink.seen) == 1), 5)
+    assert consumer.committed == {}
+
+
+async def test_a_dead_letter_not_acknowledged_is_retried_before_the_commit() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        raise ValidationError("currency_code", "unknown currency", "XXX")
+
+    consumer, producer, sink = FakeConsumer(partitions=1), FakeProducer(), FakeSink(behaviour)
+    producer.fail_next = 2
+    consumer.add_command(0, command(1))
+    runner = make_runner(sink, consumer, producer)
+    await run_until(runner, lambda: consumer.committed.get(P0) == 1)
+    assert len(producer.sent) == 1
+
+
+async def test_an_unexpected_exception_stops_without_committing_the_record() -> None:
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        raise KeyError("bug")
+
+    consumer, producer, sink = FakeConsumer(partitions=1), FakeProducer(), FakeSink(behaviour)
+    consumer.add_command(0, command(1))
+    runner = make_runner(sink, consumer, producer)
+    with pytest.raises(SinkStopped, match=r"unexpected error.*KeyError"):
+        await runner.run()
+    assert consumer.committed == {}
+    assert producer.sent == []
+
+
+async def test_a_full_partition_is_paused_and_resumed() -> None:
+    gate = asyncio.Event()
+    paused_seen: list[bool] = []
+    consumer = FakeConsumer(partitions=1, batch=5)
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        paused_seen.append(P0 in consumer.paused)
+        await gate.wait()
+        return Outcome.APPLIED
+
+    sink = FakeSink(behaviour)
+    for i in range(20):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, max_buffered=4)
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: bool(sink.seen))
+    await asyncio.sleep(0.05)
+    assert P0 in consumer.paused
+    assert consumer.position[P0] == 5  # nothing more fetched while paused
+    gate.set()
+    await eventually(lambda: consumer.committed.get(P0) == 20)
+    runner.stop()
+    await task
+    assert paused_seen[0] is True
+    assert paused_seen[-1] is False
+
+
+async def test_ready_needs_an_assignment_and_the_target() -> None:
+    consumer, sink = FakeConsumer(partitions=1), FakeSink()
+    runner = make_runner(sink, consumer)
+    assert await runner.ready() is False
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: bool(consumer.assignment()))
+    assert await runner.ready() is True
+    sink.is_ready = False
+    assert await runner.ready() is False
+    runner.stop()
+    await task
+
+
+async def test_revocation_drains_and_commits_the_partition() -> None:
+    consumer, sink = FakeConsumer(partitions=2), FakeSink()
+    for i in range(4):
+        consumer.add_command(i % 2, command(i))
+    runner = make_runner(sink, consumer, commit_interval_s=60)
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: len(sink.applied) == 4)
+    await runner.revoke({P0})
+    assert consumer.committed == {P0: 2}
+    runner.stop()
+    await task
+    assert consumer.committed == {P0: 2, P1: 2}
