@@ -8,8 +8,9 @@
       … "Too many login failures"                          Throttled (retry_after=60)
     odoo.http.SessionExpiredException                      AuthenticationError
     psycopg2 SerializationFailure / TransactionRollback-   Unavailable
-      Error / LockNotAvailable / DeadlockDetected,
-      ConcurrencyError, PoolError, "could not serialize
+      Error / LockNotAvailable / DeadlockDetected /
+      OperationalError / InterfaceError, Odoo's
+      ConcurrencyError / PoolError, "could not serialize
       access due to concurrent update", "deadlock detected"
     odoo.exceptions.UserError / ValidationError /          Rejected (Odoo's name and message,
       AccessError / MissingError / RedirectWarning,          never its debug traceback;
@@ -73,6 +74,7 @@ _TRANSIENT_NAMES = frozenset(
         "ConcurrencyError",
         "PoolError",
         "InterfaceError",
+        "OperationalError",
     }
 )
 _TRANSIENT_MESSAGES = (

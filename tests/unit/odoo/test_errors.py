@@ -48,6 +48,8 @@ TRANSIENT = [
     ("psycopg2.errors.DeadlockDetected", "deadlock detected"),
     ("odoo.exceptions.UserError", "could not serialize access due to concurrent update"),
     ("psycopg2.OperationalError", "could not serialize access due to concurrent update"),
+    ("psycopg2.OperationalError", "server closed the connection unexpectedly"),
+    ("odoo.sql_db.PoolError", "The Connection Pool Is Full"),
 ]
 
 
