@@ -1,0 +1,154 @@
+"""Shop orders through every service into the sandbox Odoo, counted in and out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from ferry.envelope import header
+from producers.sample import sample_order, signed_request
+from tests.support.kafka_read import wait_for_keys
+from tests.support.odoo_rpc import OdooReader
+from tests.support.platform import Platform
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+def _order_ids(count: int) -> list[int]:
+    base = uuid.uuid4().int % 10**12 * 1000
+    return [base + n for n in range(count)]
+
+
+async def _post(
+    platform: Platform, orders: list[dict[str, Any]], *, twice: bool = False
+) -> list[httpx.Response]:
+    responses = []
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for order in orders:
+            delivery = str(uuid.uuid4())
+            body, headers = signed_request(order, platform.webhook_secret, delivery_id=delivery)
+            for _ in range(2 if twice else 1):
+                responses.append(
+                    await http.post(platform.gateway_url, content=body, headers=headers)
+                )
+    return responses
+
+
+def _wait_for(
+    check: Callable[[], bool], *, timeout_s: float = 90.0, what: str = "the condition"
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.25)
+
+
+def _xmlids(order_ids: list[int]) -> list[str]:
+    return [f"shop_order_{i}" for i in order_ids]
+
+
+async def test_valid_orders_become_exactly_one_confirmed_sale_order_each(
+    platform: Platform, odoo: OdooReader
+) -> None:
+    ids = _order_ids(12)
+    orders = [sample_order(i) for i in ids]
+    responses = await _post(platform, orders)
+    assert [r.status_code for r in responses] == [202] * len(ids)
+
+    names = _xmlids(ids)
+    _wait_for(
+        lambda: (
+            sum(o["state"] == "sale" for o in odoo.sale_orders_by_xmlid(names).values()) == len(ids)
+        ),
+        what=f"{len(ids)} confirmed sale orders",
+    )
+    found = odoo.sale_orders_by_xmlid(names)
+    assert sorted(found) == sorted(names)
+    for order, name in zip(orders, names, strict=True):
+        assert len(found[name]["order_line"]) == len(order["line_items"])
+    # Nothing else was created for these orders.
+    refs = [o["client_order_ref"] for o in found.values()]
+    assert odoo.count("sale.order", [["client_order_ref", "in", refs]]) == len(ids)
+
+
+async def test_invalid_orders_are_dead_lettered_with_their_reason(
+    platform: Platform, odoo: OdooReader
+) -> None:
+    ids = _order_ids(4)
+    kinds = {"zero_quantity": "quantity", "unknown_currency": "currency", "missing_email": "email"}
+    cases = list(kinds.items())
+    orders = [sample_order(i, invalid=kind) for i, (kind, _) in zip(ids, cases, strict=False)]
+    # One more: a malformed country code.
+    bad_country = sample_order(ids[3])
+    bad_country["shipping_address"]["country_code"] = "Germany"
+    orders.append(bad_country)
+    expected_field = [field for _, field in cases] + ["country_code"]
+    responses = await _post(platform, orders)
+    assert [r.status_code for r in responses] == [202] * len(orders)
+
+    keys = {f"shop:order:{i}".encode(): f for i, f in zip(ids, expected_field, strict=True)}
+
+    letters = await wait_for_keys(
+        platform.bootstrap, "dlq.src.shop.orders", set(keys), count=len(orders)
+    )
+    assert len(letters) == len(orders)
+    for letter in letters:
+        field = header(letter.headers, "ferry.error.field") or ""
+        message = header(letter.headers, "ferry.error.message") or ""
+        assert keys[letter.key] in field, (field, message)
+        assert header(letter.headers, "ferry.error.class") == "ValidationError"
+        assert header(letter.headers, "ferry.error.topic") == "src.shop.orders"
+        assert message, "a dead letter must say why"
+        assert header(letter.headers, "ce_type") == "shop.order.created"
+    # None of them reached Odoo.
+    assert odoo.sale_orders_by_xmlid(_xmlids(ids)) == {}
+
+
+async def test_every_webhook_sent_twice_changes_nothing(
+    platform: Platform, odoo: OdooReader
+) -> None:
+    ids = _order_ids(6)
+    orders = [sample_order(i) for i in ids]
+    responses = await _post(platform, orders, twice=True)
+    assert [r.status_code for r in responses] == [202] * (2 * len(ids))
+    # The same delivery gives the same event id.
+    ce_ids = [r.json()["id"] for r in responses]
+    assert ce_ids[0::2] == ce_ids[1::2]
+
+    names = _xmlids(ids)
+    _wait_for(
+        lambda: (
+            sum(o["state"] == "sale" for o in odoo.sale_orders_by_xmlid(names).values()) == len(ids)
+        ),
+        what="the confirmed sale orders",
+    )
+    # Give any duplicate time to land, then count again.
+    await asyncio.sleep(3)
+    found = odoo.sale_orders_by_xmlid(names)
+    assert len(found) == len(ids)
+    refs = [o["client_order_ref"] for o in found.values()]
+    assert odoo.count("sale.order", [["client_order_ref", "in", refs]]) == len(ids)
+
+
+async def test_unknown_sku_is_dead_lettered_by_the_sink(
+    platform: Platform, odoo: OdooReader
+) -> None:
+    ids = _order_ids(2)
+    good, unknown = sample_order(ids[0]), sample_order(ids[1], invalid="unknown_sku")
+    responses = await _post(platform, [good, unknown])
+    assert [r.status_code for r in responses] == [202, 202]
+
+    key = f"shop:order:{ids[1]}".encode()
+    letters = await wait_for_keys(platform.bootstrap, "dlq.sink.odoo.sale_orders", {key}, count=1)
+    assert len(letters) == 1
+    assert "default_code" in (header(letters[0].headers, "ferry.error.field") or "")
+    assert "SKU-999" in (header(letters[0].headers, "ferry.error.message") or "")
+    _wait_for(lambda: len(odoo.sale_orders_by_xmlid(_xmlids(ids[:1]))) == 1, what="the good order")
+    assert odoo.sale_orders_by_xmlid(_xmlids(ids[1:])) == {}

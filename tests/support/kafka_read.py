@@ -1,0 +1,61 @@
+"""Read everything a topic holds right now, for counting in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+
+async def read_all(
+    bootstrap: str, topic: str, *, timeout_s: float = 10.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record from the beginning to the current end of every partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id=f"test-reader-{uuid.uuid4().hex[:8]}",
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        for _ in range(50):
+            if partitions:
+                break
+            await consumer.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            await asyncio.sleep(0.1)
+        if not partitions:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            if loop.time() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end in {timeout_s} s")
+            batch = await consumer.getmany(timeout_ms=500)
+            for items in batch.values():
+                records.extend(items)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def wait_for_keys(
+    bootstrap: str, topic: str, keys: set[bytes], *, count: int, timeout_s: float = 60.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The records of ``topic`` whose key is in ``keys``, once there are ``count`` (or timeout)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        found = [r for r in await read_all(bootstrap, topic) if r.key in keys]
+        if len(found) >= count or loop.time() > deadline:
+            return found
+        await asyncio.sleep(0.5)

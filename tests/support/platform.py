@@ -1,0 +1,68 @@
+"""The whole platform (sandbox Odoo, gateway, streams, Odoo sink) against the test broker."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ferry import dotenv
+from ferry.settings import load_settings
+from ferry.stack import Stack, platform_services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Platform:
+    stack: Stack
+    bootstrap: str
+    gateway_url: str
+    odoo_url: str
+    webhook_secret: str
+    odoo_api_key: str
+    env: dict[str, str]
+    log_dir: Path
+
+
+@contextmanager
+def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
+    secrets = dotenv.generate()
+    ports = {name: free_port() for name in ("odoo", "gateway", "streams", "sink")}
+    env = {
+        **os.environ,
+        **secrets,
+        "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "FERRY__ODOO__URL": f"http://127.0.0.1:{ports['odoo']}",
+        "FERRY__GATEWAY__PORT": str(ports["gateway"]),
+        "FERRY__STREAMS__PORT": str(ports["streams"]),
+        "FERRY__ODOO_SINK__PORT": str(ports["sink"]),
+        "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),
+    }
+    env.pop("FERRY_CONFIG", None)
+    settings = load_settings(environ=env)
+    log_dir = state_dir / "log"
+    stack = Stack(env=env, log_dir=log_dir, cwd=ROOT)
+    try:
+        stack.start_all(platform_services(settings, odoo_data_dir=str(state_dir / "odoo")))
+        yield Platform(
+            stack=stack,
+            bootstrap=bootstrap,
+            gateway_url=f"http://127.0.0.1:{ports['gateway']}/webhooks/shop",
+            odoo_url=settings.odoo.url,
+            webhook_secret=secrets["FERRY_SHOP_WEBHOOK_SECRET"],
+            odoo_api_key=secrets["FERRY_ODOO_API_KEY"],
+            env=env,
+            log_dir=log_dir,
+        )
+    finally:
+        stack.stop()
