@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 import httpx
 from pydantic import SecretStr
@@ -25,6 +25,9 @@ from ferry.errors import Rejected
 from ferry.odoo.errors import MalformedResponse, odoo_errors
 from ferry.odoo.protocols import Json2, JsonRpc, OdooProtocol, ProtocolName, Session, jsonrpc_call
 from ferry.odoo.version import ServerVersion
+
+if TYPE_CHECKING:
+    from ferry.settings import OdooSystem
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -101,6 +104,26 @@ class OdooClient:
         self._version: ServerVersion | None = None
         self._protocol: OdooProtocol | None = None
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: OdooSystem,
+        *,
+        http: httpx.AsyncClient | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Build from ``ferry.yaml``'s ``odoo`` section; the key is resolved from its reference
+        (``ConfigError`` on ``odoo.api_key`` if it cannot be read)."""
+        return cls(
+            settings.url,
+            settings.database,
+            settings.login,
+            settings.api_key.resolve("odoo.api_key", environ),
+            protocol=settings.protocol,
+            timeout=settings.timeout_s,
+            http=http,
+        )
 
     def __repr__(self) -> str:
         return (

@@ -12,11 +12,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from ferry.errors import FerryError, Rejected
+from ferry.errors import ConfigError, FerryError, Rejected
 from ferry.odoo import ExternalId, OdooClient, OdooProtocolDeprecationWarning
 from ferry.odoo import client as client_module
 from ferry.odoo.client import ProtocolChoice
 from ferry.odoo.protocols import json2_params
+from ferry.secrets import SecretRef
+from ferry.settings import OdooSystem
 
 from .fake import KEY, UID, URL, FakeOdoo
 
@@ -450,3 +452,20 @@ async def test_concurrent_first_calls_authenticate_once(odoo17: OdooClient) -> N
     methods = [json.loads(r.content)["params"]["method"] for r in fake.requests]
     assert methods.count("version") == 1
     assert methods.count("authenticate") == 1
+
+
+def test_from_settings_resolves_the_key_reference() -> None:
+    settings = OdooSystem(
+        url="http://odoo.test/", api_key=SecretRef("env", "TEST_ODOO_KEY"), protocol="json2"
+    )
+    odoo = OdooClient.from_settings(settings, environ={"TEST_ODOO_KEY": KEY})
+    assert (odoo.url, odoo.database, odoo.login, odoo.protocol) == (
+        URL,
+        "ferry",
+        "admin",
+        "json2",
+    )
+    assert odoo._key.get_secret_value() == KEY
+    with pytest.raises(ConfigError) as info:
+        OdooClient.from_settings(settings, environ={})
+    assert info.value.key == "odoo.api_key"
