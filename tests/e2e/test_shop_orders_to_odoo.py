@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,6 +14,7 @@ from producers.sample import sample_order, signed_request
 from tests.support.kafka_read import wait_for_keys
 from tests.support.odoo_rpc import OdooReader
 from tests.support.platform import Platform
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -40,16 +39,6 @@ async def _post(
     return responses
 
 
-def _wait_for(
-    check: Callable[[], bool], *, timeout_s: float = 90.0, what: str = "the condition"
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.25)
-
-
 def _xmlids(order_ids: list[int]) -> list[str]:
     return [f"shop_order_{i}" for i in order_ids]
 
@@ -63,7 +52,7 @@ async def test_valid_orders_become_exactly_one_confirmed_sale_order_each(
     assert [r.status_code for r in responses] == [202] * len(ids)
 
     names = _xmlids(ids)
-    _wait_for(
+    await eventually(
         lambda: (
             sum(o["state"] == "sale" for o in odoo.sale_orders_by_xmlid(names).values()) == len(ids)
         ),
@@ -123,7 +112,7 @@ async def test_every_webhook_sent_twice_changes_nothing(
     assert ce_ids[0::2] == ce_ids[1::2]
 
     names = _xmlids(ids)
-    _wait_for(
+    await eventually(
         lambda: (
             sum(o["state"] == "sale" for o in odoo.sale_orders_by_xmlid(names).values()) == len(ids)
         ),
@@ -150,5 +139,7 @@ async def test_unknown_sku_is_dead_lettered_by_the_sink(
     assert len(letters) == 1
     assert "default_code" in (header(letters[0].headers, "ferry.error.field") or "")
     assert "SKU-999" in (header(letters[0].headers, "ferry.error.message") or "")
-    _wait_for(lambda: len(odoo.sale_orders_by_xmlid(_xmlids(ids[:1]))) == 1, what="the good order")
+    await eventually(
+        lambda: len(odoo.sale_orders_by_xmlid(_xmlids(ids[:1]))) == 1, what="the good order"
+    )
     assert odoo.sale_orders_by_xmlid(_xmlids(ids[1:])) == {}
