@@ -1,0 +1,24 @@
+"""``python -m bench``: every benchmark in turn; each prints its figures and its ratio."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ("serde", "odoo_emulator", "odoo_client", "stream", "e2e_latency")
+
+
+def main() -> int:
+    failed = []
+    for name in BENCHMARKS:
+        print(f"\n=== bench.{name}", flush=True)
+        code = subprocess.call([sys.executable, "-m", f"bench.{name}"])
+        if code:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
