@@ -1,0 +1,231 @@
+"""product: templates, one variant per template, categories. 18+ ``type`` consu/service/combo
+with ``is_storable``; 17 ``type``/``detailed_type`` with ``product`` for storable goods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..orm import fields as f
+from ..orm.fields import Field
+from ..orm.model import BaseModel, Env
+
+VARIANT_FIELDS = ("default_code", "barcode")
+
+
+def storable_domain_value(major: int) -> tuple[str, Any]:
+    return ("is_storable", True) if major >= 18 else ("type", "product")
+
+
+class ProductCategory(BaseModel):
+    _name = "product.category"
+    _description = "Product Category"
+    _order = "name"
+
+    @classmethod
+    def declare_fields(cls, major: int) -> dict[str, Field]:
+        return {
+            "name": f.Char("Name", required=True),
+            "parent_id": f.Many2one("product.category", "Parent Category", ondelete="cascade"),
+        }
+
+
+class ProductTemplate(BaseModel):
+    _name = "product.template"
+    _description = "Product"
+    _order = "name, id"
+
+    @classmethod
+    def declare_fields(cls, major: int) -> dict[str, Field]:
+        fields: dict[str, Field] = {
+            "name": f.Char("Name", required=True),
+            "sequence": f.Integer("Sequence", default=1),
+            "description_sale": f.Text("Sales Description"),
+            "list_price": f.Float("Sales Price", default=1.0, digits=(12, 2)),
+            "standard_price": f.Float("Cost", default=0.0),
+            "categ_id": f.Many2one("product.category", "Product Category", default=1),
+            "uom_id": f.Many2one("uom.uom", "Unit", default=1),
+            "sale_ok": f.Boolean("Can be Sold", default=True),
+            "purchase_ok": f.Boolean("Can be Purchased", default=True),
+            "active": f.Boolean("Active", default=True),
+            "company_id": f.Many2one("res.company", "Company"),
+            "currency_id": f.Many2one("res.currency", "Currency", compute=_company_currency),
+            "weight": f.Float("Weight"),
+            "product_variant_ids": f.One2many("product.product", "product_tmpl_id", "Products"),
+            "product_variant_id": f.Many2one("product.product", "Product",
+                                             compute=_template_variant),  # fmt: skip
+            "product_variant_count": f.Integer("# Product Variants", compute=_variant_count),
+            "default_code": f.Char("Internal Reference", compute=_tmpl_variant_value,
+                                   inverse=_tmpl_variant_inverse("default_code")),  # fmt: skip
+            "barcode": f.Char("Barcode", compute=_tmpl_variant_value_barcode,
+                              inverse=_tmpl_variant_inverse("barcode")),  # fmt: skip
+            "qty_available": f.Float("Quantity On Hand", compute=_tmpl_qty),
+            "virtual_available": f.Float("Forecasted Quantity", compute=_tmpl_qty),
+        }
+        if major >= 18:
+            fields["type"] = f.Selection(
+                [("consu", "Goods"), ("service", "Service"), ("combo", "Combo")],
+                "Product Type", required=True, default="consu",
+            )
+            fields["is_storable"] = f.Boolean("Track Inventory", default=False)
+        else:
+            selection = [("consu", "Consumable"), ("service", "Service"),
+                         ("product", "Storable Product")]  # fmt: skip
+            fields["detailed_type"] = f.Selection(selection, "Product Type", required=True,
+                                                  default="consu")  # fmt: skip
+            fields["type"] = f.Selection(selection, "Type", required=True, default="consu")
+        return fields
+
+    def prepare_create(self, vals: dict[str, Any]) -> dict[str, Any]:
+        if self.env.major < 18 and "detailed_type" in vals and "type" not in vals:
+            vals["type"] = vals["detailed_type"]
+        elif self.env.major < 18 and "type" in vals and "detailed_type" not in vals:
+            vals["detailed_type"] = vals["type"]
+        return vals
+
+    def after_write(self, ids: list[int], vals: dict[str, Any]) -> None:
+        if self.env.major < 18 and ("detailed_type" in vals) != ("type" in vals):
+            key = "type" if "detailed_type" in vals else "detailed_type"
+            for rec_id in ids:
+                self.env.store.update(self._name, rec_id, {key: vals.get(key, vals.get(
+                    "detailed_type", vals.get("type")))})  # fmt: skip
+
+    def create_records(self, vals_list: list[dict[str, Any]]) -> list[int]:
+        extras = []
+        cleaned = []
+        for vals in vals_list:
+            vals = dict(vals)
+            extras.append({k: vals.pop(k) for k in VARIANT_FIELDS if k in vals})
+            cleaned.append(vals)
+        ids = super().create_records(cleaned)
+        if self.env.context.get("_inherits_child") != "product.product":
+            variants = self.env["product.product"]
+            variants.create_records(
+                [{"product_tmpl_id": tid, **extra} for tid, extra in zip(ids, extras, strict=True)]
+            )
+        return ids
+
+    def before_unlink(self, ids: list[int]) -> None:
+        return None
+
+
+def _company_currency(env: Env, ids: list[int]) -> dict[int, Any]:
+    company = env.store.tables["res.company"].get(1, {})
+    return dict.fromkeys(ids, company.get("currency_id") or False)
+
+
+def _variants_by_template(env: Env, ids: list[int]) -> dict[int, list[int]]:
+    wanted = set(ids)
+    out: dict[int, list[int]] = {i: [] for i in ids}
+    for pid, row in env.store.tables["product.product"].items():
+        tid = row.get("product_tmpl_id")
+        if tid in wanted and row.get("active", True):
+            out[tid].append(pid)
+    return out
+
+
+def _template_variant(env: Env, ids: list[int]) -> dict[int, Any]:
+    return {t: (min(v) if v else False) for t, v in _variants_by_template(env, ids).items()}
+
+
+def _variant_count(env: Env, ids: list[int]) -> dict[int, Any]:
+    return {t: len(v) for t, v in _variants_by_template(env, ids).items()}
+
+
+def _single_variant_value(env: Env, ids: list[int], fname: str) -> dict[int, Any]:
+    products = env.store.tables["product.product"]
+    return {
+        t: (products[v[0]].get(fname) or False) if len(v) == 1 else False
+        for t, v in _variants_by_template(env, ids).items()
+    }
+
+
+def _tmpl_variant_value(env: Env, ids: list[int]) -> dict[int, Any]:
+    return _single_variant_value(env, ids, "default_code")
+
+
+def _tmpl_variant_value_barcode(env: Env, ids: list[int]) -> dict[int, Any]:
+    return _single_variant_value(env, ids, "barcode")
+
+
+def _tmpl_variant_inverse(fname: str) -> Any:
+    def inverse(env: Env, tmpl_id: int, value: Any) -> None:
+        variants = _variants_by_template(env, [tmpl_id])[tmpl_id]
+        if len(variants) == 1:
+            env["product.product"].write_ids(variants, {fname: value})
+
+    return inverse
+
+
+def _tmpl_qty(env: Env, ids: list[int]) -> dict[int, Any]:
+    by_tmpl = _variants_by_template(env, ids)
+    qty = quantities(env, [p for v in by_tmpl.values() for p in v])
+    return {t: sum(qty.get(p, 0.0) for p in v) for t, v in by_tmpl.items()}
+
+
+def quantities(env: Env, product_ids: list[int]) -> dict[int, float]:
+    locations = env.store.tables["stock.location"]
+    internal = {i for i, row in locations.items() if row.get("usage") == "internal"}
+    wanted = set(product_ids)
+    out = dict.fromkeys(product_ids, 0.0)
+    for row in env.store.tables["stock.quant"].values():
+        pid = row.get("product_id")
+        if pid in wanted and row.get("location_id") in internal:
+            out[pid] += float(row.get("quantity") or 0.0)
+    return out
+
+
+class ProductProduct(BaseModel):
+    _name = "product.product"
+    _description = "Product Variant"
+    _order = "default_code, name, id"
+    _inherits = {"product.template": "product_tmpl_id"}
+    _unique = [("barcode_uniq", ("barcode",), "A barcode can only be assigned to one product !")]
+
+    @classmethod
+    def declare_fields(cls, major: int) -> dict[str, Field]:
+        return {
+            "product_tmpl_id": f.Many2one("product.template", "Product Template", required=True,
+                                          ondelete="cascade"),  # fmt: skip
+            "default_code": f.Char("Internal Reference"),
+            "barcode": f.Char("Barcode"),
+            "active": f.Boolean("Active", default=True),
+            "lst_price": f.Float("Sales Price", compute=_lst_price, inverse=_lst_price_inverse),
+            "qty_available": f.Float("Quantity On Hand", compute=_product_qty),
+            "virtual_available": f.Float("Forecasted Quantity", compute=_product_qty),
+            "free_qty": f.Float("Free To Use Quantity", compute=_product_qty),
+        }
+
+    def create_records(self, vals_list: list[dict[str, Any]]) -> list[int]:
+        child = type(self)(self.env.with_context(_inherits_child="product.product"))
+        return BaseModel.create_records(child, vals_list)
+
+    def compute_display_name(self, ids: list[int]) -> dict[int, str]:
+        names = self.values(ids, "name")
+        out = {}
+        for i in ids:
+            code = self.table[i].get("default_code")
+            name = names.get(i) or ""
+            out[i] = f"[{code}] {name}" if code else str(name)
+        return out
+
+    def unlink_ids(self, ids: list[int]) -> None:
+        templates = {self.table[i]["product_tmpl_id"] for i in ids if i in self.table}
+        super().unlink_ids(ids)
+        orphans = [
+            t for t in templates if t in self.env.store.tables["product.template"]
+            and not _variants_by_template(self.env, [t])[t]
+        ]  # fmt: skip
+        if orphans:
+            self.env["product.template"].unlink_ids(orphans)
+
+
+def _lst_price(env: Env, ids: list[int]) -> dict[int, Any]:
+    return env["product.product"].values(ids, "list_price")
+
+
+def _lst_price_inverse(env: Env, rec_id: int, value: Any) -> None:
+    env["product.product"].write_ids([rec_id], {"list_price": value})
+
+
+def _product_qty(env: Env, ids: list[int]) -> dict[int, Any]:
+    return dict(quantities(env, ids))

@@ -1,0 +1,215 @@
+"""sale: quotations and orders (draft/sent/sale/cancel, locked) and their lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..exceptions import UserError
+from ..orm import fields as f
+from ..orm.fields import Field
+from ..orm.model import BaseModel, Env, api_records
+
+ORDER_STATES = [
+    ("draft", "Quotation"),
+    ("sent", "Quotation Sent"),
+    ("sale", "Sales Order"),
+    ("cancel", "Cancelled"),
+]
+
+
+def _ids(ids: Any) -> list[int]:
+    return [ids] if isinstance(ids, int) else [int(i) for i in ids or []]
+
+
+class SaleOrder(BaseModel):
+    _name = "sale.order"
+    _description = "Sales Order"
+    _order = "date_order desc, id desc"
+
+    @classmethod
+    def declare_fields(cls, major: int) -> dict[str, Field]:
+        return {
+            "name": f.Char("Order Reference", required=True, readonly=True, default="New"),
+            "partner_id": f.Many2one("res.partner", "Customer", required=True),
+            "partner_invoice_id": f.Many2one("res.partner", "Invoice Address"),
+            "partner_shipping_id": f.Many2one("res.partner", "Delivery Address"),
+            "client_order_ref": f.Char("Customer Reference"),
+            "origin": f.Char("Source Document"),
+            "date_order": f.Datetime("Order Date", required=True, default=lambda env: env.now),
+            "validity_date": f.Date("Expiration"),
+            "state": f.Selection(ORDER_STATES, "Status", readonly=True, default="draft"),
+            "locked": f.Boolean("Locked", default=False),
+            "order_line": f.One2many("sale.order.line", "order_id", "Order Lines"),
+            "note": f.Text("Terms and conditions"),
+            "company_id": f.Many2one("res.company", "Company", default=1),
+            "currency_id": f.Many2one("res.currency", "Currency", compute=_order_currency),
+            "user_id": f.Many2one("res.users", "Salesperson", default=lambda env: env.uid),
+            "amount_untaxed": f.Monetary("Untaxed Amount", compute=_amounts),
+            "amount_tax": f.Monetary("Taxes", compute=_amounts_tax),
+            "amount_total": f.Monetary("Total", compute=_amounts),
+            "picking_ids": f.One2many("stock.picking", "sale_id", "Transfers"),
+        }
+
+    def prepare_create(self, vals: dict[str, Any]) -> dict[str, Any]:
+        if vals.get("name", "New") in ("New", None, False, "/"):
+            vals["name"] = f"S{self.env.store.next_value('sale.order'):05d}"
+        partner = vals.get("partner_id")
+        if partner:
+            vals.setdefault("partner_invoice_id", partner)
+            vals.setdefault("partner_shipping_id", partner)
+        return vals
+
+    def before_unlink(self, ids: list[int]) -> None:
+        for rec_id in ids:
+            if self.table[rec_id].get("state") not in ("draft", "cancel"):
+                raise UserError(
+                    "You can not delete a sent quotation or a confirmed sales order. "
+                    "You must first cancel it."
+                )
+
+    @api_records
+    def action_confirm(self, ids: Any) -> bool:
+        ids = _ids(ids)
+        self.check_exists(ids)
+        bad = [i for i in ids if self.table[i].get("state") not in ("draft", "sent")]
+        if bad:
+            names = ", ".join(str(self.table[i]["name"]) for i in bad)
+            raise UserError(
+                f"The following orders are not in a state requiring confirmation: {names}"
+            )
+        self.write_ids(ids, {"state": "sale", "date_order": self.env.now[:19]})
+        pickings = self.env["stock.picking"]
+        for rec_id in ids:
+            row = self.table[rec_id]
+            pickings.create_records([{
+                "partner_id": row.get("partner_shipping_id") or row.get("partner_id"),
+                "origin": row["name"], "sale_id": rec_id, "state": "assigned",
+            }])  # fmt: skip
+        return True
+
+    @api_records
+    def action_cancel(self, ids: Any) -> Any:
+        ids = _ids(ids)
+        self.check_exists(ids)
+        if any(self.table[i].get("locked") for i in ids):
+            raise UserError("You cannot cancel a locked order. Please unlock it first.")
+        warn = not self.context.get("disable_cancel_warning") and any(
+            self.table[i].get("state") != "draft" for i in ids
+        )
+        if warn:
+            return {
+                "name": "Cancel Sales Order",
+                "view_mode": "form",
+                "res_model": "sale.order.cancel",
+                "view_id": 1001,
+                "type": "ir.actions.act_window",
+                "context": {"default_order_id": ids[0]},
+                "target": "new",
+            }
+        self.write_ids(ids, {"state": "cancel"})
+        return True
+
+    @api_records
+    def action_draft(self, ids: Any) -> bool:
+        ids = _ids(ids)
+        self.check_exists(ids)
+        todo = [i for i in ids if self.table[i].get("state") in ("cancel", "sent")]
+        self.write_ids(todo, {"state": "draft"})
+        return True
+
+    @api_records
+    def action_lock(self, ids: Any) -> bool:
+        self.write_ids(_ids(ids), {"locked": True})
+        return True
+
+    @api_records
+    def action_unlock(self, ids: Any) -> bool:
+        self.write_ids(_ids(ids), {"locked": False})
+        return True
+
+
+def _order_currency(env: Env, ids: list[int]) -> dict[int, Any]:
+    company = env.store.tables["res.company"].get(1, {})
+    return dict.fromkeys(ids, company.get("currency_id") or False)
+
+
+def _line_subtotal(row: dict[str, Any]) -> float:
+    qty = float(row.get("product_uom_qty") or 0.0)
+    price = float(row.get("price_unit") or 0.0)
+    discount = float(row.get("discount") or 0.0)
+    return round(qty * price * (1 - discount / 100.0), 2)
+
+
+def _amounts(env: Env, ids: list[int]) -> dict[int, Any]:
+    totals = dict.fromkeys(ids, 0.0)
+    for row in env.store.tables["sale.order.line"].values():
+        oid = row.get("order_id")
+        if oid in totals:
+            totals[oid] = round(totals[oid] + _line_subtotal(row), 2)
+    return totals
+
+
+def _amounts_tax(env: Env, ids: list[int]) -> dict[int, Any]:
+    return dict.fromkeys(ids, 0.0)
+
+
+class SaleOrderLine(BaseModel):
+    _name = "sale.order.line"
+    _description = "Sales Order Line"
+    _order = "order_id, sequence, id"
+
+    @classmethod
+    def declare_fields(cls, major: int) -> dict[str, Field]:
+        return {
+            "order_id": f.Many2one("sale.order", "Order Reference", required=True,
+                                   ondelete="cascade"),  # fmt: skip
+            "sequence": f.Integer("Sequence", default=10),
+            "name": f.Text("Description", required=True),
+            "product_id": f.Many2one("product.product", "Product", ondelete="restrict"),
+            "product_uom_qty": f.Float("Quantity", default=1.0),
+            "product_uom": f.Many2one("uom.uom", "Unit of Measure", default=1),
+            "price_unit": f.Float("Unit Price"),
+            "discount": f.Float("Discount (%)"),
+            "price_subtotal": f.Monetary("Subtotal", compute=_line_subtotals),
+            "price_total": f.Monetary("Total", compute=_line_subtotals),
+            "qty_delivered": f.Float("Delivery Quantity"),
+            "state": f.Selection(ORDER_STATES, "Order Status", compute=_line_state),
+        }
+
+    def prepare_create(self, vals: dict[str, Any]) -> dict[str, Any]:
+        product_id = vals.get("product_id")
+        if product_id:
+            product = self.env["product.product"]
+            if product_id in product.table:
+                if not vals.get("name"):
+                    vals["name"] = product.display_names([product_id])[product_id]
+                if "price_unit" not in vals:
+                    vals["price_unit"] = product.values([product_id], "list_price")[product_id]
+        return vals
+
+    def _touch_orders(self, ids: list[int]) -> None:
+        orders = {self.table[i].get("order_id") for i in ids if i in self.table}
+        store = self.env.store
+        for oid in orders:
+            if oid in store.tables["sale.order"]:
+                store.update("sale.order", oid, {"write_date": self.env.now})
+
+    def after_create(self, ids: list[int]) -> None:
+        self._touch_orders(ids)
+
+    def after_write(self, ids: list[int], vals: dict[str, Any]) -> None:
+        self._touch_orders(ids)
+
+    def before_unlink(self, ids: list[int]) -> None:
+        self._touch_orders(ids)
+
+
+def _line_subtotals(env: Env, ids: list[int]) -> dict[int, Any]:
+    table = env.store.tables["sale.order.line"]
+    return {i: _line_subtotal(table[i]) for i in ids}
+
+
+def _line_state(env: Env, ids: list[int]) -> dict[int, Any]:
+    lines = env.store.tables["sale.order.line"]
+    orders = env.store.tables["sale.order"]
+    return {i: orders.get(lines[i].get("order_id") or 0, {}).get("state", False) for i in ids}

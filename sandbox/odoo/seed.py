@@ -1,0 +1,141 @@
+"""The data a fresh database starts with: company, users, countries, currencies, products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .orm.model import Env
+
+SUPERUSER_ID = 1
+ADMIN_UID = 2
+
+# (code, ISO 4217 name, symbol, active) — shipped inactive except EUR and USD, as in Odoo.
+CURRENCIES = [
+    ("EUR", "Euro", "€", True), ("USD", "US Dollar", "$", True),
+    ("GBP", "Pound Sterling", "£", False), ("CHF", "Swiss Franc", "CHF", False),
+    ("JPY", "Japanese Yen", "¥", False), ("CAD", "Canadian Dollar", "$", False),
+    ("AUD", "Australian Dollar", "$", False), ("SEK", "Swedish Krona", "kr", False),
+    ("NOK", "Norwegian Krone", "kr", False), ("DKK", "Danish Krone", "kr", False),
+    ("PLN", "Polish Zloty", "zł", False), ("CZK", "Czech Koruna", "Kč", False),
+    ("CNY", "Chinese Yuan", "¥", False), ("INR", "Indian Rupee", "₹", False),
+    ("BRL", "Brazilian Real", "R$", False), ("MXN", "Mexican Peso", "$", False),
+    ("ZAR", "South African Rand", "R", False), ("NZD", "New Zealand Dollar", "$", False),
+]  # fmt: skip
+
+# (alpha-2, name, currency, calling code)
+COUNTRIES = [
+    ("BE", "Belgium", "EUR", 32), ("FR", "France", "EUR", 33), ("DE", "Germany", "EUR", 49),
+    ("NL", "Netherlands", "EUR", 31), ("LU", "Luxembourg", "EUR", 352),
+    ("ES", "Spain", "EUR", 34), ("IT", "Italy", "EUR", 39), ("PT", "Portugal", "EUR", 351),
+    ("AT", "Austria", "EUR", 43), ("IE", "Ireland", "EUR", 353), ("FI", "Finland", "EUR", 358),
+    ("GR", "Greece", "EUR", 30), ("GB", "United Kingdom", "GBP", 44),
+    ("CH", "Switzerland", "CHF", 41), ("SE", "Sweden", "SEK", 46), ("NO", "Norway", "NOK", 47),
+    ("DK", "Denmark", "DKK", 45), ("PL", "Poland", "PLN", 48), ("CZ", "Czech Republic", "CZK", 420),
+    ("US", "United States", "USD", 1), ("CA", "Canada", "CAD", 1), ("MX", "Mexico", "MXN", 52),
+    ("BR", "Brazil", "BRL", 55), ("AU", "Australia", "AUD", 61), ("NZ", "New Zealand", "NZD", 64),
+    ("JP", "Japan", "JPY", 81), ("CN", "China", "CNY", 86), ("IN", "India", "INR", 91),
+    ("ZA", "South Africa", "ZAR", 27),
+]  # fmt: skip
+
+PRODUCTS = [
+    ("SKU-001", "Office Chair", 149.0, "4006381333931"),
+    ("SKU-002", "Standing Desk", 499.0, "4006381333948"),
+    ("SKU-003", "Desk Lamp", 39.9, "4006381333955"),
+    ("SKU-004", "Monitor Arm", 89.5, "4006381333962"),
+    ("SKU-005", "Cable Tray", 19.99, "4006381333979"),
+]
+LOCATIONS = [
+    ("Physical Locations", "view", None, "stock_location_locations"),
+    ("Partners", "view", None, "stock_location_locations_partner"),
+    ("Virtual Locations", "view", None, "stock_location_locations_virtual"),
+    ("Vendors", "supplier", 2, "stock_location_suppliers"),
+    ("Customers", "customer", 2, "stock_location_customers"),
+    ("Inventory adjustment", "inventory", 3, "stock_location_inventory"),
+    ("WH", "view", 1, "warehouse0_view_location"),
+    ("Stock", "internal", 7, "stock_location_stock"),
+]
+
+
+def _xmlid(env: Env, module: str, name: str, model: str, res_id: int) -> None:
+    env["ir.model.data"].create_records(
+        [{"module": module, "name": name, "model": model, "res_id": res_id, "noupdate": True}]
+    )
+
+
+def seed(env: Env) -> None:
+    store = env.store
+    env["ir.model"].create_records(
+        [
+            {"model": name, "name": cls._description or name}
+            for name, cls in sorted(env.registry.models.items())
+        ]
+    )
+    currency_ids: dict[str, int] = {}
+    for code, full, symbol, active in CURRENCIES:
+        cid = env["res.currency"].create_records(
+            [{"name": code, "full_name": full, "symbol": symbol, "active": active,
+              "position": "after" if code == "EUR" else "before"}]  # fmt: skip
+        )[0]
+        currency_ids[code] = cid
+        _xmlid(env, "base", code, "res.currency", cid)
+    for code, name, currency, phone in COUNTRIES:
+        cid = env["res.country"].create_records(
+            [{"name": name, "code": code, "currency_id": currency_ids[currency],
+              "phone_code": phone}]  # fmt: skip
+        )[0]
+        _xmlid(env, "base", code.lower(), "res.country", cid)
+    partners = env["res.partner"]
+    company_partner = partners.create_records(
+        [{"name": "My Company", "is_company": True, "email": "info@yourcompany.com"}]
+    )[0]
+    bot_partner = partners.create_records(
+        [{"name": "OdooBot", "active": False, "email": "odoobot@example.com"}]
+    )[0]
+    admin_partner = partners.create_records(
+        [{"name": "Administrator", "email": "admin@yourcompany.example.com"}]
+    )[0]
+    company = env["res.company"].create_records(
+        [{"name": "My Company", "partner_id": company_partner, "currency_id": currency_ids["USD"]}]
+    )[0]
+    for pid in (company_partner, bot_partner, admin_partner):
+        store.update("res.partner", pid, {"company_id": company})
+    users = env["res.users"]
+    root = users.create_records(
+        [{"login": "__system__", "partner_id": bot_partner, "active": False}]
+    )[0]
+    admin = users.create_records([{"login": "admin", "partner_id": admin_partner}])[0]
+    assert (root, admin) == (SUPERUSER_ID, ADMIN_UID)
+    for module, name, model, res_id in [
+        ("base", "main_company", "res.company", company),
+        ("base", "main_partner", "res.partner", company_partner),
+        ("base", "partner_root", "res.partner", bot_partner),
+        ("base", "partner_admin", "res.partner", admin_partner),
+        ("base", "user_root", "res.users", root),
+        ("base", "user_admin", "res.users", admin),
+    ]:
+        _xmlid(env, module, name, model, res_id)
+    uom = env["uom.uom"].create_records([{"name": "Units"}, {"name": "Dozens"}, {"name": "kg"}])
+    _xmlid(env, "uom", "product_uom_unit", "uom.uom", uom[0])
+    categ = env["product.category"].create_records([{"name": "All"}])[0]
+    _xmlid(env, "product", "product_category_all", "product.category", categ)
+    loc_ids: list[int] = []
+    for name, usage, parent, xmlid in LOCATIONS:
+        parent_id = loc_ids[parent - 1] if parent else False
+        parent_name = env.store.tables["stock.location"][parent_id]["name"] if parent_id else ""
+        lid = env["stock.location"].create_records(
+            [{"name": name, "usage": usage, "location_id": parent_id,
+              "complete_name": f"{parent_name}/{name}" if parent_name else name}]  # fmt: skip
+        )[0]
+        loc_ids.append(lid)
+        _xmlid(env, "stock", xmlid, "stock.location", lid)
+    storable: dict[str, Any] = (
+        {"type": "consu", "is_storable": True} if env.major >= 18 else {"detailed_type": "product"}
+    )
+    for code, name, price, barcode in PRODUCTS:
+        tmpl = env["product.template"].create_records(
+            [{"name": name, "list_price": price, "default_code": code, "barcode": barcode,
+              **storable}]  # fmt: skip
+        )[0]
+        variant = env["product.template"].values([tmpl], "product_variant_id")[tmpl]
+        _xmlid(env, "ferry_demo", f"product_{code.lower().replace('-', '_')}", "product.product",
+               variant)  # fmt: skip
