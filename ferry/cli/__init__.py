@@ -7,7 +7,13 @@ import importlib
 import click
 
 # Modules that each define ``register(cli: click.Group) -> None``.
-_COMMAND_MODULES: tuple[str, ...] = ("ferry.cli.schemas", "ferry.cli.up", "ferry.cli.kafka")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "ferry.cli.schemas",
+    "ferry.cli.up",
+    "ferry.cli.kafka",
+    "ferry.cli.gateway",
+    "ferry.cli.shop",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,159 @@
+"""The webhook gateway's ASGI app: ``POST /webhooks/shop`` plus the operational routes.
+
+A webhook is answered ``202 {"id": <ce_id>, "topic": "src.shop.orders"}`` only after Kafka
+acknowledged the event (``send_and_wait`` on the ``acks=all`` idempotent producer). When Kafka
+does not acknowledge within ``produce_timeout_s`` the answer is 503 with ``Retry-After``: the
+shop retries, and the retry carries the same ``ce_id``, so an event that did reach Kafka late is
+recognised downstream as a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Iterable
+from typing import Any, Protocol
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ferry.envelope import Headers
+from ferry.errors import Unavailable, ValidationError
+from ferry.kafka import translate_kafka_error
+from ferry.metrics import ServiceMetrics
+from ferry.serde import Serde
+from ferry.service import ReadyCheck, ops_routes
+from ferry.settings import GatewaySettings
+from producers.gateway.checks import (
+    invalid_record,
+    require_json,
+    require_json_content_type,
+    require_signature,
+    require_webhook_topic,
+)
+from producers.gateway.limits import BodyLimitMiddleware
+from producers.gateway.rejections import Rejection, log, rejection_response
+from producers.gateway.shop import EVENT_TYPE, TOPIC, ShopOrder, convert_order
+
+__all__ = ["DELIVERY_HEADER", "SERVICE", "WEBHOOK_PATH", "Producer", "create_app"]
+
+SERVICE = "gateway"
+WEBHOOK_PATH = "/webhooks/shop"
+DELIVERY_HEADER = "X-Shop-Webhook-Id"
+
+
+class Producer(Protocol):
+    """What the gateway needs of a Kafka producer (aiokafka's, or a test double)."""
+
+    def send_and_wait(
+        self, topic: str, *, value: bytes, key: bytes, headers: Headers
+    ) -> Awaitable[Any]: ...
+
+
+def create_app(
+    settings: GatewaySettings,
+    producer: Producer,
+    serde: Serde,
+    metrics: ServiceMetrics,
+    *,
+    webhook_secret: SecretStr,
+    ready: ReadyCheck | None = None,
+    produce_timeout_s: float = 5.0,
+    retry_after_s: int = 5,
+) -> Starlette:
+    """The gateway app. ``ready`` is the readiness probe (default: always ready)."""
+    service = metrics.service
+
+    async def publish(order: ShopOrder, value: bytes) -> None:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(produce_timeout_s):
+                await producer.send_and_wait(
+                    TOPIC, value=value, key=order.key.encode(), headers=order.event.to_headers()
+                )
+        except Exception as exc:  # TimeoutError, aiokafka's errors, Unavailable, ...
+            error = translate_kafka_error(exc)
+            log.warning("produce to %s failed: %s", TOPIC, error)
+            if isinstance(error, Unavailable):  # a timeout is Unavailable too
+                raise Rejection(
+                    503,
+                    "Kafka did not acknowledge the event; retry later",
+                    reason="kafka unavailable",
+                    headers={"Retry-After": str(retry_after_s)},
+                ) from exc
+            raise Rejection(500, "Kafka refused the event", reason="kafka refused") from exc
+        finally:
+            metrics.processing.labels(service, "produce").observe(time.perf_counter() - started)
+        metrics.events_out.labels(service, TOPIC).inc()
+
+    async def shop_webhook(request: Request) -> Response:
+        try:
+            require_json_content_type(request.headers)
+            body = await request.body()
+            require_signature(webhook_secret, body, request.headers)
+            require_webhook_topic(request.headers)
+            payload = require_json(body)
+            try:
+                order = convert_order(
+                    payload,
+                    delivery_id=request.headers.get(DELIVERY_HEADER) or None,
+                    traceparent=request.headers.get("traceparent"),
+                )
+                value = serde.encode(EVENT_TYPE, order.record)
+            except ValidationError as exc:
+                raise invalid_record(exc) from None
+            metrics.events_in.labels(service, TOPIC).inc()
+            await publish(order, value)
+        except Rejection as rejection:
+            return rejection_response(request.scope, rejection)
+        return JSONResponse({"id": order.event.id, "topic": TOPIC}, status_code=202)
+
+    routes = [
+        Route(WEBHOOK_PATH, shop_webhook, methods=["POST"]),
+        *ops_routes(metrics, ready or (lambda: True)),
+    ]
+    known = {WEBHOOK_PATH, "/metrics", "/healthz", "/readyz"}
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestMetricsMiddleware, metrics=metrics, routes=known),
+            Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        ],
+    )
+
+
+class RequestMetricsMiddleware:
+    """Counts every answer in ``ferry_http_requests_total{service, route, status}``.
+
+    ``route`` is the path of a known route, else ``other`` (so random paths cannot blow up the
+    number of series).
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, routes: Iterable[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = frozenset(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def watched_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        finally:
+            path = scope.get("path", "")
+            route = path if path in self.routes else "other"
+            self.metrics.http_requests.labels(self.metrics.service, route, str(status)).inc()
