@@ -13,6 +13,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.kafka",
     "ferry.cli.gateway",
     "ferry.cli.shop",
+    "ferry.cli.sink",
 )
 
 

@@ -1,0 +1,189 @@
+"""Reference data the Odoo sink resolves before it writes: countries, currencies, products,
+customers. Lookups are cached (countries for the process's life, currencies and products for a
+short TTL, since an operator may archive or add them); a miss is never cached, so a product
+created after a dead letter is found on replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ferry.errors import Rejected, ValidationError
+from ferry.odoo import OdooClient
+
+__all__ = ["Lookups", "TtlCache", "partner_xmlid_name"]
+
+MODULE = "ferry"
+
+
+class TtlCache:
+    """A small map whose entries expire ``ttl_s`` seconds after they were stored."""
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> Any | None:
+        found = self._items.get(key)
+        if found is None:
+            return None
+        stored, value = found
+        if self._clock() - stored > self.ttl_s:
+            del self._items[key]
+            return None
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        self._items[key] = (self._clock(), value)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+def partner_xmlid_name(email: str) -> str:
+    """``partner_<hash>``: the external id name of the customer with this e-mail."""
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:24]
+    return f"partner_{digest}"
+
+
+def _like_literal(text: str) -> str:
+    r"""Escape ``=ilike``'s wildcards so ``john_doe@x`` does not also match ``johnXdoe@x``."""
+    return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: int
+    default_code: str
+
+
+class Lookups:
+    """Resolves the references of a sale order command; raises ``ValidationError`` naming the
+    command's field for what Odoo does not have."""
+
+    def __init__(
+        self, odoo: OdooClient, *, ttl_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.odoo = odoo
+        self.countries: dict[str, int] = {}
+        self.currencies = TtlCache(ttl_s, clock)
+        self.products = TtlCache(ttl_s, clock)
+        self._partner_locks: dict[str, asyncio.Lock] = {}
+
+    async def country(self, code: str | None, field: str) -> int | None:
+        if not code:
+            return None
+        key = code.strip().upper()
+        if key not in self.countries:
+            rows = await self.odoo.search_read("res.country", [("code", "=", key)], ["id"], limit=1)
+            if not rows:
+                raise ValidationError(field, "unknown country code", code, "no res.country")
+            self.countries[key] = int(rows[0]["id"])
+        return self.countries[key]
+
+    async def currency(self, code: str, field: str = "currency_code") -> int:
+        key = code.strip().upper()
+        cached = self.currencies.get(key)
+        if cached is not None:
+            return int(cached)
+        rows = await self.odoo.search_read(
+            "res.currency",
+            [("name", "=", key)],
+            ["id", "name", "active"],
+            limit=1,
+            context={"active_test": False},
+        )
+        if not rows:
+            raise ValidationError(field, "unknown currency", code, "no res.currency by that name")
+        if not rows[0].get("active"):
+            raise ValidationError(
+                field, "inactive currency", code, "activate it in Odoo, then replay the event"
+            )
+        currency_id = int(rows[0]["id"])
+        self.currencies.put(key, currency_id)
+        return currency_id
+
+    async def products_by_code(
+        self, codes: Sequence[str], field: Callable[[int], str]
+    ) -> list[Product]:
+        """The product of every code, in order; ``field(i)`` names the i-th code's field."""
+        found: dict[str, Product] = {}
+        missing: list[str] = []
+        for code in codes:
+            cached = self.products.get(code)
+            if isinstance(cached, Product):
+                found[code] = cached
+            elif code not in missing:
+                missing.append(code)
+        if missing:
+            rows = await self.odoo.search_read(
+                "product.product",
+                [("default_code", "in", missing)],
+                ["id", "default_code"],
+                order="id asc",
+            )
+            for row in rows:
+                code = str(row.get("default_code") or "")
+                if code in found or code not in missing:
+                    continue  # two products with one code: the oldest wins, as Odoo's UI would
+                product = Product(int(row["id"]), code)
+                found[code] = product
+                self.products.put(code, product)
+        out: list[Product] = []
+        for i, code in enumerate(codes):
+            hit = found.get(code)
+            if hit is None:
+                raise ValidationError(
+                    field(i), "unknown product", code, "no product.product has this default_code"
+                )
+            out.append(hit)
+        return out
+
+    async def partner(self, values: Mapping[str, Any], field: str = "partner") -> int:
+        """The customer with this e-mail (case-insensitive), created if there is none.
+
+        Found by its external id ``ferry.partner_<hash of the e-mail>`` first (what this sink
+        created), then by ``email =ilike`` (a customer Odoo already had: Odoo owns customers,
+        so an existing partner is used as it is, never overwritten). A new partner gets the
+        external id in the same step as its creation (see ``OdooClient.upsert_by_xmlid``), so a
+        second sink instance racing on the same e-mail ends with one partner. Within this
+        process a lock per e-mail serialises concurrent orders of one customer.
+        """
+        email = str(values.get("email") or "").strip()
+        if not email or "@" not in email:
+            raise ValidationError(f"{field}.email", "an e-mail address", values.get("email"))
+        key = email.lower()
+        lock = self._partner_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            name = partner_xmlid_name(key)
+            known = await self.odoo.xmlid_lookup(MODULE, name)
+            if known is not None:
+                if known.model != "res.partner":
+                    raise Rejected(f"{known.xmlid} points at {known.model}, not res.partner")
+                return known.res_id
+            rows = await self.odoo.search_read(
+                "res.partner",
+                [("email", "=ilike", _like_literal(email))],
+                ["id"],
+                order="id asc",
+                limit=1,
+            )
+            if rows:
+                return int(rows[0]["id"])
+            vals: dict[str, Any] = {
+                "name": str(values.get("name") or email),
+                "email": email,
+            }
+            for key_name in ("street", "street2", "city", "zip"):
+                if values.get(key_name):
+                    vals[key_name] = str(values[key_name])
+            country_id = await self.country(values.get("country_code"), f"{field}.country_code")
+            if country_id is not None:
+                vals["country_id"] = country_id
+            return await self.odoo.upsert_by_xmlid("res.partner", MODULE, name, vals)

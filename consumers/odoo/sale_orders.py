@@ -1,0 +1,290 @@
+"""Apply ``odoo.sale_order.upsert`` commands to Odoo, idempotently and never backwards.
+
+Idempotency
+-----------
+The order's identity is its external id ``ferry.shop_order_<id>`` (``ir.model.data``, module
+``ferry``). Odoo has no RPC that creates a record *and* its external id with arbitrary values in
+one transaction (``load`` does, but only with CSV-shaped import values, which cannot carry
+``order_line`` commands, int ids and floats faithfully), so the upsert takes up to three calls:
+``create`` the order, ``create`` its ``ir.model.data`` row, ``action_confirm``. The record
+carries a second key written **in the same call that creates it**: ``origin`` (Odoo's "Source
+Document", a plain Char on ``sale.order`` in 17 and 18) holds the *version stamp*
+``<external id>@<source_updated_at>``. Every crash window is closed by that:
+
+- killed before ``create``: nothing happened; the redelivered command does everything.
+- killed between ``create`` and the external id: on redelivery the external id is missing, so
+  the sink looks for an order with the command's ``client_order_ref`` whose stamp names this
+  external id, *adopts* it (registers the external id) and goes on. No second order.
+- killed between the external id and ``action_confirm``: the order is found by its external id
+  with the same version in its stamp and ``state`` draft: the sink confirms it. Found in state
+  ``sale``: nothing to do, a duplicate.
+- killed after the last call but before Kafka's offset commit: found, same version, confirmed
+  as asked: a duplicate, skipped and committed.
+
+Version guard
+-------------
+The last applied ``source_updated_at`` lives in the stamp, in Odoo itself, written in the same
+transaction as the data it describes (``create`` or ``write``), so it can never claim a version
+whose data is not there, and it survives the sink's restarts, rebalances and a new machine
+without a state store of its own. A command older than the stamp is skipped (a late retry, a
+replay of an old event: counted as a duplicate); an equal one only finishes what may be left
+(the confirmation); a newer one rewrites the order. If someone edits ``origin`` by hand, the
+guard is lost for that order and the next command applies as if it were newer.
+
+Updates: a draft order gets the new header and its lines replaced; a confirmed order keeps its
+lines (Odoo refuses to delete the lines of a confirmed order): a newer command that changes
+them is rejected naming ``order_lines``; one that does not only refreshes the stamp and the
+reference. A cancelled order is not revived (rejected).
+
+Everything the command refers to (currency, products, country) is resolved before the first
+write, so an unknown SKU or currency leaves no trace in Odoo.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from consumers.odoo.lookups import MODULE, Lookups, Product
+from consumers.runner import Outcome
+from ferry.errors import Rejected, ValidationError
+from ferry.odoo import OdooClient
+
+__all__ = ["EVENT_TYPE", "MODEL", "SaleOrderApplier", "format_stamp", "parse_stamp"]
+
+log = logging.getLogger("ferry.sink.odoo")
+
+EVENT_TYPE = "odoo.sale_order.upsert"
+MODEL = "sale.order"
+STAMP_FIELD = "origin"
+_DATETIME = "%Y-%m-%d %H:%M:%S"
+_READ_FIELDS = ["id", "name", "state", STAMP_FIELD, "order_line"]
+
+
+def format_stamp(external_id: str, version: datetime) -> str:
+    """``ferry.shop_order_42@2026-11-01T12:30:15.123Z``."""
+    moment = version.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"{external_id}@{moment}"
+
+
+def parse_stamp(external_id: str, stamp: Any) -> datetime | None:
+    """The version in ``stamp`` if it is this external id's stamp, else None."""
+    if not isinstance(stamp, str) or not stamp.startswith(external_id + "@"):
+        return None
+    raw = stamp[len(external_id) + 1 :]
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _aware(value: Any, field: str) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    raise ValidationError(field, "a timezone-aware timestamp", value)
+
+
+def _split_xmlid(external_id: str) -> tuple[str, str]:
+    module, dot, name = external_id.partition(".")
+    if not dot or module != MODULE or not name or " " in name or "." in name:
+        raise ValidationError(
+            "external_id", f"an external id {MODULE}.<name> without spaces", external_id
+        )
+    return module, name
+
+
+class SaleOrderApplier:
+    """Applies one command (the Avro record as a dict) through an :class:`OdooClient`."""
+
+    def __init__(self, odoo: OdooClient, lookups: Lookups | None = None) -> None:
+        self.odoo = odoo
+        self.lookups = lookups or Lookups(odoo)
+
+    async def apply(self, command: Mapping[str, Any]) -> Outcome:
+        external_id = str(command["external_id"])
+        module, name = _split_xmlid(external_id)
+        version = _aware(command["source_updated_at"], "source_updated_at")
+        stamp = format_stamp(external_id, version)
+
+        order = await self._find(module, name, str(command["client_order_ref"]), external_id)
+        if order is not None:
+            applied = parse_stamp(external_id, order.get(STAMP_FIELD))
+            if applied is not None and version <= applied:
+                if version == applied and await self._finish(order, command):
+                    return Outcome.APPLIED
+                log.debug(
+                    "%s: version %s not newer than %s: skipped", external_id, version, applied
+                )
+                return Outcome.DUPLICATE
+
+        vals = await self._order_vals(command)
+        vals[STAMP_FIELD] = stamp
+        if order is None:
+            order = await self._create(module, name, vals, external_id)
+        else:
+            await self._update(order, vals, command)
+        await self._finish(order, command)
+        return Outcome.APPLIED
+
+    # -- find --------------------------------------------------------------------------------
+
+    async def _find(
+        self, module: str, name: str, client_order_ref: str, external_id: str
+    ) -> dict[str, Any] | None:
+        known = await self.odoo.xmlid_lookup(module, name)
+        if known is not None:
+            if known.model != MODEL:
+                raise Rejected(f"{known.xmlid} points at {known.model}, not {MODEL}")
+            rows = await self.odoo.read(MODEL, [known.res_id], _READ_FIELDS)
+            if rows:
+                return rows[0]
+            raise Rejected(
+                f"{known.xmlid} points at {MODEL}({known.res_id}), which no longer exists",
+                field="external_id",
+            )
+        # The crash window between create and the external id: the order carries our stamp.
+        candidates = await self.odoo.search_read(
+            MODEL,
+            [("client_order_ref", "=", client_order_ref)],
+            _READ_FIELDS,
+            order="id asc",
+        )
+        ours = [c for c in candidates if parse_stamp(external_id, c.get(STAMP_FIELD)) is not None]
+        if not ours:
+            return None
+        order = ours[0]
+        log.warning(
+            "%s: adopting %s(%s), created before a crash left it without its external id",
+            external_id,
+            MODEL,
+            order["id"],
+        )
+        await self._register(module, name, int(order["id"]))
+        return order
+
+    async def _register(self, module: str, name: str, res_id: int) -> None:
+        await self.odoo.create(
+            "ir.model.data", {"module": module, "name": name, "model": MODEL, "res_id": res_id}
+        )
+
+    # -- write -------------------------------------------------------------------------------
+
+    async def _order_vals(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        """Resolve every reference first (no write happens if one is unknown)."""
+        currency_id = await self.lookups.currency(str(command["currency_code"]))
+        lines: Sequence[Mapping[str, Any]] = command["order_lines"]
+        if not lines:
+            raise ValidationError("order_lines", "at least one line", [])
+        products = await self.lookups.products_by_code(
+            [str(line["default_code"]) for line in lines],
+            lambda i: f"order_lines[{i}].default_code",
+        )
+        partner_id = await self.lookups.partner(command["partner"])
+        date_order = _aware(command["date_order"], "date_order")
+        return {
+            "partner_id": partner_id,
+            "client_order_ref": str(command["client_order_ref"]),
+            "date_order": date_order.astimezone(UTC).strftime(_DATETIME),
+            "currency_id": currency_id,
+            "order_line": [
+                (0, 0, _line_vals(line, p)) for line, p in zip(lines, products, strict=True)
+            ],
+        }
+
+    async def _create(
+        self, module: str, name: str, vals: dict[str, Any], external_id: str
+    ) -> dict[str, Any]:
+        order_id = await self.odoo.create(MODEL, vals)
+        try:
+            await self._register(module, name, order_id)
+        except Rejected:
+            # Another writer registered the external id first: keep its order, drop ours.
+            winner = await self.odoo.xmlid_lookup(module, name)
+            if winner is None or winner.model != MODEL:
+                raise
+            log.warning("%s: lost a race for the external id; removing %s", external_id, order_id)
+            await self.odoo.unlink(MODEL, [order_id])
+            rows = await self.odoo.read(MODEL, [winner.res_id], _READ_FIELDS)
+            if not rows:
+                raise
+            return rows[0]
+        return {"id": order_id, "state": "draft", STAMP_FIELD: vals[STAMP_FIELD]}
+
+    async def _update(
+        self, order: dict[str, Any], vals: dict[str, Any], command: Mapping[str, Any]
+    ) -> None:
+        order_id = int(order["id"])
+        state = order.get("state")
+        if state in ("draft", "sent"):
+            old_lines = [int(i) for i in order.get("order_line") or []]
+            vals = dict(vals)
+            vals["order_line"] = [(2, i, 0) for i in old_lines] + list(vals["order_line"])
+            await self.odoo.write(MODEL, [order_id], vals)
+            order[STAMP_FIELD] = vals[STAMP_FIELD]
+            return
+        if state == "cancel":
+            raise Rejected(
+                f"{MODEL}({order_id}) {order.get('name', '')} is cancelled in Odoo; "
+                "Ferry does not revive cancelled orders",
+                field="external_id",
+            )
+        # Confirmed (or locked): the lines must already be what the command says.
+        if not await self._same_lines(order, vals["order_line"]):
+            raise Rejected(
+                f"{MODEL}({order_id}) {order.get('name', '')} is confirmed; Ferry does not "
+                "rewrite the lines of a confirmed order",
+                field="order_lines",
+            )
+        header = {"client_order_ref": vals["client_order_ref"], STAMP_FIELD: vals[STAMP_FIELD]}
+        await self.odoo.write(MODEL, [order_id], header)
+        order[STAMP_FIELD] = vals[STAMP_FIELD]
+
+    async def _same_lines(self, order: Mapping[str, Any], commands: Sequence[Any]) -> bool:
+        ids = [int(i) for i in order.get("order_line") or []]
+        rows = await self.odoo.read(
+            "sale.order.line", ids, ["product_id", "product_uom_qty", "price_unit"]
+        )
+        have = sorted(
+            (
+                _m2o(r.get("product_id")),
+                float(r["product_uom_qty"]),
+                round(float(r["price_unit"]), 4),
+            )
+            for r in rows
+        )
+        want = sorted(
+            (int(v["product_id"]), float(v["product_uom_qty"]), round(float(v["price_unit"]), 4))
+            for _, _, v in commands
+        )
+        return have == want
+
+    async def _finish(self, order: dict[str, Any], command: Mapping[str, Any]) -> bool:
+        """Confirm if the command asks and the order is still a quotation; True if it did."""
+        if not command.get("confirm") or order.get("state") not in ("draft", "sent"):
+            return False
+        await self.odoo.execute_kw(MODEL, "action_confirm", [[int(order["id"])]])
+        order["state"] = "sale"
+        return True
+
+
+def _line_vals(line: Mapping[str, Any], product: Product) -> dict[str, Any]:
+    price = line["price_unit"]
+    if not isinstance(price, Decimal):
+        raise ValidationError("order_lines.price_unit", "an exact decimal", price)
+    vals: dict[str, Any] = {
+        "product_id": product.id,
+        "name": str(line["name"]),
+        "product_uom_qty": float(line["product_uom_qty"]),
+        "price_unit": float(price),  # Odoo's Float, at this edge only
+    }
+    return vals
+
+
+def _m2o(value: Any) -> int:
+    if isinstance(value, list | tuple) and value:
+        return int(value[0])
+    return int(value) if isinstance(value, int) else 0
