@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from consumers.odoo.lookups import Lookups, partner_xmlid_name
+from consumers.odoo.sale_orders import SaleOrderApplier, format_stamp, parse_stamp
+from consumers.odoo.sink import OdooSaleOrderSink
+from consumers.runner import Outcome, SinkEvent
+from ferry.envelope import CloudEvent
+from ferry.errors import AuthenticationError, Rejected, Unavailable, ValidationError
+from tests.unit.consumers.fakes import Record, command
+from tests.unit.consumers.odoo.mini_odoo import Crash, MiniOdoo
+
+
+def crash(_: Any) -> None:
+    raise Crash
+
+
+def applier(odoo: MiniOdoo) -> SaleOrderApplier:
+    return SaleOrderApplier(odoo.client())
+
+
+def orders(odoo: MiniOdoo) -> list[dict[str, Any]]:
+    return odoo.rows("sale.order")
+
+
+def xmlids(odoo: MiniOdoo, model: str) -> list[dict[str, Any]]:
+    return [r for r in odoo.rows("ir.model.data") if r["model"] == model]
+
+
+def test_stamp_round_trip() -> None:
+    moment = datetime(2026, 11, 1, 12, 30, 15, 123000, tzinfo=UTC)
+    stamp = format_stamp("ferry.shop_order_7", moment)
+    assert stamp == "ferry.shop_order_7@2026-11-01T12:30:15.123Z"
+    assert parse_stamp("ferry.shop_order_7", stamp) == moment
+    assert parse_stamp("ferry.shop_order_70", stamp) is None
+    assert parse_stamp("ferry.shop_order_7", "typed by hand") is None
+
+
+async def test_creates_one_confirmed_order_with_its_customer_and_lines() -> None:
+    odoo = MiniOdoo()
+    cmd = command(7, skus=("SKU-001", "SKU-003"))
+    assert await applier(odoo).apply(cmd) is Outcome.APPLIED
+    [order] = orders(odoo)
+    assert order["state"] == "sale"
+    assert order["client_order_ref"] == "#7"
+    assert order["date_order"] == "2026-11-01 12:30:15"
+    assert order["origin"] == "ferry.shop_order_7@2026-11-01T12:30:15.123Z"
+    [link] = xmlids(odoo, "sale.order")
+    assert (link["module"], link["name"], link["res_id"]) == ("ferry", "shop_order_7", order["id"])
+    lines = odoo.rows("sale.order.line")
+    assert [type(line["price_unit"]) for line in lines] == [float, float]
+    assert [line["price_unit"] for line in lines] == [19.99, 19.99]
+    codes = {p["id"]: p["default_code"] for p in odoo.rows("product.product")}
+    assert [codes[line["product_id"]] for line in lines] == ["SKU-001", "SKU-003"]
+    [partner] = odoo.rows("res.partner")
+    assert partner["email"] == "customer1@example.com"
+    assert partner["country_id"] == odoo.rows("res.country")[0]["id"]
+    assert order["partner_id"] == partner["id"]
+    [plink] = xmlids(odoo, "res.partner")
+    assert plink["name"] == partner_xmlid_name("Customer1@Example.com ")
+
+
+async def test_the_same_command_twice_is_a_duplicate() -> None:
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    cmd = command(7)
+    assert await sink.apply(cmd) is Outcome.APPLIED
+    assert await sink.apply(cmd) is Outcome.DUPLICATE
+    assert await applier(odoo).apply(cmd) is Outcome.DUPLICATE  # a fresh process too
+    assert len(orders(odoo)) == 1
+    assert len(odoo.rows("sale.order.line")) == 1
+    assert len(odoo.rows("res.partner")) == 1
+    assert odoo.calls.count(("sale.order", "action_confirm")) == 1
+
+
+async def test_unknown_sku_names_the_field_and_writes_nothing() -> None:
+    odoo = MiniOdoo()
+    with pytest.raises(ValidationError) as caught:
+        await applier(odoo).apply(command(7, skus=("SKU-001", "SKU-404")))
+    assert caught.value.field == "order_lines[1].default_code"
+    assert "SKU-404" in str(caught.value)
+    assert orders(odoo) == []
+    assert odoo.rows("res.partner") == []
+
+
+@pytest.mark.parametrize(("code", "rule"), [("XXX", "unknown currency"), ("XAU", "inactive")])
+async def test_unknown_or_inactive_currency_names_the_field(code: str, rule: str) -> None:
+    odoo = MiniOdoo()
+    with pytest.raises(ValidationError, match=rule) as caught:
+        await applier(odoo).apply(command(7, currency_code=code))
+    assert caught.value.field == "currency_code"
+    assert orders(odoo) == []
+
+
+async def test_unknown_country_names_the_partner_field() -> None:
+    odoo = MiniOdoo()
+    cmd = command(7)
+    cmd["partner"] = {**cmd["partner"], "country_code": "ZZ"}
+    with pytest.raises(ValidationError) as caught:
+        await applier(odoo).apply(cmd)
+    assert caught.value.field == "partner.country_code"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [("sale.order", "create"), ("ir.model.data", "create"), ("sale.order", "action_confirm")],
+)
+async def test_a_crash_after_any_call_then_redelivery_leaves_one_confirmed_order(
+    call: tuple[str, str],
+) -> None:
+    odoo = MiniOdoo()
+    cmd = command(7, skus=("SKU-001", "SKU-002"))
+    odoo.after[call] = crash
+    with pytest.raises(Unavailable):
+        await applier(odoo).apply(cmd)
+    del odoo.after[call]
+    await applier(odoo).apply(cmd)  # a restarted sink, empty caches
+    await applier(odoo).apply(cmd)
+    [order] = orders(odoo)
+    assert order["state"] == "sale"
+    assert len(odoo.rows("sale.order.line")) == 2
+    assert [r["res_id"] for r in xmlids(odoo, "sale.order")] == [order["id"]]
+    assert odoo.calls.count(("sale.order", "action_confirm")) == 1
+
+
+async def test_an_older_command_never_overwrites_a_newer_one() -> None:
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    base = command(7, confirm=False)
+    newer = command(
+        7,
+        skus=("SKU-002", "SKU-003"),
+        confirm=False,
+        source_updated_at=base["source_updated_at"] + timedelta(minutes=5),
+    )
+    assert await sink.apply(base) is Outcome.APPLIED
+    assert await sink.apply(newer) is Outcome.APPLIED
+    assert await sink.apply(base) is Outcome.DUPLICATE  # a late retry of the old version
+    [order] = orders(odoo)
+    codes = {p["id"]: p["default_code"] for p in odoo.rows("product.product")}
+    lines = odoo.rows("sale.order.line")
+    assert sorted(codes[line["product_id"]] for line in lines) == ["SKU-002", "SKU-003"]
+    assert order["origin"].endswith("12:35:15.123Z")
+    assert order["state"] == "draft"
+
+
+async def test_a_newer_command_cannot_rewrite_the_lines_of_a_confirmed_order() -> None:
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    base = command(7)
+    later = base["source_updated_at"] + timedelta(minutes=5)
+    await sink.apply(base)
+    same_lines = command(7, client_order_ref="#7-renamed", source_updated_at=later)
+    assert await sink.apply(same_lines) is Outcome.APPLIED
+    assert orders(odoo)[0]["client_order_ref"] == "#7-renamed"
+    other_lines = command(7, skus=("SKU-004",), source_updated_at=later + timedelta(minutes=1))
+    with pytest.raises(Rejected) as caught:
+        await sink.apply(other_lines)
+    assert caught.value.field == "order_lines"
+    assert len(odoo.rows("sale.order.line")) == 1
+
+
+async def test_an_existing_customer_is_found_by_email_exactly() -> None:
+    odoo = MiniOdoo()
+    odoo.insert("res.partner", {"name": "Look-alike", "email": "johnXdoe@example.com"})
+    mine = odoo.insert("res.partner", {"name": "John", "email": "John_Doe@Example.com"})
+    cmd = command(7)
+    cmd["partner"] = {**cmd["partner"], "email": "john_doe@example.com"}
+    await applier(odoo).apply(cmd)
+    assert orders(odoo)[0]["partner_id"] == mine
+    assert len(odoo.rows("res.partner")) == 2
+
+
+async def test_products_and_currencies_are_cached_for_a_short_time() -> None:
+    odoo = MiniOdoo()
+    now = [0.0]
+    client = odoo.client()
+    sink = SaleOrderApplier(client, Lookups(client, ttl_s=60, clock=lambda: now[0]))
+    await sink.apply(command(1))
+    await sink.apply(command(2))
+    assert odoo.calls.count(("product.product", "search_read")) == 1
+    assert odoo.calls.count(("res.currency", "search_read")) == 1
+    now[0] = 61.0
+    await sink.apply(command(3))
+    assert odoo.calls.count(("product.product", "search_read")) == 2
+
+
+async def test_a_bad_external_id_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError) as caught:
+        await applier(MiniOdoo()).apply(command(7, external_id="other.shop_order_7"))
+    assert caught.value.field == "external_id"
+
+
+def event(data: dict[str, Any]) -> SinkEvent:
+    envelope = CloudEvent(id="1", source="test", type="odoo.sale_order.upsert", subject="s")
+    return SinkEvent(envelope, "odoo.sale_order.upsert", data)
+
+
+RECORD = Record("sink.odoo.sale_orders", 0, 0, b"k", b"v", [])
+
+
+async def test_the_sink_turns_a_refused_key_into_the_operator_line() -> None:
+    odoo = MiniOdoo(api_key="f" * 40)
+    sink = OdooSaleOrderSink(odoo.client())
+    expected = (
+        "Odoo refused the API key for login admin on database ferry: check FERRY_ODOO_API_KEY"
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        await sink.apply(event(command(7)), RECORD)
+    assert str(caught.value) == expected
+    with pytest.raises(AuthenticationError, match="check FERRY_ODOO_API_KEY"):
+        await sink.check_credentials()
+
+
+async def test_the_sink_is_ready_only_while_odoo_answers() -> None:
+    odoo = MiniOdoo()
+    sink = OdooSaleOrderSink(odoo.client(), probe_every_s=0)
+    assert await sink.ready() is True
+    odoo.down = True
+    assert await sink.ready() is False
+    with pytest.raises(Unavailable):
+        await sink.apply(event(command(7)), RECORD)
