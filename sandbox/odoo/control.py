@@ -1,0 +1,79 @@
+"""Sandbox-only control routes under ``/__sandbox__/``: reset, faults, webhooks, API keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .faults import SANDBOX_PREFIX
+
+if TYPE_CHECKING:
+    from .emulator import OdooEmulator
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    body = json.loads(raw)
+    if not isinstance(body, dict):
+        raise ValueError("expected a JSON object")
+    return body
+
+
+def routes(emulator: OdooEmulator) -> list[Route]:
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": emulator.config.version,
+                             "database": emulator.config.database})  # fmt: skip
+
+    async def reset(request: Request) -> Response:
+        emulator.reset()
+        return JSONResponse({"status": "reset"})
+
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            emulator.faults.clear()
+        elif request.method == "POST":
+            try:
+                emulator.faults.configure_from_json(await _json(request))
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(emulator.faults.snapshot())
+
+    async def webhooks(request: Request) -> Response:
+        if request.method == "DELETE":
+            emulator.webhooks.clear()
+        elif request.method == "POST":
+            try:
+                body = await _json(request)
+                rule = emulator.add_webhook(
+                    str(body["model"]), str(body["url"]), body.get("fields"),
+                    body.get("trigger", "on_create_or_write"),
+                    body.get("name", "Send Webhook Notification"),
+                )  # fmt: skip
+            except (ValueError, TypeError, KeyError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse(asdict(rule))
+        return JSONResponse({
+            "rules": [asdict(r) for r in emulator.webhooks.rules],
+            "deliveries": [asdict(d) for d in emulator.webhooks.deliveries],
+        })  # fmt: skip
+
+    async def api_keys(request: Request) -> Response:
+        body = await _json(request)
+        emulator.add_api_key(str(body["key"]), int(body.get("uid", 2)))
+        return JSONResponse({"status": "ok"})
+
+    p = SANDBOX_PREFIX
+    return [
+        Route(f"{p}/health", health, methods=["GET"]),
+        Route(f"{p}/reset", reset, methods=["POST"]),
+        Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route(f"{p}/webhooks", webhooks, methods=["GET", "POST", "DELETE"]),
+        Route(f"{p}/api_keys", api_keys, methods=["POST"]),
+    ]
