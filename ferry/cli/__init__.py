@@ -14,6 +14,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.gateway",
     "ferry.cli.shop",
     "ferry.cli.sink",
+    "ferry.cli.sandbox",
 )
 
 
