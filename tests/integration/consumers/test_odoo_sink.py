@@ -1,0 +1,288 @@
+"""The Odoo sink as a process, against the real broker and the sandbox Odoo as a process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from ferry.envelope import CloudEvent, deterministic_id
+from ferry.topics import TopicSpec, ensure_topics
+from tests.support.kafka_read import wait_for_keys
+from tests.support.odoo_rpc import OdooReader
+from tests.support.waiting import eventually
+from tests.unit.consumers.fakes import command, encode
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+TOPIC = "sink.odoo.sale_orders"
+DLQ = f"dlq.{TOPIC}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(check: Any, what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not come up in {timeout_s} s")
+
+
+@dataclass
+class Odoo:
+    url: str
+    key: str
+    port: int
+    data_dir: Path
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "sandbox.odoo", "--port", str(self.port)]
+        argv += ["--api-key", self.key, "--data-dir", str(self.data_dir)]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        body = {"jsonrpc": "2.0", "method": "call", "id": 1}
+        body["params"] = {"service": "common", "method": "version", "args": []}
+        wait_http(
+            lambda: httpx.post(f"{self.url}/jsonrpc", json=body, timeout=1).status_code == 200,
+            "the sandbox Odoo",
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def faults(self, **plan: Any) -> None:
+        httpx.post(f"{self.url}/__sandbox__/faults", json=plan, timeout=5).raise_for_status()
+
+    def clear_faults(self) -> None:
+        httpx.delete(f"{self.url}/__sandbox__/faults", timeout=5).raise_for_status()
+
+    def confirmed(self, refs: list[str]) -> int:
+        reader = OdooReader(self.url, self.key)
+        try:
+            return reader.count(
+                "sale.order", [["client_order_ref", "in", refs], ["state", "=", "sale"]]
+            )
+        finally:
+            reader.close()
+
+    def orders(self, refs: list[str]) -> int:
+        reader = OdooReader(self.url, self.key)
+        try:
+            return reader.count("sale.order", [["client_order_ref", "in", refs]])
+        finally:
+            reader.close()
+
+
+@pytest.fixture
+def odoo(tmp_path: Path) -> Iterator[Odoo]:
+    port = free_port()
+    server = Odoo(
+        f"http://127.0.0.1:{port}",
+        secrets.token_hex(20),
+        port,
+        tmp_path / "odoo",
+        tmp_path / "odoo.log",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class SinkProcess:
+    env: dict[str, str]
+    cwd: Path
+    log: Path
+    metrics_url: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "consumers.odoo"],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self) -> None:
+        wait_http(
+            lambda: (
+                httpx.get(self.metrics_url.replace("/metrics", "/readyz"), timeout=1).status_code
+                == 200
+            ),
+            "the Odoo sink",
+            timeout_s=60,
+        )
+
+    def metric(self, name: str) -> float:
+        text = httpx.get(self.metrics_url, timeout=5).text
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name + "{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def kill(self, sig: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def make_sink(kafka_bootstrap: str, odoo: Odoo, tmp_path: Path) -> Iterator[Any]:
+    started: list[SinkProcess] = []
+    port = free_port()
+
+    def make(**extra: str) -> SinkProcess:
+        env = {
+            **os.environ,
+            "FERRY__KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "FERRY__ODOO__URL": odoo.url,
+            "FERRY_ODOO_API_KEY": odoo.key,
+            "FERRY__ODOO_SINK__PORT": str(port),
+            "FERRY__RETRY__BASE_DELAY_S": "0.1",
+            "FERRY__RETRY__MAX_DELAY_S": "0.5",
+            "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),
+            **extra,
+        }
+        env.pop("FERRY_CONFIG", None)
+        sink = SinkProcess(env, tmp_path, tmp_path / "sink.log", f"http://127.0.0.1:{port}/metrics")
+        started.append(sink)
+        return sink
+
+    yield make
+    for sink in started:
+        sink.stop()
+
+
+async def produce(bootstrap: str, commands: list[dict[str, Any]]) -> None:
+    await ensure_topics(bootstrap, [TopicSpec(TOPIC, 3), TopicSpec(DLQ, 3)])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for data in commands:
+            key = f"shop:order:{data['external_id'].rsplit('_', 1)[1]}".encode()
+            envelope = CloudEvent(
+                id=deterministic_id("test", data["external_id"]),
+                source="ferry/streams/shop-orders-to-odoo",
+                type="odoo.sale_order.upsert",
+                subject=key.decode(),
+            )
+            await producer.send_and_wait(
+                TOPIC, encode(data), key=key, headers=envelope.to_headers()
+            )
+    finally:
+        await producer.stop()
+
+
+def batch(n: int, **over: Any) -> list[dict[str, Any]]:
+    """``n`` commands with order ids unique to this test run."""
+    base = uuid.uuid4().int % 10**9 * 1000
+    skus = ("SKU-001", "SKU-002", "SKU-003", "SKU-004", "SKU-005")
+    return [command(base + i, skus=(skus[i % 5], skus[(i + 1) % 5]), **over) for i in range(n)]
+
+
+def refs(commands: list[dict[str, Any]]) -> list[str]:
+    return [str(c["client_order_ref"]) for c in commands]
+
+
+async def test_every_order_arrives_once_a_replay_changes_nothing_unknown_skus_are_dead_lettered(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any
+) -> None:
+    orders = batch(6)
+    bad = command(uuid.uuid4().int % 10**9 * 1000, skus=("SKU-001", "SKU-404"))
+    await produce(kafka_bootstrap, [*orders, bad])
+    sink = make_sink()
+    sink.start()
+    sink.wait_ready()
+    await eventually(lambda: odoo.confirmed(refs(orders)) == 6, timeout_s=60, what="6 orders")
+    bad_key = f"shop:order:{bad['external_id'].rsplit('_', 1)[1]}".encode()
+
+    found = await wait_for_keys(kafka_bootstrap, DLQ, {bad_key}, count=1, timeout_s=30)
+    [letter] = found
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert headers["ferry.error.field"] == "order_lines[1].default_code"
+    assert "SKU-404" in headers["ferry.error.message"]
+    assert headers["ferry.error.stage"] == "sink"
+    assert odoo.orders(refs([bad])) == 0
+
+    before = sink.metric("ferry_duplicates_total")
+    await produce(kafka_bootstrap, orders)  # the same commands again: a replay
+    await eventually(
+        lambda: sink.metric("ferry_duplicates_total") >= before + 6, timeout_s=60, what="replay"
+    )
+    assert odoo.orders(refs(orders)) == 6
+    assert odoo.confirmed(refs(orders)) == 6
+    assert len(await wait_for_keys(kafka_bootstrap, DLQ, {bad_key}, count=2, timeout_s=2)) == 1
+    assert sink.kill(signal.SIGTERM) == 0
+
+
+async def test_odoo_down_nothing_is_dead_lettered_and_everything_arrives_once_it_returns(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any
+) -> None:
+    sink = make_sink()
+    sink.start()
+    sink.wait_ready()
+    odoo.faults(error_status=503)
+    orders = batch(5)
+    await produce(kafka_bootstrap, orders)
+    await eventually(lambda: sink.metric("ferry_retries_total") >= 5, timeout_s=60, what="retries")
+    dlq_before = sink.metric("ferry_dlq_total")
+    odoo.clear_faults()
+    await eventually(lambda: odoo.confirmed(refs(orders)) == 5, timeout_s=60, what="5 orders")
+    assert odoo.orders(refs(orders)) == 5
+    assert sink.metric("ferry_dlq_total") == dlq_before == 0
+    assert sink.kill(signal.SIGTERM) == 0
+
+
+async def test_a_sigkilled_sink_restarted_doubles_nothing(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any
+) -> None:
+    orders = batch(30)
+    odoo.faults(latency_ms=60)
+    first = make_sink()
+    first.start()
+    first.wait_ready()
+    await produce(kafka_bootstrap, orders)
+    await eventually(lambda: odoo.orders(refs(orders)) >= 3, timeout_s=60, what="first orders")
+    assert first.kill(signal.SIGKILL) == -signal.SIGKILL
+    assert odoo.orders(refs(orders)) < 30, "the sink finished before it could be killed"
+    odoo.clear_faults()
+    second = make_sink()
+    second.start()
+    await eventually(lambda: odoo.confirmed(refs(orders)) == 30, timeout_s=90, what="30 orders")
+    assert odoo.orders(refs(orders)) == 30
+    assert second.kill(signal.SIGTERM) == 0
