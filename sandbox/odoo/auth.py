@@ -82,7 +82,9 @@ class Auth:
             return True
         return api_key_ok and self.api_keys.get(hash_key(secret)) == uid
 
-    def authenticate(self, login: object, password: object, ip: str, api_key_ok: bool = True) -> int:
+    def authenticate(
+        self, login: object, password: object, ip: str, api_key_ok: bool = True
+    ) -> int:
         """Return the uid or raise AccessDenied (``common.login`` turns that into ``False``)."""
         self._assert_can_auth(ip)
         uid = self._active_uid(str(login)) if isinstance(login, str) else None

@@ -20,15 +20,30 @@ def _webhook(value: str) -> tuple[str, str]:
 @click.command("odoo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8069, show_default=True, type=int)
-@click.option("--api-key", "api_key", envvar=API_KEY_ENV, default=None,
-              help=f"API key registered for admin (or ${API_KEY_ENV}).")  # fmt: skip
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep state in SQLite there (default: in memory).")  # fmt: skip
-@click.option("--odoo-version", type=click.Choice(SUPPORTED_VERSIONS), default="18.0",
-              show_default=True)  # fmt: skip
+@click.option(
+    "--api-key",
+    "api_key",
+    envvar=API_KEY_ENV,
+    default=None,
+    help=f"API key registered for admin (or ${API_KEY_ENV}).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep state in SQLite there (default: in memory).",
+)
+@click.option(
+    "--odoo-version", type=click.Choice(SUPPORTED_VERSIONS), default="18.0", show_default=True
+)
 @click.option("--database", default="ferry", show_default=True)
-@click.option("--webhook", "webhooks", multiple=True, metavar="MODEL=URL",
-              help="Send automation webhooks for MODEL's creates and writes to URL.")  # fmt: skip
+@click.option(
+    "--webhook",
+    "webhooks",
+    multiple=True,
+    metavar="MODEL=URL",
+    help="Send automation webhooks for MODEL's creates and writes to URL.",
+)
 def odoo_command(
     host: str,
     port: int,

@@ -28,8 +28,13 @@ async def _json(request: Request) -> dict[str, Any]:
 
 def routes(emulator: OdooEmulator) -> list[Route]:
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": emulator.config.version,
-                             "database": emulator.config.database})  # fmt: skip
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": emulator.config.version,
+                "database": emulator.config.database,
+            }
+        )
 
     async def reset(request: Request) -> Response:
         emulator.reset()
@@ -52,17 +57,21 @@ def routes(emulator: OdooEmulator) -> list[Route]:
             try:
                 body = await _json(request)
                 rule = emulator.add_webhook(
-                    str(body["model"]), str(body["url"]), body.get("fields"),
+                    str(body["model"]),
+                    str(body["url"]),
+                    body.get("fields"),
                     body.get("trigger", "on_create_or_write"),
                     body.get("name", "Send Webhook Notification"),
-                )  # fmt: skip
+                )
             except (ValueError, TypeError, KeyError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse(asdict(rule))
-        return JSONResponse({
-            "rules": [asdict(r) for r in emulator.webhooks.rules],
-            "deliveries": [asdict(d) for d in emulator.webhooks.deliveries],
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "rules": [asdict(r) for r in emulator.webhooks.rules],
+                "deliveries": [asdict(d) for d in emulator.webhooks.deliveries],
+            }
+        )
 
     async def api_keys(request: Request) -> Response:
         body = await _json(request)

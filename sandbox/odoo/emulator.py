@@ -25,14 +25,16 @@ class EmulatorConfig:
     version: str = "18.0"
     database: str = "ferry"
     admin_login: str = "admin"
-    admin_password: str = "admin"  # the public Odoo default; sandbox only
+    admin_password: str = "admin"  # noqa: S105  # the public Odoo default; sandbox only
     api_keys: list[str] = field(default_factory=list)
     data_dir: Path | None = None
     webhooks: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.version not in SUPPORTED_VERSIONS:
-            raise ValueError(f"Odoo version must be one of {SUPPORTED_VERSIONS}, not {self.version}")
+            raise ValueError(
+                f"Odoo version must be one of {SUPPORTED_VERSIONS}, not {self.version}"
+            )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> EmulatorConfig:

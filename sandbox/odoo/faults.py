@@ -80,9 +80,15 @@ class Faults:
 
     def configure_from_json(self, body: dict[str, Any]) -> None:
         allowed = {
-            "latency_ms", "error_status", "error_count", "hang_seconds", "hang_count",
-            "refuse_count", "serialization_failures", "downtime_seconds",
-        }  # fmt: skip
+            "latency_ms",
+            "error_status",
+            "error_count",
+            "hang_seconds",
+            "hang_count",
+            "refuse_count",
+            "serialization_failures",
+            "downtime_seconds",
+        }
         unknown = set(body) - allowed
         if unknown:
             raise ValueError(f"unknown fault(s): {sorted(unknown)}")

@@ -29,8 +29,9 @@ def serialize_exception(exc: BaseException) -> dict[str, Any]:
         "name": qualified_name(exc),
         "debug": "".join(traceback.format_exception(exc)),
         "message": message_of(exc),
-        "arguments": [a if isinstance(a, str | int | float | bool) or a is None else str(a)
-                      for a in exc.args],  # fmt: skip
+        "arguments": [
+            a if isinstance(a, str | int | float | bool) or a is None else str(a) for a in exc.args
+        ],
         "context": getattr(exc, "context", {}) or {},
     }
 
@@ -48,9 +49,7 @@ def mimetype(request: Request) -> str:
 
 
 def bad_type(path: str) -> Response:
-    message = (
-        f"Request inferred type is compatible with ['http'] but '{path}' is type='json'."
-    )
+    message = f"Request inferred type is compatible with ['http'] but '{path}' is type='json'."
     body = (
         "<!doctype html>\n<html lang=en>\n<title>400 Bad Request</title>\n"
         f"<h1>Bad Request</h1>\n<p>{message}</p>\n"

@@ -11,31 +11,58 @@ ADMIN_UID = 2
 
 # (code, ISO 4217 name, symbol, active) — shipped inactive except EUR and USD, as in Odoo.
 CURRENCIES = [
-    ("EUR", "Euro", "€", True), ("USD", "US Dollar", "$", True),
-    ("GBP", "Pound Sterling", "£", False), ("CHF", "Swiss Franc", "CHF", False),
-    ("JPY", "Japanese Yen", "¥", False), ("CAD", "Canadian Dollar", "$", False),
-    ("AUD", "Australian Dollar", "$", False), ("SEK", "Swedish Krona", "kr", False),
-    ("NOK", "Norwegian Krone", "kr", False), ("DKK", "Danish Krone", "kr", False),
-    ("PLN", "Polish Zloty", "zł", False), ("CZK", "Czech Koruna", "Kč", False),
-    ("CNY", "Chinese Yuan", "¥", False), ("INR", "Indian Rupee", "₹", False),
-    ("BRL", "Brazilian Real", "R$", False), ("MXN", "Mexican Peso", "$", False),
-    ("ZAR", "South African Rand", "R", False), ("NZD", "New Zealand Dollar", "$", False),
-]  # fmt: skip
+    ("EUR", "Euro", "€", True),
+    ("USD", "US Dollar", "$", True),
+    ("GBP", "Pound Sterling", "£", False),
+    ("CHF", "Swiss Franc", "CHF", False),
+    ("JPY", "Japanese Yen", "¥", False),
+    ("CAD", "Canadian Dollar", "$", False),
+    ("AUD", "Australian Dollar", "$", False),
+    ("SEK", "Swedish Krona", "kr", False),
+    ("NOK", "Norwegian Krone", "kr", False),
+    ("DKK", "Danish Krone", "kr", False),
+    ("PLN", "Polish Zloty", "zł", False),
+    ("CZK", "Czech Koruna", "Kč", False),
+    ("CNY", "Chinese Yuan", "¥", False),
+    ("INR", "Indian Rupee", "₹", False),
+    ("BRL", "Brazilian Real", "R$", False),
+    ("MXN", "Mexican Peso", "$", False),
+    ("ZAR", "South African Rand", "R", False),
+    ("NZD", "New Zealand Dollar", "$", False),
+]
 
 # (alpha-2, name, currency, calling code)
 COUNTRIES = [
-    ("BE", "Belgium", "EUR", 32), ("FR", "France", "EUR", 33), ("DE", "Germany", "EUR", 49),
-    ("NL", "Netherlands", "EUR", 31), ("LU", "Luxembourg", "EUR", 352),
-    ("ES", "Spain", "EUR", 34), ("IT", "Italy", "EUR", 39), ("PT", "Portugal", "EUR", 351),
-    ("AT", "Austria", "EUR", 43), ("IE", "Ireland", "EUR", 353), ("FI", "Finland", "EUR", 358),
-    ("GR", "Greece", "EUR", 30), ("GB", "United Kingdom", "GBP", 44),
-    ("CH", "Switzerland", "CHF", 41), ("SE", "Sweden", "SEK", 46), ("NO", "Norway", "NOK", 47),
-    ("DK", "Denmark", "DKK", 45), ("PL", "Poland", "PLN", 48), ("CZ", "Czech Republic", "CZK", 420),
-    ("US", "United States", "USD", 1), ("CA", "Canada", "CAD", 1), ("MX", "Mexico", "MXN", 52),
-    ("BR", "Brazil", "BRL", 55), ("AU", "Australia", "AUD", 61), ("NZ", "New Zealand", "NZD", 64),
-    ("JP", "Japan", "JPY", 81), ("CN", "China", "CNY", 86), ("IN", "India", "INR", 91),
+    ("BE", "Belgium", "EUR", 32),
+    ("FR", "France", "EUR", 33),
+    ("DE", "Germany", "EUR", 49),
+    ("NL", "Netherlands", "EUR", 31),
+    ("LU", "Luxembourg", "EUR", 352),
+    ("ES", "Spain", "EUR", 34),
+    ("IT", "Italy", "EUR", 39),
+    ("PT", "Portugal", "EUR", 351),
+    ("AT", "Austria", "EUR", 43),
+    ("IE", "Ireland", "EUR", 353),
+    ("FI", "Finland", "EUR", 358),
+    ("GR", "Greece", "EUR", 30),
+    ("GB", "United Kingdom", "GBP", 44),
+    ("CH", "Switzerland", "CHF", 41),
+    ("SE", "Sweden", "SEK", 46),
+    ("NO", "Norway", "NOK", 47),
+    ("DK", "Denmark", "DKK", 45),
+    ("PL", "Poland", "PLN", 48),
+    ("CZ", "Czech Republic", "CZK", 420),
+    ("US", "United States", "USD", 1),
+    ("CA", "Canada", "CAD", 1),
+    ("MX", "Mexico", "MXN", 52),
+    ("BR", "Brazil", "BRL", 55),
+    ("AU", "Australia", "AUD", 61),
+    ("NZ", "New Zealand", "NZD", 64),
+    ("JP", "Japan", "JPY", 81),
+    ("CN", "China", "CNY", 86),
+    ("IN", "India", "INR", 91),
     ("ZA", "South Africa", "ZAR", 27),
-]  # fmt: skip
+]
 
 PRODUCTS = [
     ("SKU-001", "Office Chair", 149.0, "4006381333931"),
@@ -73,15 +100,28 @@ def seed(env: Env) -> None:
     currency_ids: dict[str, int] = {}
     for code, full, symbol, active in CURRENCIES:
         cid = env["res.currency"].create_records(
-            [{"name": code, "full_name": full, "symbol": symbol, "active": active,
-              "position": "after" if code == "EUR" else "before"}]  # fmt: skip
+            [
+                {
+                    "name": code,
+                    "full_name": full,
+                    "symbol": symbol,
+                    "active": active,
+                    "position": "after" if code == "EUR" else "before",
+                }
+            ]
         )[0]
         currency_ids[code] = cid
         _xmlid(env, "base", code, "res.currency", cid)
     for code, name, currency, phone in COUNTRIES:
         cid = env["res.country"].create_records(
-            [{"name": name, "code": code, "currency_id": currency_ids[currency],
-              "phone_code": phone}]  # fmt: skip
+            [
+                {
+                    "name": name,
+                    "code": code,
+                    "currency_id": currency_ids[currency],
+                    "phone_code": phone,
+                }
+            ]
         )[0]
         _xmlid(env, "base", code.lower(), "res.country", cid)
     partners = env["res.partner"]
@@ -123,8 +163,14 @@ def seed(env: Env) -> None:
         parent_id = loc_ids[parent - 1] if parent else False
         parent_name = env.store.tables["stock.location"][parent_id]["name"] if parent_id else ""
         lid = env["stock.location"].create_records(
-            [{"name": name, "usage": usage, "location_id": parent_id,
-              "complete_name": f"{parent_name}/{name}" if parent_name else name}]  # fmt: skip
+            [
+                {
+                    "name": name,
+                    "usage": usage,
+                    "location_id": parent_id,
+                    "complete_name": f"{parent_name}/{name}" if parent_name else name,
+                }
+            ]
         )[0]
         loc_ids.append(lid)
         _xmlid(env, "stock", xmlid, "stock.location", lid)
@@ -133,9 +179,21 @@ def seed(env: Env) -> None:
     )
     for code, name, price, barcode in PRODUCTS:
         tmpl = env["product.template"].create_records(
-            [{"name": name, "list_price": price, "default_code": code, "barcode": barcode,
-              **storable}]  # fmt: skip
+            [
+                {
+                    "name": name,
+                    "list_price": price,
+                    "default_code": code,
+                    "barcode": barcode,
+                    **storable,
+                }
+            ]
         )[0]
         variant = env["product.template"].values([tmpl], "product_variant_id")[tmpl]
-        _xmlid(env, "ferry_demo", f"product_{code.lower().replace('-', '_')}", "product.product",
-               variant)  # fmt: skip
+        _xmlid(
+            env,
+            "ferry_demo",
+            f"product_{code.lower().replace('-', '_')}",
+            "product.product",
+            variant,
+        )

@@ -46,8 +46,11 @@ class FaultMiddleware:
             await asyncio.sleep(plan.hang)
         if plan.error_status:
             phrase = HTTPStatus(plan.error_status).phrase
-            response = Response(f"{plan.error_status} {phrase}", status_code=plan.error_status,
-                                media_type="text/plain")  # fmt: skip
+            response = Response(
+                f"{plan.error_status} {phrase}",
+                status_code=plan.error_status,
+                media_type="text/plain",
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -77,8 +80,9 @@ def create_app(emulator: OdooEmulator) -> Starlette:
 
     routes = [
         Route("/jsonrpc", make_jsonrpc_endpoint(dispatch), methods=["POST"]),
-        Route("/xmlrpc/2/{service}", make_xmlrpc_endpoint(dispatch, legacy=False),
-              methods=["POST"]),  # fmt: skip
+        Route(
+            "/xmlrpc/2/{service}", make_xmlrpc_endpoint(dispatch, legacy=False), methods=["POST"]
+        ),
         Route("/xmlrpc/{service}", make_xmlrpc_endpoint(dispatch, legacy=True), methods=["POST"]),
         Route("/web/webclient/version_info", web.version_info, methods=["POST"]),
         Route("/web/session/authenticate", web.authenticate, methods=["POST"]),
@@ -86,8 +90,11 @@ def create_app(emulator: OdooEmulator) -> Starlette:
         Route("/web/session/destroy", web.destroy, methods=["POST"]),
         Route("/web/dataset/call_kw", web.call_kw, methods=["POST"]),
         Route("/web/dataset/call_kw/{path:path}", web.call_kw, methods=["POST"]),
-        Route("/json/2/{model}/{method}", json2.call,
-              methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),  # fmt: skip
+        Route(
+            "/json/2/{model}/{method}",
+            json2.call,
+            methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+        ),
         Route("/doc-bearer/{model}.json", json2.doc_model, methods=["GET"]),
         *control.routes(emulator),
         Route("/{path:path}", not_found),

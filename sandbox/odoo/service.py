@@ -79,7 +79,7 @@ class Services:
             return self._object(method, params, ip)
         if service == "db":
             return self._db(method, params)
-        raise Exception(f"No such service: {service!r}")  # noqa: TRY002 - Odoo's plain Exception
+        raise Exception(f"No such service: {service!r}")
 
     def _check_db(self, db: object) -> None:
         if db != self.emulator.config.database:
@@ -104,7 +104,7 @@ class Services:
                 return emulator.auth.authenticate(login, password, ip)
             except UserError:
                 return False
-        raise Exception(f'Method not found: {method}')  # noqa: TRY002
+        raise Exception(f"Method not found: {method}")
 
     def _db(self, method: str, params: list[Any]) -> Any:
         if method == "list":
@@ -113,7 +113,7 @@ class Services:
             return self.emulator.config.version
         if method == "db_exist":
             return params[0] == self.emulator.config.database
-        raise Exception(f'Method not found: {method}')  # noqa: TRY002
+        raise Exception(f"Method not found: {method}")
 
     def _object(self, method: str, params: list[Any], ip: str) -> Any:
         if method == "execute":
@@ -130,8 +130,9 @@ class Services:
         uid = self.emulator.auth.check(uid, password, ip)
         return self.call(uid, str(model), str(name), list(args), kwargs)
 
-    def call(self, uid: int, model: str, method: str, args: list[Any], kwargs: dict[str, Any]
-             ) -> Any:  # fmt: skip
+    def call(
+        self, uid: int, model: str, method: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
         context = kwargs.get("context") or {}
         if not isinstance(context, Mapping):
             raise ValueError(f"context must be a dictionary, got {context!r}")

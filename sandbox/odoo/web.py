@@ -35,8 +35,11 @@ class Web:
         users = emulator.store.tables["res.users"]
         partners = emulator.store.tables["res.partner"]
         user = users[uid]
-        context = {"lang": partners[user["partner_id"]].get("lang") or "en_US",
-                   "tz": user.get("tz") or False, "uid": uid}  # fmt: skip
+        context = {
+            "lang": partners[user["partner_id"]].get("lang") or "en_US",
+            "tz": user.get("tz") or False,
+            "uid": uid,
+        }
         return {
             "uid": uid,
             "is_system": uid in (1, 2),

@@ -25,18 +25,20 @@ MAXINT = 2**31 - 1
 
 
 class OdooMarshaller(xmlrpc.client.Marshaller):
-    dispatch = dict(xmlrpc.client.Marshaller.dispatch)
+    """Datetimes and dates as strings, control characters dropped, big ints as doubles."""
 
-    def dump_datetime(self, value: dt.datetime, write: Callable[[str], Any]) -> None:
+    dispatch: dict[Any, Any] = dict(xmlrpc.client.Marshaller.dispatch)
+
+    def dump_datetime(self, value: Any, write: Callable[[str], Any]) -> None:
         self.dump_unicode(value.strftime("%Y-%m-%d %H:%M:%S"), write)
 
-    def dump_date(self, value: dt.date, write: Callable[[str], Any]) -> None:
+    def dump_date(self, value: Any, write: Callable[[str], Any]) -> None:
         self.dump_unicode(value.strftime("%Y-%m-%d"), write)
 
-    def dump_unicode(self, value: str, write: Callable[[str], Any], escape: Any = None) -> None:
+    def dump_unicode(self, value: Any, write: Callable[[str], Any], escape: Any = None) -> None:
         super().dump_unicode(value.translate(CONTROL_CHARACTERS), write)
 
-    def dump_long(self, value: int, write: Callable[[str], Any]) -> None:
+    def dump_long(self, value: Any, write: Callable[[str], Any]) -> None:
         if -MAXINT - 1 <= value <= MAXINT:
             super().dump_long(value, write)
         else:
@@ -49,7 +51,7 @@ class OdooMarshaller(xmlrpc.client.Marshaller):
 
 
 def dumps(params: tuple[Any, ...] | xmlrpc.client.Fault) -> str:
-    body = OdooMarshaller(allow_none=False).dumps(params)  # type: ignore[arg-type]
+    body = OdooMarshaller(allow_none=False).dumps(params)
     return f'<?xml version="1.0"?>\n<methodResponse>\n{body}\n</methodResponse>\n'
 
 
@@ -79,9 +81,7 @@ def fault_string(exc: BaseException) -> xmlrpc.client.Fault:
     return xmlrpc.client.Fault(str(exc), "".join(traceback.format_exception(exc)))  # type: ignore[arg-type]
 
 
-def make_xmlrpc_endpoint(
-    dispatch: Callable[[str, str, list[Any], str], Any], legacy: bool
-) -> Any:
+def make_xmlrpc_endpoint(dispatch: Callable[[str, str, list[Any], str], Any], legacy: bool) -> Any:
     to_fault = fault_string if legacy else fault_int
 
     async def endpoint(request: Request) -> Response:

@@ -18,8 +18,15 @@ MOVE_TYPES = [
     ("out_receipt", "Sales Receipt"),
     ("in_receipt", "Purchase Receipt"),
 ]
-PREFIX = {"entry": "MISC", "out_invoice": "INV", "out_refund": "RINV", "in_invoice": "BILL",
-          "in_refund": "RBILL", "out_receipt": "RCPT", "in_receipt": "PREC"}  # fmt: skip
+PREFIX = {
+    "entry": "MISC",
+    "out_invoice": "INV",
+    "out_refund": "RINV",
+    "in_invoice": "BILL",
+    "in_refund": "RBILL",
+    "out_receipt": "RCPT",
+    "in_receipt": "PREC",
+}
 
 
 def _ids(ids: Any) -> list[int]:
@@ -33,17 +40,27 @@ class AccountMove(BaseModel):
 
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
-        payment_states = [("not_paid", "Not Paid"), ("in_payment", "In Payment"),
-                          ("paid", "Paid"), ("partial", "Partially Paid"),
-                          ("reversed", "Reversed"), ("invoicing_legacy", "Invoicing App Legacy")]  # fmt: skip
+        payment_states = [
+            ("not_paid", "Not Paid"),
+            ("in_payment", "In Payment"),
+            ("paid", "Paid"),
+            ("partial", "Partially Paid"),
+            ("reversed", "Reversed"),
+            ("invoicing_legacy", "Invoicing App Legacy"),
+        ]
         if major >= 18:
             payment_states.insert(5, ("blocked", "Blocked"))
         return {
             "name": f.Char("Number", default="/"),
             "ref": f.Char("Reference"),
             "move_type": f.Selection(MOVE_TYPES, "Type", required=True, default="entry"),
-            "state": f.Selection([("draft", "Draft"), ("posted", "Posted"), ("cancel", "Cancelled")],
-                                 "Status", required=True, readonly=True, default="draft"),  # fmt: skip
+            "state": f.Selection(
+                [("draft", "Draft"), ("posted", "Posted"), ("cancel", "Cancelled")],
+                "Status",
+                required=True,
+                readonly=True,
+                default="draft",
+            ),
             "payment_state": f.Selection(payment_states, "Payment Status", default="not_paid"),
             "partner_id": f.Many2one("res.partner", "Partner", ondelete="restrict"),
             "date": f.Date("Date", default=lambda env: env.now[:10]),
@@ -93,17 +110,29 @@ class AccountPayment(BaseModel):
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
         if major >= 18:
-            states = [("draft", "Draft"), ("in_process", "In Process"), ("paid", "Paid"),
-                      ("canceled", "Canceled"), ("rejected", "Rejected")]  # fmt: skip
+            states = [
+                ("draft", "Draft"),
+                ("in_process", "In Process"),
+                ("paid", "Paid"),
+                ("canceled", "Canceled"),
+                ("rejected", "Rejected"),
+            ]
         else:
             states = [("draft", "Draft"), ("posted", "Posted"), ("cancel", "Cancelled")]
         fields = {
             "name": f.Char("Number", default="/"),
             "state": f.Selection(states, "Status", required=True, default="draft"),
-            "payment_type": f.Selection([("outbound", "Send"), ("inbound", "Receive")],
-                                        "Payment Type", required=True, default="inbound"),  # fmt: skip
-            "partner_type": f.Selection([("customer", "Customer"), ("supplier", "Vendor")],
-                                        "Partner Type", default="customer"),  # fmt: skip
+            "payment_type": f.Selection(
+                [("outbound", "Send"), ("inbound", "Receive")],
+                "Payment Type",
+                required=True,
+                default="inbound",
+            ),
+            "partner_type": f.Selection(
+                [("customer", "Customer"), ("supplier", "Vendor")],
+                "Partner Type",
+                default="customer",
+            ),
             "partner_id": f.Many2one("res.partner", "Customer/Vendor"),
             "amount": f.Monetary("Amount"),
             "currency_id": f.Many2one("res.currency", "Currency"),

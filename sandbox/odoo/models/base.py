@@ -21,8 +21,9 @@ class IrModel(BaseModel):
         return {
             "name": f.Char("Model Description", required=True),
             "model": f.Char("Model", required=True),
-            "state": f.Selection([("manual", "Custom Object"), ("base", "Base Object")], "Type",
-                                 default="base"),  # fmt: skip
+            "state": f.Selection(
+                [("manual", "Custom Object"), ("base", "Base Object")], "Type", default="base"
+            ),
             "transient": f.Boolean("Transient Model"),
             "info": f.Text("Information"),
         }
@@ -120,8 +121,11 @@ class ResCurrency(BaseModel):
             "rate": f.Float("Current Rate", compute=_currency_rate, digits=(12, 6)),
             "rounding": f.Float("Rounding Factor", default=0.01, digits=(12, 6)),
             "decimal_places": f.Integer("Decimal Places", default=2),
-            "position": f.Selection([("after", "After Amount"), ("before", "Before Amount")],
-                                    "Symbol Position", default="after"),  # fmt: skip
+            "position": f.Selection(
+                [("after", "After Amount"), ("before", "Before Amount")],
+                "Symbol Position",
+                default="after",
+            ),
             "active": f.Boolean("Active", default=True),
         }
 
@@ -145,7 +149,7 @@ class ResPartner(BaseModel):
 
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
-        fields = {
+        return {
             "name": f.Char("Name"),
             "complete_name": f.Char("Complete Name", compute=_partner_complete_name),
             "type": f.Selection(PARTNER_TYPES, "Address Type", default="contact"),
@@ -156,8 +160,9 @@ class ResPartner(BaseModel):
             "is_company": f.Boolean("Is a Company", default=False),
             "parent_id": f.Many2one("res.partner", "Related Company"),
             "child_ids": f.One2many("res.partner", "parent_id", "Contact"),
-            "commercial_partner_id": f.Many2one("res.partner", "Commercial Entity",
-                                                compute=_partner_commercial),  # fmt: skip
+            "commercial_partner_id": f.Many2one(
+                "res.partner", "Commercial Entity", compute=_partner_commercial
+            ),
             "ref": f.Char("Reference"),
             "vat": f.Char("Tax ID"),
             "street": f.Char("Street"),
@@ -175,7 +180,6 @@ class ResPartner(BaseModel):
             "supplier_rank": f.Integer("Supplier Rank"),
             "user_ids": f.One2many("res.users", "partner_id", "Users"),
         }
-        return fields
 
     def prepare_create(self, vals: dict[str, Any]) -> dict[str, Any]:
         if (vals.get("type") or "contact") == "contact" and not vals.get("name"):
@@ -238,13 +242,16 @@ class ResUsers(BaseModel):
     _description = "User"
     _order = "name, login"
     _inherits = {"res.partner": "partner_id"}
-    _unique = [("res_users_login_key", ("login",), "You can not have two users with the same login !")]
+    _unique = [
+        ("res_users_login_key", ("login",), "You can not have two users with the same login !")
+    ]
 
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
         return {
-            "partner_id": f.Many2one("res.partner", "Related Partner", required=True,
-                                     ondelete="restrict"),  # fmt: skip
+            "partner_id": f.Many2one(
+                "res.partner", "Related Partner", required=True, ondelete="restrict"
+            ),
             "login": f.Char("Login", required=True),
             "active": f.Boolean("Active", default=True),
             "company_id": f.Many2one("res.company", "Company", default=1),

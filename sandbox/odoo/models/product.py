@@ -51,27 +51,40 @@ class ProductTemplate(BaseModel):
             "currency_id": f.Many2one("res.currency", "Currency", compute=_company_currency),
             "weight": f.Float("Weight"),
             "product_variant_ids": f.One2many("product.product", "product_tmpl_id", "Products"),
-            "product_variant_id": f.Many2one("product.product", "Product",
-                                             compute=_template_variant),  # fmt: skip
+            "product_variant_id": f.Many2one(
+                "product.product", "Product", compute=_template_variant
+            ),
             "product_variant_count": f.Integer("# Product Variants", compute=_variant_count),
-            "default_code": f.Char("Internal Reference", compute=_tmpl_variant_value,
-                                   inverse=_tmpl_variant_inverse("default_code")),  # fmt: skip
-            "barcode": f.Char("Barcode", compute=_tmpl_variant_value_barcode,
-                              inverse=_tmpl_variant_inverse("barcode")),  # fmt: skip
+            "default_code": f.Char(
+                "Internal Reference",
+                compute=_tmpl_variant_value,
+                inverse=_tmpl_variant_inverse("default_code"),
+            ),
+            "barcode": f.Char(
+                "Barcode",
+                compute=_tmpl_variant_value_barcode,
+                inverse=_tmpl_variant_inverse("barcode"),
+            ),
             "qty_available": f.Float("Quantity On Hand", compute=_tmpl_qty),
             "virtual_available": f.Float("Forecasted Quantity", compute=_tmpl_qty),
         }
         if major >= 18:
             fields["type"] = f.Selection(
                 [("consu", "Goods"), ("service", "Service"), ("combo", "Combo")],
-                "Product Type", required=True, default="consu",
+                "Product Type",
+                required=True,
+                default="consu",
             )
             fields["is_storable"] = f.Boolean("Track Inventory", default=False)
         else:
-            selection = [("consu", "Consumable"), ("service", "Service"),
-                         ("product", "Storable Product")]  # fmt: skip
-            fields["detailed_type"] = f.Selection(selection, "Product Type", required=True,
-                                                  default="consu")  # fmt: skip
+            selection = [
+                ("consu", "Consumable"),
+                ("service", "Service"),
+                ("product", "Storable Product"),
+            ]
+            fields["detailed_type"] = f.Selection(
+                selection, "Product Type", required=True, default="consu"
+            )
             fields["type"] = f.Selection(selection, "Type", required=True, default="consu")
         return fields
 
@@ -86,8 +99,11 @@ class ProductTemplate(BaseModel):
         if self.env.major < 18 and ("detailed_type" in vals) != ("type" in vals):
             key = "type" if "detailed_type" in vals else "detailed_type"
             for rec_id in ids:
-                self.env.store.update(self._name, rec_id, {key: vals.get(key, vals.get(
-                    "detailed_type", vals.get("type")))})  # fmt: skip
+                self.env.store.update(
+                    self._name,
+                    rec_id,
+                    {key: vals.get(key, vals.get("detailed_type", vals.get("type")))},
+                )
 
     def create_records(self, vals_list: list[dict[str, Any]]) -> list[int]:
         extras = []
@@ -184,8 +200,9 @@ class ProductProduct(BaseModel):
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
         return {
-            "product_tmpl_id": f.Many2one("product.template", "Product Template", required=True,
-                                          ondelete="cascade"),  # fmt: skip
+            "product_tmpl_id": f.Many2one(
+                "product.template", "Product Template", required=True, ondelete="cascade"
+            ),
             "default_code": f.Char("Internal Reference"),
             "barcode": f.Char("Barcode"),
             "active": f.Boolean("Active", default=True),
@@ -212,9 +229,11 @@ class ProductProduct(BaseModel):
         templates = {self.table[i]["product_tmpl_id"] for i in ids if i in self.table}
         super().unlink_ids(ids)
         orphans = [
-            t for t in templates if t in self.env.store.tables["product.template"]
+            t
+            for t in templates
+            if t in self.env.store.tables["product.template"]
             and not _variants_by_template(self.env, [t])[t]
-        ]  # fmt: skip
+        ]
         if orphans:
             self.env["product.template"].unlink_ids(orphans)
 

@@ -81,10 +81,16 @@ class SaleOrder(BaseModel):
         pickings = self.env["stock.picking"]
         for rec_id in ids:
             row = self.table[rec_id]
-            pickings.create_records([{
-                "partner_id": row.get("partner_shipping_id") or row.get("partner_id"),
-                "origin": row["name"], "sale_id": rec_id, "state": "assigned",
-            }])  # fmt: skip
+            pickings.create_records(
+                [
+                    {
+                        "partner_id": row.get("partner_shipping_id") or row.get("partner_id"),
+                        "origin": row["name"],
+                        "sale_id": rec_id,
+                        "state": "assigned",
+                    }
+                ]
+            )
         return True
 
     @api_records
@@ -161,8 +167,9 @@ class SaleOrderLine(BaseModel):
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
         return {
-            "order_id": f.Many2one("sale.order", "Order Reference", required=True,
-                                   ondelete="cascade"),  # fmt: skip
+            "order_id": f.Many2one(
+                "sale.order", "Order Reference", required=True, ondelete="cascade"
+            ),
             "sequence": f.Integer("Sequence", default=10),
             "name": f.Text("Description", required=True),
             "product_id": f.Many2one("product.product", "Product", ondelete="restrict"),

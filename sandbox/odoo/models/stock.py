@@ -31,9 +31,14 @@ class StockLocation(BaseModel):
 
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
-        usage = [("supplier", "Vendor"), ("view", "Virtual"), ("internal", "Internal"),
-                 ("customer", "Customer"), ("inventory", "Inventory Loss"),
-                 ("transit", "Transit")]  # fmt: skip
+        usage = [
+            ("supplier", "Vendor"),
+            ("view", "Virtual"),
+            ("internal", "Internal"),
+            ("customer", "Customer"),
+            ("inventory", "Inventory Loss"),
+            ("transit", "Transit"),
+        ]
         return {
             "name": f.Char("Location Name", required=True),
             "complete_name": f.Char("Full Location Name"),
@@ -55,10 +60,12 @@ class StockQuant(BaseModel):
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
         return {
-            "product_id": f.Many2one("product.product", "Product", required=True,
-                                     ondelete="restrict"),  # fmt: skip
-            "location_id": f.Many2one("stock.location", "Location", required=True,
-                                      ondelete="restrict"),  # fmt: skip
+            "product_id": f.Many2one(
+                "product.product", "Product", required=True, ondelete="restrict"
+            ),
+            "location_id": f.Many2one(
+                "stock.location", "Location", required=True, ondelete="restrict"
+            ),
             "quantity": f.Float("Quantity", readonly=True),
             "reserved_quantity": f.Float("Reserved Quantity", readonly=True),
             "inventory_quantity": f.Float("Counted Quantity"),
@@ -79,12 +86,15 @@ class StockQuant(BaseModel):
             self._check_storable(vals.get("product_id"))
             if self.context.get("inventory_mode") and "inventory_quantity" in vals:
                 existing = [
-                    i for i, row in self.table.items()
+                    i
+                    for i, row in self.table.items()
                     if row.get("product_id") == vals.get("product_id")
                     and row.get("location_id") == vals.get("location_id")
-                ]  # fmt: skip
-                counted = {"inventory_quantity": vals["inventory_quantity"],
-                           "inventory_quantity_set": True}  # fmt: skip
+                ]
+                counted = {
+                    "inventory_quantity": vals["inventory_quantity"],
+                    "inventory_quantity_set": True,
+                }
                 if existing:
                     self.write_ids(existing[:1], counted)
                     ids.append(existing[0])
@@ -113,10 +123,14 @@ class StockQuant(BaseModel):
         for rec_id in ids:
             row = self.table[rec_id]
             if row.get("inventory_quantity_set"):
-                self.write_ids([rec_id], {
-                    "quantity": row.get("inventory_quantity") or 0.0,
-                    "inventory_quantity": 0.0, "inventory_quantity_set": False,
-                })  # fmt: skip
+                self.write_ids(
+                    [rec_id],
+                    {
+                        "quantity": row.get("inventory_quantity") or 0.0,
+                        "inventory_quantity": 0.0,
+                        "inventory_quantity_set": False,
+                    },
+                )
         # Odoo returns None here: JSON-RPC omits ``result``, XML-RPC cannot marshal it.
 
     @api_records
@@ -128,9 +142,10 @@ def _diff(env: Env, ids: list[int]) -> dict[int, Any]:
     table = env.store.tables["stock.quant"]
     return {
         i: (float(table[i].get("inventory_quantity") or 0.0) - float(table[i].get("quantity") or 0))
-        if table[i].get("inventory_quantity_set") else 0.0
+        if table[i].get("inventory_quantity_set")
+        else 0.0
         for i in ids
-    }  # fmt: skip
+    }
 
 
 class StockPicking(BaseModel):
@@ -152,7 +167,8 @@ class StockPicking(BaseModel):
             "sale_id": f.Many2one("sale.order", "Sales Order"),
             "picking_type_code": f.Selection(
                 [("incoming", "Receipt"), ("outgoing", "Delivery"), ("internal", "Internal")],
-                "Type of Operation", default="outgoing",
+                "Type of Operation",
+                default="outgoing",
             ),
             "company_id": f.Many2one("res.company", "Company", default=1),
         }
@@ -166,7 +182,9 @@ class StockPicking(BaseModel):
     def action_confirm(self, ids: Any) -> bool:
         ids = _ids(ids)
         self.check_exists(ids)
-        self.write_ids([i for i in ids if self.table[i]["state"] == "draft"], {"state": "confirmed"})
+        self.write_ids(
+            [i for i in ids if self.table[i]["state"] == "draft"], {"state": "confirmed"}
+        )
         return True
 
     @api_records
@@ -184,8 +202,10 @@ class StockPicking(BaseModel):
         for rec_id in ids:
             state = self.table[rec_id]["state"]
             if state in ("done", "cancel"):
-                raise UserError("You cannot validate a transfer if no quantities are reserved "
-                                "nor done. You can use the info button to check the status.")  # fmt: skip
+                raise UserError(
+                    "You cannot validate a transfer if no quantities are reserved "
+                    "nor done. You can use the info button to check the status."
+                )
         self.write_ids(ids, {"state": "done", "date_done": self.env.now[:19]})
         return True
 

@@ -27,7 +27,7 @@ def normalize(value: Any) -> list[tuple[Any, ...]]:
             continue
         if not isinstance(item, list | tuple) or not item or item[0] not in range(7):
             raise ValueError(f"Invalid x2many command {item!r}")
-        padded = (list(item) + [0, 0])[:3]
+        padded = [*list(item), 0, 0][:3]
         commands.append(tuple(padded))
     return commands
 

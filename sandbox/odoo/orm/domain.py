@@ -19,9 +19,26 @@ if TYPE_CHECKING:
     from .model import BaseModel
 
 TERM_OPERATORS = (
-    "=", "!=", "<=", "<", ">", ">=", "=?", "=like", "=ilike", "like", "not like", "ilike",
-    "not ilike", "in", "not in", "child_of", "parent_of", "any", "not any",
-)  # fmt: skip
+    "=",
+    "!=",
+    "<=",
+    "<",
+    ">",
+    ">=",
+    "=?",
+    "=like",
+    "=ilike",
+    "like",
+    "not like",
+    "ilike",
+    "not ilike",
+    "in",
+    "not in",
+    "child_of",
+    "parent_of",
+    "any",
+    "not any",
+)
 NEGATIVE = {"!=": "=", "not like": "like", "not ilike": "ilike", "not in": "in"}
 TRUE_LEAF = (1, "=", 1)
 FALSE_LEAF = (0, "=", 1)
@@ -43,7 +60,7 @@ def parse(domain: Sequence[Any] | None) -> Node:
             raise ValueError(f"Invalid domain {items!r}")
         token = items[pos]
         pos += 1
-        if token == "!":
+        if token == "!":  # noqa: S105 - a domain operator
             return ("!", term())
         if token in ("&", "|"):
             first = term()
@@ -161,7 +178,9 @@ def _leaf(model: BaseModel, leaf: Leaf, ids: set[int]) -> set[int]:
 def _is_name_value(right: Any) -> bool:
     if isinstance(right, str):
         return True
-    return bool(right) and isinstance(right, list | tuple) and all(isinstance(v, str) for v in right)
+    return (
+        bool(right) and isinstance(right, list | tuple) and all(isinstance(v, str) for v in right)
+    )
 
 
 def _path_leaf(
@@ -216,8 +235,8 @@ def _hierarchy(model: BaseModel, right: Any, operator: str) -> set[int]:
     else:
         todo = list(start)
         while todo:
-            row = table.get(todo.pop())
-            pid = row.get(parent) if row else None
+            parent_row = table.get(todo.pop())
+            pid = parent_row.get(parent) if parent_row else None
             if pid and pid not in result:
                 result.add(pid)
                 todo.append(pid)
@@ -254,14 +273,21 @@ def _compare(
         with_null = False in options or None in options
         wanted = {v for v in options if v is not False and v is not None}
         if ftype in X2MANY:
-            hit = {i for i in ids if wanted.intersection(values.get(i) or ()) or
-                   (with_null and not values.get(i))}  # fmt: skip
+            hit = {
+                i
+                for i in ids
+                if wanted.intersection(values.get(i) or ()) or (with_null and not values.get(i))
+            }
         elif ftype == "boolean":
-            hit = {i for i in ids if bool(values.get(i)) in wanted or
-                   (with_null and not values.get(i))}  # fmt: skip
+            hit = {
+                i for i in ids if bool(values.get(i)) in wanted or (with_null and not values.get(i))
+            }
         else:
-            hit = {i for i in ids if values.get(i) in wanted or
-                   (with_null and values.get(i) in (False, None))}  # fmt: skip
+            hit = {
+                i
+                for i in ids
+                if values.get(i) in wanted or (with_null and values.get(i) in (False, None))
+            }
         return ids - hit if operator == "not in" else hit
     if operator in ("=", "!="):
         if ftype in X2MANY:
@@ -272,11 +298,18 @@ def _compare(
         elif ftype == "boolean":
             hit = {i for i in ids if bool(values.get(i)) == bool(right)}
         elif right is False:
-            hit = {i for i in ids if values.get(i) in (False, None, "")} if ftype in (
-                "char", "text") else {i for i in ids if values.get(i) in (False, None)}  # fmt: skip
+            hit = (
+                {i for i in ids if values.get(i) in (False, None, "")}
+                if ftype in ("char", "text")
+                else {i for i in ids if values.get(i) in (False, None)}
+            )
         elif ftype in ("float", "monetary"):
-            hit = {i for i in ids if values.get(i) is not False and
-                   abs(float(values.get(i) or 0.0) - float(right)) < 1e-9}  # fmt: skip
+            hit = {
+                i
+                for i in ids
+                if values.get(i) is not False
+                and abs(float(values.get(i) or 0.0) - float(right)) < 1e-9
+            }
         else:
             hit = {i for i in ids if values.get(i) == right}
         return ids - hit if operator == "!=" else hit
@@ -292,11 +325,14 @@ def _compare(
                 value = 0
             try:
                 ok = (
-                    value < right if operator == "<" else
-                    value <= right if operator == "<=" else
-                    value > right if operator == ">" else
-                    value >= right
-                )  # fmt: skip
+                    value < right
+                    if operator == "<"
+                    else value <= right
+                    if operator == "<="
+                    else value > right
+                    if operator == ">"
+                    else value >= right
+                )
             except TypeError:
                 ok = False
             if ok:

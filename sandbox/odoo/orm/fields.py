@@ -81,51 +81,51 @@ def _f(type_: str, string: str, **kw: Any) -> Field:
     return Field(type_, string, **kw)
 
 
-def Char(string: str, **kw: Any) -> Field:  # noqa: N802 - reads like Odoo's fields.Char
+def Char(string: str, **kw: Any) -> Field:
     return _f("char", string, **kw)
 
 
-def Text(string: str, **kw: Any) -> Field:  # noqa: N802
+def Text(string: str, **kw: Any) -> Field:
     return _f("text", string, **kw)
 
 
-def Integer(string: str, **kw: Any) -> Field:  # noqa: N802
+def Integer(string: str, **kw: Any) -> Field:
     return _f("integer", string, **kw)
 
 
-def Float(string: str, **kw: Any) -> Field:  # noqa: N802
+def Float(string: str, **kw: Any) -> Field:
     return _f("float", string, **kw)
 
 
-def Monetary(string: str, **kw: Any) -> Field:  # noqa: N802
+def Monetary(string: str, **kw: Any) -> Field:
     return _f("monetary", string, **kw)
 
 
-def Boolean(string: str, **kw: Any) -> Field:  # noqa: N802
+def Boolean(string: str, **kw: Any) -> Field:
     return _f("boolean", string, **kw)
 
 
-def Date(string: str, **kw: Any) -> Field:  # noqa: N802
+def Date(string: str, **kw: Any) -> Field:
     return _f("date", string, **kw)
 
 
-def Datetime(string: str, **kw: Any) -> Field:  # noqa: N802
+def Datetime(string: str, **kw: Any) -> Field:
     return _f("datetime", string, **kw)
 
 
-def Selection(selection: list[tuple[str, str]], string: str, **kw: Any) -> Field:  # noqa: N802
+def Selection(selection: list[tuple[str, str]], string: str, **kw: Any) -> Field:
     return _f("selection", string, selection=selection, **kw)
 
 
-def Many2one(relation: str, string: str, **kw: Any) -> Field:  # noqa: N802
+def Many2one(relation: str, string: str, **kw: Any) -> Field:
     return _f("many2one", string, relation=relation, **kw)
 
 
-def One2many(relation: str, inverse_name: str, string: str, **kw: Any) -> Field:  # noqa: N802
+def One2many(relation: str, inverse_name: str, string: str, **kw: Any) -> Field:
     return _f("one2many", string, relation=relation, inverse_name=inverse_name, **kw)
 
 
-def Many2many(relation: str, string: str, **kw: Any) -> Field:  # noqa: N802
+def Many2many(relation: str, string: str, **kw: Any) -> Field:
     return _f("many2many", string, relation=relation, **kw)
 
 

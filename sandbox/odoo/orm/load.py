@@ -87,13 +87,17 @@ def _convert(model: BaseModel, fld: Field, sub: str, raw: Any, label: str) -> An
     if fld.type == "integer":
         try:
             return int(raw)
-        except (TypeError, ValueError):
-            raise _RowError(f"'{raw}' does not seem to be an integer for field '{label}'", fld.name)
+        except (TypeError, ValueError) as exc:
+            raise _RowError(
+                f"'{raw}' does not seem to be an integer for field '{label}'", fld.name
+            ) from exc
     if fld.type in ("float", "monetary"):
         try:
             return float(raw)
-        except (TypeError, ValueError):
-            raise _RowError(f"'{raw}' does not seem to be a number for field '{label}'", fld.name)
+        except (TypeError, ValueError) as exc:
+            raise _RowError(
+                f"'{raw}' does not seem to be a number for field '{label}'", fld.name
+            ) from exc
     if fld.type == "selection":
         for key, text in fld.selection or []:
             if raw in (key, text):
@@ -173,6 +177,8 @@ def _load_one(model: BaseModel, imd: BaseModel, fields: list[str], row: list[Any
         if found is not None:
             imd.unlink_ids([found[2]])
         rec_id = model.create_records([vals])[0]
-        imd.create_records([{"module": module, "name": name, "model": model.name, "res_id": rec_id}])
+        imd.create_records(
+            [{"module": module, "name": name, "model": model.name, "res_id": rec_id}]
+        )
         return rec_id
     return model.create_records([vals])[0]

@@ -144,7 +144,7 @@ class BaseModel:
             links = {i: table[i].get(fld.delegated_to) for i in ids if i in table}
             parent = self.env[self.fields_map[fld.delegated_to].relation or ""]
             pvalues = parent.values({p for p in links.values() if p}, fname)
-            return {i: pvalues.get(p, False) for i, p in links.items()}
+            return {i: pvalues.get(p, False) if p else False for i, p in links.items()}
         if fname == "display_name":
             present = [i for i in ids if i in table]
             return self.compute_display_name(present) if present else {}
@@ -152,7 +152,8 @@ class BaseModel:
             present = [i for i in ids if i in table]
             return fld.compute(self.env, present) if present else {}
         if fld.type == "one2many":
-            assert fld.relation is not None and fld.inverse_name is not None
+            assert fld.relation is not None
+            assert fld.inverse_name is not None
             wanted = {i for i in ids if i in table}
             grouped: dict[int, list[int]] = {i: [] for i in wanted}
             comodel = self.env[fld.relation]
@@ -263,14 +264,16 @@ class BaseModel:
     def _check_references(self, row: dict[str, Any]) -> None:
         for key, value in row.items():
             fld = self.fields_map[key]
-            if fld.type == "many2one" and value and fld.relation:
-                if value not in self.env.store.tables[fld.relation]:
-                    raise ValidationError(
-                        "The operation cannot be completed: another model requires the record "
-                        "being deleted. If possible, archive it instead.\n\n"
-                        f"Model: {self._description} ({self._name})\n"
-                        f"Constraint: {self._name.replace('.', '_')}_{key}_fkey\n"
-                    )
+            relation = fld.relation
+            if fld.type == "many2one" and value and relation:
+                if value in self.env.store.tables[relation]:
+                    continue
+                raise ValidationError(
+                    "The operation cannot be completed: another model requires the record "
+                    "being deleted. If possible, archive it instead.\n\n"
+                    f"Model: {self._description} ({self._name})\n"
+                    f"Constraint: {self._name.replace('.', '_')}_{key}_fkey\n"
+                )
 
     def _not_null(self, fname: str) -> ValidationError:
         fld = self.fields_map[fname]
@@ -433,18 +436,19 @@ class BaseModel:
         if self._name != "ir.model.data":
             imd = self.env.store.tables["ir.model.data"]
             stale = [
-                i for i, row in imd.items() if row.get("model") == self._name
-                and row.get("res_id") in doomed
-            ]  # fmt: skip
+                i
+                for i, row in imd.items()
+                if row.get("model") == self._name and row.get("res_id") in doomed
+            ]
             if stale:
                 self.env["ir.model.data"].unlink_ids(stale)
         uniques = registry.unique_indexes(self) if self._unique else []
         for rec_id in ids:
-            row = self.table.get(rec_id)
-            if row is None:
+            old_row = self.table.get(rec_id)
+            if old_row is None:
                 continue
             for constraint in uniques:
-                constraint.remove(row, rec_id)
+                constraint.remove(old_row, rec_id)
             store.delete(self._name, rec_id)
 
     def read_records(
@@ -500,8 +504,9 @@ class BaseModel:
         return True
 
     @api_records
-    def read(self, ids: Any, fields: list[str] | None = None, load: str | None = "_classic_read"
-             ) -> list[dict[str, Any]]:  # fmt: skip
+    def read(
+        self, ids: Any, fields: list[str] | None = None, load: str | None = "_classic_read"
+    ) -> list[dict[str, Any]]:
         return self.read_records(_ids(ids), fields, load)
 
     @api_model
