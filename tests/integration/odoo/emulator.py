@@ -9,10 +9,12 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -58,29 +60,29 @@ def running(odoo_version: str, *, start_timeout: float = 20.0) -> Iterator[Emula
         "--odoo-version",
         odoo_version,
     ]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(process, url, start_timeout)
-        yield Emulator(url, api_key, odoo_version)
-    finally:
-        process.terminate()
+    # The server's log goes to a file, not a pipe: an unread pipe fills up and blocks it.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+            _wait_ready(process, log, url, start_timeout)
+            yield Emulator(url, api_key, odoo_version)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float) -> None:
+def _wait_ready(process: subprocess.Popen[bytes], log: IO[bytes], url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     payload = {
         "jsonrpc": "2.0",
@@ -90,7 +92,8 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float) -> N
     }
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            log.seek(0)
+            err = log.read().decode(errors="replace")
             raise RuntimeError(f"the Odoo emulator exited with {process.returncode}: {err[-2000:]}")
         try:
             if httpx.post(f"{url}/jsonrpc", json=payload, timeout=1.0).status_code == 200:
