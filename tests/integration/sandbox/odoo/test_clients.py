@@ -45,7 +45,7 @@ def test_odoorpc_rpc_error_carries_odoo_error(odoo: RunningEmulator) -> None:
     assert str(info.value) == (
         "Record does not exist or has been deleted.\n(Record: res.partner(424242,), User: 2)"
     )
-    with pytest.raises(odoorpc.error.RPCError, match="Object res.nothing doesn't exist"):
+    with pytest.raises(odoorpc.error.RPCError, match=r"Object res\.nothing doesn't exist"):
         client.execute("res.nothing", "search", [])
 
 
@@ -120,11 +120,15 @@ def test_odoolib_legacy_xmlrpc_string_faults(odoo: RunningEmulator) -> None:
     sale = conn.get_model("sale.order")
     with pytest.raises(xmlrpc.client.Fault) as info:
         sale.create({"client_order_ref": "no partner"})
-    assert info.value.faultCode.startswith("warning -- UserError\n\nThe operation cannot be")
-    assert "Field: Customer (partner_id)" in info.value.faultCode
+    code: object = info.value.faultCode
+    assert isinstance(code, str)
+    assert code.startswith("warning -- UserError\n\nThe operation cannot be")
+    assert "Field: Customer (partner_id)" in code
     with pytest.raises(xmlrpc.client.Fault) as missing:
         conn.get_model("res.partner").write([999999], {"name": "x"})
-    assert missing.value.faultCode.startswith("warning -- MissingError\n\nRecord does not exist")
+    missing_code: object = missing.value.faultCode
+    assert isinstance(missing_code, str)
+    assert missing_code.startswith("warning -- MissingError\n\nRecord does not exist")
 
 
 def test_odoolib_json2(odoo19: RunningEmulator) -> None:

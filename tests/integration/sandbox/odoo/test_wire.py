@@ -142,7 +142,7 @@ def test_xmlrpc_fault_codes(odoo: RunningEmulator) -> None:
     common = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/common")
     assert common.login("ferry", "admin", "admin") == 2
     assert common.login("ferry", "admin", "bad") is False
-    cases = [
+    cases: list[tuple[tuple[Any, ...], int, str]] = [
         (("ferry", 2, "bad", "res.partner", "search", [[]]), 3, "Access Denied"),
         (("ferry", 2, "admin", "res.partner", "_x", [[]]), 4, "Private methods"),
         (
@@ -163,7 +163,8 @@ def test_legacy_xmlrpc_access_denied_is_a_string_code(odoo: RunningEmulator) -> 
     proxy = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/object")
     with pytest.raises(xmlrpc.client.Fault) as info:
         proxy.execute_kw("ferry", 2, "bad", "res.partner", "search", [[]])
-    assert (info.value.faultCode, info.value.faultString) == ("AccessDenied", "Access Denied")
+    fault: tuple[object, object] = (info.value.faultCode, info.value.faultString)
+    assert fault == ("AccessDenied", "Access Denied")
 
 
 def test_login_cooldown(odoo: RunningEmulator) -> None:
