@@ -40,7 +40,14 @@ from producers.gateway.limits import BodyLimitMiddleware
 from producers.gateway.rejections import Rejection, log, rejection_response
 from producers.gateway.shop import EVENT_TYPE, TOPIC, ShopOrder, convert_order
 
-__all__ = ["DELIVERY_HEADER", "SERVICE", "WEBHOOK_PATH", "Producer", "create_app"]
+__all__ = [
+    "DELIVERY_HEADER",
+    "SERVICE",
+    "WEBHOOK_PATH",
+    "Producer",
+    "RequestMetricsMiddleware",
+    "create_app",
+]
 
 SERVICE = "gateway"
 WEBHOOK_PATH = "/webhooks/shop"
