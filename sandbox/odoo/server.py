@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import control
@@ -43,7 +43,16 @@ class FaultMiddleware:
         if plan.latency:
             await asyncio.sleep(plan.latency)
         if plan.hang:
+            # Read the request first, as Odoo's WSGI server does: the work still happens (and
+            # commits) after the client has given up.
+            messages = []
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request" or not message.get("more_body"):
+                    break
             await asyncio.sleep(plan.hang)
+            receive = _replay(messages, receive)
         if plan.error_status:
             phrase = HTTPStatus(plan.error_status).phrase
             response = Response(
@@ -54,6 +63,17 @@ class FaultMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
 
 
 def refusing_protocol(faults: Faults) -> type[H11Protocol]:

@@ -7,6 +7,7 @@ from typing import Any
 from ..exceptions import ValidationError
 from ..orm import fields as f
 from ..orm.fields import Field
+from ..orm.load import xmlid_lookup
 from ..orm.model import BaseModel, Env, api_model
 
 
@@ -57,6 +58,25 @@ class IrModelData(BaseModel):
 
     def compute_display_name(self, ids: list[int]) -> dict[int, str]:
         return {i: f"{self.table[i]['module']}.{self.table[i]['name']}" for i in ids}
+
+    @api_model
+    def check_object_reference(
+        self, module: str, xml_id: str, raise_on_access_error: bool = False
+    ) -> list[Any]:
+        found = xmlid_lookup(self, module, xml_id)
+        if found is None or found[1] not in self.env.store.tables[found[0]]:
+            raise ValueError(f"External ID not found in the system: {module}.{xml_id}")
+        return [found[0], found[1]]
+
+    @api_model
+    def xmlid_to_res_id(self, xmlid: str, raise_if_not_found: bool = False) -> Any:
+        module, _, name = xmlid.partition(".")
+        found = xmlid_lookup(self, module, name)
+        if found is None:
+            if raise_if_not_found:
+                raise ValueError(f"External ID not found in the system: {xmlid}")
+            return False
+        return found[1]
 
 
 def _imd_complete_name(env: Env, ids: list[int]) -> dict[int, Any]:
