@@ -15,6 +15,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.shop",
     "ferry.cli.sink",
     "ferry.cli.sandbox",
+    "ferry.cli.streams",
 )
 
 

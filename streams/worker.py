@@ -1,0 +1,44 @@
+"""Run the streams worker in this process until SIGINT/SIGTERM (or a crash)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+
+from ferry.settings import Settings
+from ferry.topics import TopicSpec, ensure_topics
+from streams.app import StreamsApp
+
+__all__ = ["run"]
+
+log = logging.getLogger("ferry.streams")
+
+
+async def _ensure_topics(streams: StreamsApp) -> None:
+    kafka = streams.settings.kafka
+    specs = [
+        TopicSpec.for_name(name, kafka.partitions, kafka.replication_factor)
+        for name in streams.topics()
+    ]
+    await ensure_topics(kafka.bootstrap_servers, specs)
+
+
+def run(settings: Settings, *, loglevel: str = "warning") -> int:
+    """Create the topics the flow needs, then run the faust worker; return the exit status.
+
+    mode's worker installs SIGINT/SIGTERM handlers that stop the app cleanly (the consumer
+    commits what was acked, the producer flushes). A crash (the DLQ brake, a failed send) is
+    logged and gives exit status 1.
+    """
+    streams = StreamsApp(settings)
+    asyncio.run(_ensure_topics(streams))
+    worker = faust.Worker(streams.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:
+        log.critical("streams worker crashed: %s: %s", type(exc).__name__, exc)
+        return 1

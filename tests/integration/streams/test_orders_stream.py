@@ -1,0 +1,398 @@
+"""The streams worker (``python -m streams``) against the session's real Kafka broker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from ferry.envelope import CloudEvent, Headers, deterministic_id, header
+from ferry.serde import SingleObjectSerde
+from ferry.topics import TopicSpec, ensure_topics
+from tests.support.platform import free_port
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+SOURCE = "src.shop.orders"
+SINK = "sink.odoo.sale_orders"
+DLQ = "dlq.src.shop.orders"
+SERDE = SingleObjectSerde()
+
+
+def shop_order(order_id: str, **changes: Any) -> dict[str, Any]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    record: dict[str, Any] = {
+        "order_id": order_id,
+        "order_name": f"#{order_id[:8]}",
+        "customer": {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
+        "currency": "EUR",
+        "lines": [
+            {
+                "line_id": None,
+                "sku": "MUG-001",
+                "title": "Mug",
+                "quantity": 2,
+                "unit_price": Decimal("12.5000"),
+            }
+        ],
+        "shipping_address": {
+            "name": "Ada Lovelace",
+            "address1": "1 Analytical Street",
+            "address2": None,
+            "city": "London",
+            "zip": "N1 9GU",
+            "province": None,
+            "country_code": "GB",
+        },
+        "totals": {
+            "subtotal": Decimal("25.0000"),
+            "tax": Decimal("4.7500"),
+            "shipping": Decimal("0"),
+            "total": Decimal("29.7500"),
+        },
+        "created_at": now,
+        "updated_at": now,
+        "source_delivery_id": f"d-{order_id}",
+        "note": None,
+        "tags": [],
+    }
+    record.update(changes)
+    return record
+
+
+@dataclass
+class Sent:
+    key: bytes
+    value: bytes
+    headers: Headers
+
+
+def envelope(key: bytes, order_id: str, version: str) -> Headers:
+    return CloudEvent(
+        id=deterministic_id("shop", "order", order_id, version),
+        source="ferry/gateway/shop",
+        type="shop.order.created",
+        subject=key.decode(),
+    ).to_headers()
+
+
+def event(order_id: str, value: bytes | None = None, **changes: Any) -> Sent:
+    key = f"shop:order:{order_id}".encode()
+    record = shop_order(order_id, **changes)
+    data = value if value is not None else SERDE.encode("shop.order.created", record)
+    return Sent(key, data, envelope(key, order_id, record["updated_at"].isoformat()))
+
+
+async def produce(bootstrap: str, topic: str, events: list[Sent]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for item in events:
+            await producer.send_and_wait(topic, item.value, key=item.key, headers=item.headers)
+    finally:
+        await producer.stop()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+    """The partitions of ``topic`` (the producer waits for its metadata; the consumer would not)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        return set(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` from the beginning to its current end."""
+    partitions = await partitions_of(bootstrap, topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        deadline = time.monotonic() + 15
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            assert time.monotonic() < deadline, f"could not read {topic} to its end"
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def wait_for_keys(
+    bootstrap: str, topic: str, keys: set[bytes], *, count: int, timeout_s: float = 60.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The records of ``topic`` whose key is in ``keys``, once there are ``count`` (or timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [r for r in await read_all(bootstrap, topic) if r.key in keys]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.25)
+
+
+async def scrape(port: int) -> str:
+    async with httpx.AsyncClient() as client:
+        return (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    startup_s: float
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def start_worker(
+    bootstrap: str, log: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Worker:
+    port = free_port()
+    environ = {
+        **os.environ,
+        "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "FERRY__STREAMS__PORT": str(port),
+        **(env or {}),
+    }
+    began = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams", *args],
+            cwd=ROOT,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    deadline = began + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the worker exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return Worker(process, port, log, time.monotonic() - began)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"the worker was not ready in 60 s:\n{log.read_text()}")
+
+
+@pytest.fixture
+async def worker(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Worker]:
+    await ensure_topics(kafka_bootstrap, [TopicSpec.for_name(n, 3, 1) for n in (SOURCE, SINK, DLQ)])
+    running = await asyncio.to_thread(start_worker, kafka_bootstrap, tmp_path / "streams.log")
+    print(f"\nstreams worker ready in {running.startup_s:.2f} s")
+    try:
+        yield running
+    finally:
+        await asyncio.to_thread(running.stop)
+
+
+async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+        return {tp: meta.offset for tp, meta in offsets.items()}
+    finally:
+        await admin.close()
+
+
+async def test_valid_orders_are_mapped_and_invalid_ones_dead_lettered(
+    worker: Worker, kafka_bootstrap: str
+) -> None:
+    run = uuid.uuid4().hex[:12]
+    valid = [event(f"{run}-ok-{i}") for i in range(20)]
+    invalid = [
+        event(f"{run}-bad-currency", currency="XYZ"),
+        event(f"{run}-bad-qty", lines=[{**shop_order("x")["lines"][0], "quantity": 0}]),
+        event(
+            f"{run}-bad-email", customer={"email": "nope", "first_name": None, "last_name": None}
+        ),
+        event(f"{run}-bad-bytes", value=b"\xc3\x01not avro at all"),
+        event(f"{run}-bad-json", value=b'{"order_id": "1"}'),
+    ]
+    mixed = [x for pair in zip(valid, invalid + [None] * 20, strict=False) for x in pair if x]
+    await produce(kafka_bootstrap, SOURCE, mixed)
+
+    valid_keys = {e.key for e in valid}
+    invalid_keys = {e.key for e in invalid}
+    mapped = await wait_for_keys(kafka_bootstrap, SINK, valid_keys, count=len(valid))
+    dead = await wait_for_keys(kafka_bootstrap, DLQ, invalid_keys, count=len(invalid))
+    await asyncio.sleep(1.0)  # anything extra would arrive now
+    mapped = [
+        r for r in await read_all(kafka_bootstrap, SINK) if r.key in valid_keys | invalid_keys
+    ]
+    dead = [r for r in await read_all(kafka_bootstrap, DLQ) if r.key in valid_keys | invalid_keys]
+    assert len(mapped) == len(valid), worker.log_text()[-3000:]
+    assert len(dead) == len(invalid), worker.log_text()[-3000:]
+    assert {r.key for r in mapped} == valid_keys
+    assert {r.key for r in dead} == invalid_keys
+
+    # The mapped command: Avro, the target type, a derived envelope in the same trace.
+    by_key = {e.key: e for e in valid}
+    for record in mapped:
+        decoded = SERDE.decode(record.value)
+        assert decoded.event_type == "odoo.sale_order.upsert"
+        order_id = record.key.decode().removeprefix("shop:order:")
+        assert decoded.record["external_id"] == f"ferry.shop_order_{order_id}"
+        assert decoded.record["order_lines"][0]["price_unit"] == Decimal("12.5000")
+        headers = list(record.headers)
+        assert header(headers, "ce_type") == "odoo.sale_order.upsert"
+        assert header(headers, "ce_source") == "ferry/streams/shop-orders-to-odoo"
+        source = CloudEvent.from_headers(by_key[record.key].headers)
+        assert (
+            header(headers, "ce_id")
+            == source.derive(
+                type="odoo.sale_order.upsert", source="ferry/streams/shop-orders-to-odoo"
+            ).id
+        )
+        assert header(headers, "traceparent").split("-")[1] == source.traceparent.split("-")[1]  # type: ignore[union-attr]
+
+    # Dead letters: the original bytes, byte for byte, and the reason.
+    expected = {
+        f"{run}-bad-currency": ("ValidationError", "currency", "must be an ISO 4217 currency code"),
+        f"{run}-bad-qty": ("ValidationError", "lines[0].quantity", "must be positive"),
+        f"{run}-bad-email": ("ValidationError", "customer.email", "well-formed e-mail"),
+        f"{run}-bad-bytes": ("DecodeError", "", "unknown writer schema fingerprint"),
+        f"{run}-bad-json": ("DecodeError", "", "not Avro single-object encoding"),
+    }
+    originals = {e.key: e for e in invalid}
+    for record in dead:
+        original = originals[record.key]
+        assert record.value == original.value
+        headers = list(record.headers)
+        assert headers[: len(original.headers)] == original.headers
+        error_class, field, rule = expected[record.key.decode().removeprefix("shop:order:")]
+        assert header(headers, "ferry.error.class") == error_class
+        assert header(headers, "ferry.error.field") == field
+        assert rule in (header(headers, "ferry.error.message") or "")
+        assert header(headers, "ferry.error.topic") == SOURCE
+        assert header(headers, "ferry.error.service") == "streams"
+        stage = "decode" if error_class == "DecodeError" else "validate"
+        assert header(headers, "ferry.error.stage") == stage
+
+    metrics = await scrape(worker.port)
+    assert 'ferry_dlq_total{error_class="ValidationError",service="streams"' in metrics
+    assert f'ferry_events_out_total{{service="streams",topic="{SINK}"}}' in metrics
+
+
+async def test_only_real_changes_travel_and_offsets_follow_the_outputs(
+    worker: Worker, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    order_id = f"{uuid.uuid4().hex[:12]}-dedupe"
+    first = event(order_id)
+    created = shop_order(order_id)["created_at"]
+    # Same content, only updated_at moved: not a real change. Then a real change.
+    same = event(order_id, created_at=created, updated_at=created + timedelta(minutes=1))
+    changed = event(
+        order_id, created_at=created, updated_at=created + timedelta(minutes=2), order_name="#NEW"
+    )
+    await produce(kafka_bootstrap, SOURCE, [first, same, changed])
+    found = await wait_for_keys(kafka_bootstrap, SINK, {first.key}, count=2)
+    await asyncio.sleep(1.0)
+    found = [r for r in await read_all(kafka_bootstrap, SINK) if r.key == first.key]
+    assert len(found) == 2
+    assert [SERDE.decode(r.value).record["client_order_ref"] for r in found] == [
+        f"#{order_id[:8]}",
+        "#NEW",
+    ]
+    duplicates = f'ferry_duplicates_total{{service="streams",topic="{SINK}"}} '
+    assert duplicates + "1.0" in await scrape(worker.port)
+
+    # A clean stop commits what was processed: the group is at the end of the source topic.
+    assert await asyncio.to_thread(worker.stop) == 0
+    ends = await _end_offsets(kafka_bootstrap, SOURCE)
+    committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
+    for tp, end in ends.items():
+        assert committed.get(tp) == end, (tp, committed, ends)
+
+    # Restarted, the worker remembers what it sent (the table's changelog): nothing new.
+    again = await asyncio.to_thread(start_worker, kafka_bootstrap, tmp_path / "again.log")
+    try:
+        await produce(kafka_bootstrap, SOURCE, [changed])  # what was sent last
+        await asyncio.sleep(3.0)
+        found = [r for r in await read_all(kafka_bootstrap, SINK) if r.key == first.key]
+        assert len(found) == 2, again.log_text()[-3000:]
+    finally:
+        assert await asyncio.to_thread(again.stop) == 0
+
+
+async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    partitions = await partitions_of(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
+async def test_the_dlq_brake_stops_the_worker_without_committing(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:10]
+    source = f"src.brake{run}.orders"
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "flows:\n"
+        f"  - name: brake-{run}\n"
+        f"    source: {source}\n"
+        "    mapping: shop_order_to_sale_order\n"
+        f"    target: sink.odoo.brake_{run}\n"
+        "dlq:\n  window: 10\n  min_events: 5\n  max_invalid_ratio: 0.5\n  max_consecutive: 5\n",
+        encoding="utf-8",
+    )
+    worker = await asyncio.to_thread(
+        start_worker, kafka_bootstrap, tmp_path / "brake.log", None, ("--config", str(config))
+    )
+    try:
+        bad = [event(f"{run}-{i}", currency="XYZ") for i in range(8)]
+        await produce(kafka_bootstrap, source, bad)
+        code = await asyncio.to_thread(worker.process.wait, 60)
+    finally:
+        await asyncio.to_thread(worker.stop)
+    log = worker.log_text()
+    assert code != 0, log[-3000:]
+    assert "DLQ brake tripped" in log
+    dead = await read_all(kafka_bootstrap, f"dlq.{source}")
+    assert len(dead) == 4  # the fifth failure in a row trips the brake instead
+    committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
+    assert sum(o for tp, o in committed.items() if tp.topic == source) <= 4
