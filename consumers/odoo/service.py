@@ -126,6 +126,7 @@ def main(config_path: str | None = None) -> int:
 
     load_dotenv(".env")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Odoo call is noise
     try:
         settings = load_settings(config_path)
         settings.odoo.api_key.resolve("odoo.api_key")
