@@ -25,7 +25,7 @@ async def read_all(
         for _ in range(50):
             if partitions:
                 break
-            await consumer.force_metadata_update()
+            await consumer.topics()  # refreshes the cluster metadata
             partitions = consumer.partitions_for_topic(topic)
             await asyncio.sleep(0.1)
         if not partitions:
