@@ -766,7 +766,10 @@ def _random_cluster_id() -> str:
     """What ``StorageTool random-uuid`` prints (a base64url UUID), without starting a JVM."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: "-..." reads as a flag
+            return cluster_id
 
 
 def _describe_layout(nodes: list[NodeSpec]) -> str:
