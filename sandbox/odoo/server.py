@@ -153,7 +153,9 @@ class RunningEmulator:
     ) -> None:
         self.emulator = OdooEmulator(config)
         self.host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on such sockets, and without
+        # it every response waits ~40 ms for a delayed ACK (headers and body are two writes).
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]

@@ -107,28 +107,83 @@ def _convert(model: BaseModel, fld: Field, sub: str, raw: Any, label: str) -> An
 
 
 def load_rows(model: BaseModel, fields: list[str], data: list[list[Any]]) -> dict[str, Any]:
+    """Rows that create records are created in batches; when a batch fails, the whole load is
+    replayed row by row so that each error names its row."""
     registry = model.env.registry
+    imd = model.env["ir.model.data"]
     messages: list[dict[str, Any]] = []
     ids: list[int] = []
-    imd = model.env["ir.model.data"]
 
-    def run() -> None:
-        for index, row in enumerate(data):
+    def run(batched: bool) -> None:
+        messages.clear()
+        ids.clear()
+        pending: list[tuple[int, dict[str, Any], tuple[str, str] | None]] = []
+        slots: list[int | None] = []
+
+        def flush() -> None:
+            if not pending:
+                return
             try:
-                ids.append(_load_one(model, imd, fields, row))
+                created = model.create_records([vals for _i, vals, _x in pending])
+            except (UserError, ValueError, TypeError) as exc:
+                raise _BatchFailed() from exc
+            xmlids = []
+            for (index, _vals, xmlid), rec_id in zip(pending, created, strict=True):
+                slots[index] = rec_id
+                if xmlid is not None:
+                    xmlids.append(
+                        {
+                            "module": xmlid[0],
+                            "name": xmlid[1],
+                            "model": model.name,
+                            "res_id": rec_id,
+                        }
+                    )
+            if xmlids:
+                imd.create_records(xmlids)
+            pending.clear()
+
+        seen: set[tuple[str, str]] = set()
+        for index, row in enumerate(data):
+            slots.append(None)
+            try:
+                vals, xmlid, rec_id = _prepare(model, imd, fields, row)
+                if rec_id is not None:
+                    model.write_ids([rec_id], vals)
+                    slots[index] = rec_id
+                elif batched and (xmlid is None or xmlid not in seen):
+                    if xmlid is not None:
+                        seen.add(xmlid)
+                    pending.append((index, vals, xmlid))
+                else:
+                    flush()
+                    slots[index] = _create_one(model, imd, vals, xmlid)
             except _RowError as exc:
                 messages.append(_message(str(exc), index, exc.field))
             except (UserError, ValueError, TypeError) as exc:
+                if batched:
+                    raise _BatchFailed() from exc
                 text = str(exc.args[0]) if exc.args else str(exc)
                 messages.append(_message(text, index, None))
+        if messages and batched:
+            raise _BatchFailed()  # replay row by row: rows still pending may fail too
+        flush()
+        ids.extend(i for i in slots if i is not None)
         if messages:
             raise _Abort()
 
     try:
-        registry.savepoint(run)
+        try:
+            registry.savepoint(lambda: run(batched=True))
+        except _BatchFailed:
+            registry.savepoint(lambda: run(batched=False))
     except _Abort:
-        return {"ids": False, "messages": messages, "nextrow": 0}
-    return {"ids": ids, "messages": messages, "nextrow": 0}
+        return {"ids": False, "messages": list(messages), "nextrow": 0}
+    return {"ids": list(ids), "messages": list(messages), "nextrow": 0}
+
+
+class _BatchFailed(Exception):
+    pass
 
 
 class _Abort(Exception):
@@ -147,7 +202,10 @@ def _message(text: str, index: int, field: str | None) -> dict[str, Any]:
     return msg
 
 
-def _load_one(model: BaseModel, imd: BaseModel, fields: list[str], row: list[Any]) -> int:
+def _prepare(
+    model: BaseModel, imd: BaseModel, fields: list[str], row: list[Any]
+) -> tuple[dict[str, Any], tuple[str, str] | None, int | None]:
+    """(values, external id to create, id of the existing record to update)."""
     if len(row) != len(fields):
         raise _RowError(f"Row has {len(row)} cells but {len(fields)} fields were given")
     vals: dict[str, Any] = {}
@@ -166,19 +224,24 @@ def _load_one(model: BaseModel, imd: BaseModel, fields: list[str], row: list[Any
             raise _RowError(f"Unknown field '{path}' on model '{model.name}'", path)
         vals[base] = _convert(model, fld, sub, raw, fld.string)
     if dbid is not None:
-        model.write_ids([dbid], vals)
-        return dbid
-    if xmlid:
-        module, name = split_xmlid(xmlid)
-        found = xmlid_lookup(imd, module, name)
-        if found is not None and found[1] in model.table:
-            model.write_ids([found[1]], vals)
-            return found[1]
-        if found is not None:
-            imd.unlink_ids([found[2]])
-        rec_id = model.create_records([vals])[0]
+        return vals, None, dbid
+    if not xmlid:
+        return vals, None, None
+    module, name = split_xmlid(xmlid)
+    found = xmlid_lookup(imd, module, name)
+    if found is not None and found[1] in model.table:
+        return vals, None, found[1]
+    if found is not None:
+        imd.unlink_ids([found[2]])
+    return vals, (module, name), None
+
+
+def _create_one(
+    model: BaseModel, imd: BaseModel, vals: dict[str, Any], xmlid: tuple[str, str] | None
+) -> int:
+    rec_id = model.create_records([vals])[0]
+    if xmlid is not None:
         imd.create_records(
-            [{"module": module, "name": name, "model": model.name, "res_id": rec_id}]
+            [{"module": xmlid[0], "name": xmlid[1], "model": model.name, "res_id": rec_id}]
         )
-        return rec_id
-    return model.create_records([vals])[0]
+    return rec_id

@@ -261,11 +261,41 @@ class BaseModel:
                 stored[key] = to_storage(fld, self._name, value)
         return stored, delegated, x2many, inverse
 
+    @classmethod
+    def _meta(cls) -> dict[str, Any]:
+        """Per-class facts computed once: defaults, required and many2one fields."""
+        meta: dict[str, Any] | None = cls.__dict__.get("_meta_cache")
+        if meta is None:
+            stored = {n: f for n, f in cls.fields_map.items() if f.stored}
+            meta = {
+                "static_defaults": {
+                    n: f.default
+                    for n, f in stored.items()
+                    if f.default is not None and not callable(f.default)
+                },
+                "callable_defaults": {
+                    n: f.default for n, f in stored.items() if callable(f.default)
+                },
+                "required": [
+                    n
+                    for n, f in stored.items()
+                    if f.required
+                    and f.type not in (*X2MANY, "integer", "float", "monetary", "boolean")
+                ],
+                "many2one": [n for n, f in stored.items() if f.type == "many2one"],
+            }
+            cls._meta_cache = meta  # type: ignore[attr-defined]
+        return meta
+
     def _check_references(self, row: dict[str, Any]) -> None:
-        for key, value in row.items():
-            fld = self.fields_map[key]
+        fields_map = self.fields_map
+        for key in self._meta()["many2one"]:
+            value = row.get(key)
+            if not value:
+                continue
+            fld = fields_map[key]
             relation = fld.relation
-            if fld.type == "many2one" and value and relation:
+            if relation:
                 if value in self.env.store.tables[relation]:
                     continue
                 raise ValidationError(
@@ -287,11 +317,10 @@ class BaseModel:
         )
 
     def _defaults(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for fname, fld in self.fields_map.items():
-            if fld.default is None or not fld.stored:
-                continue
-            out[fname] = fld.default(self.env) if callable(fld.default) else fld.default
+        meta = self._meta()
+        out = dict(meta["static_defaults"])
+        for fname, func in meta["callable_defaults"].items():
+            out[fname] = func(self.env)
         return out
 
     def prepare_create(self, vals: dict[str, Any]) -> dict[str, Any]:
@@ -311,7 +340,10 @@ class BaseModel:
         store = self.env.store
         env = self.env
         ids: list[int] = []
-        defaults = self._defaults()
+        defaults = {
+            k: to_storage(self.fields_map[k], self._name, v) for k, v in self._defaults().items()
+        }
+        required = self._meta()["required"]
         uniques = self.env.registry.unique_indexes(self) if self._unique else []
         for raw in vals_list:
             if not isinstance(raw, dict):
@@ -327,14 +359,9 @@ class BaseModel:
                 if not stored.get(link):
                     parent = self.env[self.fields_map[link].relation or ""]
                     stored[link] = parent.create_records([delegated.get(link, {})])[0]
-            row = {k: v for k, v in defaults.items() if k not in stored}
-            for key, value in list(row.items()):
-                row[key] = to_storage(self.fields_map[key], self._name, value)
-            row.update(stored)
-            for fname, fld in self.fields_map.items():
-                if fld.required and fld.stored and fld.type not in X2MANY and not row.get(fname):
-                    if fld.type in ("integer", "float", "monetary", "boolean"):
-                        continue
+            row = {**defaults, **stored}
+            for fname in required:
+                if not row.get(fname):
                     raise self._not_null(fname)
             self._check_references(row)
             row["create_uid"] = row["write_uid"] = env.uid

@@ -35,10 +35,9 @@ def test_load_creates_then_updates_by_xmlid(db: Db) -> None:
     row = db.run(lambda env: env["res.partner"].read([ids[0]], ["name", "country_id"])[0])
     assert row["name"] == "One bis"
     assert row["country_id"][1] == "Germany"
-    assert db.run(lambda env: xmlid_lookup(env["ir.model.data"], "ferry", "p1"))[:2] == (
-        "res.partner",
-        ids[0],
-    )
+    found = db.run(lambda env: xmlid_lookup(env["ir.model.data"], "ferry", "p1"))
+    assert found is not None
+    assert found[:2] == ("res.partner", ids[0])
 
 
 def test_load_is_all_or_nothing(db: Db) -> None:
@@ -75,7 +74,7 @@ def test_unlink_deletes_the_external_id(db: Db) -> None:
 def test_external_id_unique_per_module_and_name(db: Db) -> None:
     vals = {"module": "ferry", "name": "dup", "model": "res.partner", "res_id": 1}
     db.run(lambda env: env["ir.model.data"].create(vals))
-    with pytest.raises(ValidationError, match="^The operation cannot be completed: duplicate key"):
+    with pytest.raises(ValidationError, match=r"^The operation cannot be completed: duplicate key"):
         db.run(lambda env: env["ir.model.data"].create(vals))
 
 
@@ -148,3 +147,21 @@ def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
         {"id": pid, "name": "Kept"}
     ]
     assert again.run(2, {}, lambda env: env["res.partner"].create({"name": "Next"})) == pid + 1
+
+
+def test_load_repeated_xmlid_in_one_batch_updates_the_first(db: Db) -> None:
+    result = load(db, [["ferry.same", "First", "", ""], ["ferry.same", "Second", "", ""]])
+    assert result["messages"] == []
+    first, second = result["ids"]
+    assert first == second
+    assert db.run(lambda env: env["res.partner"].read([first], ["name"]))[0]["name"] == "Second"
+
+
+def test_load_names_the_row_that_breaks_a_unique_constraint(db: Db) -> None:
+    rows = [["ferry.p_a", "A", "BC-1"], ["ferry.p_b", "B", "BC-2"], ["ferry.p_c", "C", "BC-1"]]
+    result = db.run(lambda env: env["product.product"].load(["id", "name", "barcode"], rows))
+    assert result["ids"] is False
+    assert [(m["record"], m["message"]) for m in result["messages"]] == [
+        (2, "The operation cannot be completed: A barcode can only be assigned to one product !")
+    ]
+    assert db.run(lambda env: env["product.product"].search_count([("name", "=", "A")])) == 0
