@@ -112,6 +112,28 @@ def test_restart_keeps_the_data_and_the_cluster_id(
     assert "meta.properties" in os.listdir(cluster.node_dir(1) / "data")
 
 
+def test_a_broker_dies_with_the_test_process_that_started_it(tmp_path: Path) -> None:
+    starter = (
+        "import sys, time; from infra.kafka import KafkaCluster; "
+        "c = KafkaCluster.with_free_ports(sys.argv[1], 1, die_with_parent=True); c.start(); "
+        "print(c.pids()[1], flush=True); time.sleep(300)"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", starter, str(tmp_path / "k")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        jvm = int(parent.stdout.readline())
+    finally:
+        parent.kill()  # SIGKILL: no finaliser, no atexit
+        parent.wait()
+
+    assert _no_process_in_group(jvm, wait_s=15)
+
+
 @pytest.fixture
 def cli_state_dir(tmp_path: Path) -> Iterator[Path]:
     state = tmp_path / "kafka"
