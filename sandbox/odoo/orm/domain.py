@@ -8,6 +8,7 @@ operators never do.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -248,6 +249,10 @@ def _normalize_right(ftype: str, operator: str, right: Any) -> Any:
         return False
     if isinstance(right, list | tuple):
         return [_normalize_right(ftype, "=", v) for v in right]
+    if ftype == "datetime" and isinstance(right, dt.date):
+        return normalize_datetime(right)
+    if ftype == "date" and isinstance(right, dt.date):
+        return normalize_date(right)
     if ftype == "datetime" and isinstance(right, str):
         text = right.strip()
         if len(text) == 10:

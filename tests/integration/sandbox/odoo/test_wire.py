@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import xmlrpc.client
 from typing import Any
 
@@ -278,3 +279,23 @@ def test_json2_status_codes(odoo19: RunningEmulator, odoo: RunningEmulator) -> N
         ).status_code
         == 404
     )
+
+
+def test_xmlrpc_datetimes_in_domains(odoo: RunningEmulator) -> None:
+    proxy = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/object", use_datetime=True)
+    pid = proxy.execute_kw("ferry", 2, "admin", "res.partner", "create", [{"name": "XML"}])
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=5)
+    found = proxy.execute_kw(
+        "ferry",
+        2,
+        "admin",
+        "res.partner",
+        "search",
+        [[("write_date", ">=", since), ("id", "=", pid)]],
+    )
+    assert found == [pid]
+    rows: Any = proxy.execute_kw(
+        "ferry", 2, "admin", "res.partner", "read", [[pid], ["write_date"]]
+    )
+    assert isinstance(rows[0]["write_date"], str)
+    assert len(rows[0]["write_date"]) == 19
