@@ -2,7 +2,8 @@
 
 As Odoo sends them: ``POST`` with ``Content-Type: application/json``, no signature, 1 s timeout,
 no retry (failures are only logged), body ``json.dumps(vals, sort_keys=True, default=str)`` with
-``_model``, ``_id``, ``_action: "<name>(#<id>)"`` and the chosen fields read with ``load=None``.
+``_model``, ``_id``, ``_action: "<name>(#<id>)"`` and the chosen fields read with ``load=None``
+(``id`` included; with no field chosen, only the three underscore keys).
 They are sent inside the triggering transaction, before it commits: a rolled back or retried
 transaction may already have been announced.
 """
@@ -67,7 +68,7 @@ class Webhooks:
         if trigger not in TRIGGERS:
             raise ValueError(f"unknown trigger {trigger!r}; one of {sorted(TRIGGERS)}")
         with self._lock:
-            rule = WebhookRule(self._next_id, name, model, url, tuple(fields or ("id",)), trigger)
+            rule = WebhookRule(self._next_id, name, model, url, tuple(fields or ()), trigger)
             self._next_id += 1
             self.rules.append(rule)
         return rule
@@ -76,6 +77,7 @@ class Webhooks:
         with self._lock:
             self.rules.clear()
             self.deliveries.clear()
+            self._next_id = 1
 
     def close(self) -> None:
         if self._client is not None:
@@ -88,7 +90,12 @@ class Webhooks:
             return
         records = env[model]
         for rule in rules:
-            rows = {row["id"]: row for row in records.read_records(ids, list(rule.fields), None)}
+            # Odoo reads only when fields were chosen (``read`` then adds ``id``).
+            rows = (
+                {row["id"]: row for row in records.read_records(ids, list(rule.fields), None)}
+                if rule.fields
+                else {}
+            )
             for rec_id in ids:
                 vals: dict[str, Any] = {
                     "_model": model,

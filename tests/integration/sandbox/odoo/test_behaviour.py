@@ -300,3 +300,14 @@ def test_batched_writes_reach_5000_records_per_second(odoo: RunningEmulator) -> 
             create(vals)
         best = max(best, 5000 / (time.perf_counter() - start))
     assert best >= 5000, f"{best:.0f} records/s"
+
+
+def test_webhook_without_fields_and_on_unlink(odoo: RunningEmulator, receiver: Receiver) -> None:
+    rule = odoo.emulator.add_webhook("res.partner", receiver.url, trigger="on_unlink", name="Gone")
+    env = client(odoo).env
+    pid = env["res.partner"].create({"name": "Soon gone"})
+    assert receiver.payloads() == []
+    env["res.partner"].unlink([pid])
+    assert receiver.payloads() == [
+        {"_action": f"Gone(#{rule.id})", "_id": pid, "_model": "res.partner"}
+    ]
