@@ -119,6 +119,7 @@ def sample_order(
         },
         "note": None,
         "tags": "sample, ferry",
+        "taxes_included": True,
     }
 
 

@@ -136,6 +136,7 @@ def order_record(payload: Any, *, delivery_id: str | None = None) -> dict[str, A
         "source_delivery_id": delivery_id or "",
         "note": _optional_str(order.get("note"), "note"),
         "tags": _tags(order.get("tags"), "tags"),
+        "taxes_included": _bool(order.get("taxes_included"), "taxes_included"),
     }
 
 
@@ -279,6 +280,14 @@ def _timestamp(value: Any, path: str) -> datetime:
     # Avro keeps milliseconds; truncate here so the record equals what a reader decodes.
     moment = moment.astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _bool(value: Any, path: str) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise ValidationError(path, "must be true or false", _shown(value))
 
 
 def _tags(value: Any, path: str) -> list[str]:

@@ -30,8 +30,9 @@ field                              rule
                                    unit of the currency (0.01 EUR, 1 JPY, 0.001 KWD): a shop that
                                    rounds each line to cents still passes, a wrong total does not
 ``totals.tax``, ``totals.shipping`` zero or more
-``totals.total``                   equals subtotal + tax + shipping within one minor unit (the
-                                   schema has no discount field, so nothing else may be in it)
+``totals.total``                   equals subtotal + tax + shipping within one minor unit, or
+                                   subtotal + shipping when ``taxes_included`` (the schema has no
+                                   discount field, so nothing else may be in it)
 ``updated_at``                     not before ``created_at``
 =================================  ==============================================================
 
@@ -79,7 +80,9 @@ MUST_BE_SKU = "must match " + SKU_PATTERN.pattern
 MUST_BE_POSITIVE = "must be positive"
 MUST_NOT_BE_NEGATIVE = "must not be negative"
 MUST_BE_LINE_SUM = "must equal the sum of quantity x unit price"
-MUST_BE_TOTAL_SUM = "must equal subtotal + tax + shipping"
+MUST_BE_TOTAL_SUM = (
+    "must equal subtotal + tax + shipping (subtotal + shipping when taxes are included)"
+)
 MUST_NOT_PRECEDE_CREATION = "must not be before created_at"
 
 
@@ -198,7 +201,8 @@ def _check_totals(
         )
     tax, shipping, total = parts["tax"], parts["shipping"], parts["total"]
     if subtotal is not None and tax is not None and shipping is not None and total is not None:
-        expected = subtotal + tax + shipping
+        # With taxes included, the tax is inside the subtotal already (Shopify's rule).
+        expected = subtotal + shipping + (0 if record.get("taxes_included") else tax)
         if abs(total - expected) > unit:
             found.append(
                 Problem(

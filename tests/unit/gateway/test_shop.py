@@ -238,3 +238,15 @@ def test_the_callers_trace_is_continued() -> None:
     assert order.event.traceparent.startswith("00-0af7651916cd43dd8448eb211c80319c-")
     assert order.event.traceparent != parent
     assert convert_order(webhook()).event.traceparent.startswith("00-")
+
+
+def test_taxes_included_is_carried_and_defaults_to_false() -> None:
+    body = webhook()
+    assert order_record(body)["taxes_included"] is False
+    body["taxes_included"] = True
+    assert order_record(body)["taxes_included"] is True
+    body["taxes_included"] = "yes"
+    with pytest.raises(ValidationError) as caught:
+        order_record(body)
+    assert caught.value.field == "taxes_included"
+    assert caught.value.rule == "must be true or false"

@@ -59,7 +59,12 @@ def order_v1() -> dict[str, Any]:
 
 
 def order_v2() -> dict[str, Any]:
-    return {**order_v1(), "note": "Leave at the door", "tags": ["vip", "gift"]}
+    return {
+        **order_v1(),
+        "note": "Leave at the door",
+        "tags": ["vip", "gift"],
+        "taxes_included": True,
+    }
 
 
 def upsert_v1() -> dict[str, Any]:

@@ -34,7 +34,7 @@ def test_round_trip_and_resolution(serde: ConfluentSerde) -> None:
     )
     decoded = serde.decode(serde.encode("shop.order.created", order_v1(), version=1))
     assert decoded.writer.version == 1
-    assert decoded.record == {**order_v1(), "note": None, "tags": []}
+    assert decoded.record == {**order_v1(), "note": None, "tags": [], "taxes_included": False}
 
 
 def test_same_body_as_single_object(serde: ConfluentSerde, registry: SchemaRegistry) -> None:

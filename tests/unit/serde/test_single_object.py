@@ -70,7 +70,7 @@ def test_v1_writer_is_resolved_to_the_v2_reader_with_defaults(serde: SingleObjec
     data = serde.encode("shop.order.created", order_v1(), version=1)
     decoded = serde.decode(data)
     assert decoded.writer.version == 1
-    assert decoded.record == {**order_v1(), "note": None, "tags": []}
+    assert decoded.record == {**order_v1(), "note": None, "tags": [], "taxes_included": False}
 
 
 def test_a_given_reader_version_is_used(serde: SingleObjectSerde) -> None:

@@ -51,6 +51,7 @@ _ORDER: dict[str, Any] = {
     "source_delivery_id": "d-1001",
     "note": None,
     "tags": [],
+    "taxes_included": False,
 }
 
 

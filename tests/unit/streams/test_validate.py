@@ -232,9 +232,20 @@ def test_total_must_be_subtotal_plus_tax_plus_shipping() -> None:
     error = only_problem(record)
     assert error.field == "totals.total"
     assert str(error) == (
-        "totals.total: must equal subtotal + tax + shipping (got Decimal('60.00')): "
-        "expected 58.4400 EUR, allowed difference 0.01"
+        "totals.total: must equal subtotal + tax + shipping (subtotal + shipping when taxes "
+        "are included) (got Decimal('60.00')): expected 58.4400 EUR, allowed difference 0.01"
     )
+
+
+def test_total_with_taxes_included_is_subtotal_plus_shipping() -> None:
+    record = order(taxes_included=True)
+    totals = record["totals"]
+    totals["total"] = totals["subtotal"] + totals["shipping"]
+    validate_order(record)
+    totals["total"] = totals["subtotal"] + totals["shipping"] + totals["tax"]
+    error = only_problem(record)
+    assert error.field == "totals.total"
+    assert f"expected {totals['subtotal'] + totals['shipping']} EUR" in str(error)
 
 
 @pytest.mark.parametrize("name", ["tax", "shipping"])
