@@ -6,6 +6,21 @@ import asyncio
 import uuid
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of ``topic`` (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for entry in described:
+        if entry["topic"] == topic and entry["error_code"] == 0:
+            return sorted(p["partition"] for p in entry["partitions"])
+    return []
 
 
 async def read_all(
@@ -21,13 +36,7 @@ async def read_all(
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        for _ in range(50):
-            if partitions:
-                break
-            await consumer.topics()  # refreshes the cluster metadata
-            partitions = consumer.partitions_for_topic(topic)
-            await asyncio.sleep(0.1)
+        partitions = await partitions_of(bootstrap, topic)
         if not partitions:
             return []
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
