@@ -35,6 +35,10 @@ def run(settings: Settings, *, loglevel: str = "warning") -> int:
     streams = StreamsApp(settings)
     asyncio.run(_ensure_topics(streams))
     worker = faust.Worker(streams.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    # No start-up spinner: with one, faust sets the root logger to DEBUG (the spinner's handler
+    # takes every record) and leaves it there, so every debug call of faust and aiokafka on
+    # the hot path (several per event) builds a log record that is then thrown away.
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
