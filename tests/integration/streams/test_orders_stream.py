@@ -396,3 +396,79 @@ async def test_the_dlq_brake_stops_the_worker_without_committing(
     assert len(dead) == 4  # the fifth failure in a row trips the brake instead
     committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
     assert sum(o for tp, o in committed.items() if tp.topic == source) <= 4
+
+
+async def produce_backlog(bootstrap: str, topic: str, events: list[Sent]) -> None:
+    """Queue every event at once (one producer, in order), then wait for all the acks."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, item.value, key=item.key, headers=item.headers)
+            for item in events
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def test_a_failed_delivery_mid_window_commits_no_later_offset(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """One output the broker rejects (too large for its topic), amid a pipelined window.
+
+    Source and target have one partition, so every event is in one ordered window. The target
+    takes records up to 32 KiB; the output of event POISON is about 40 KiB: its batch fails
+    for good (MESSAGE_TOO_LARGE, not retriable) while the batches around it succeed. The worker
+    must crash, with no offset at or after POISON committed, although outputs of later events
+    were acknowledged by Kafka while the poisoned one was in flight.
+    """
+    run = uuid.uuid4().hex[:10]
+    source, target = f"src.poison{run}.orders", f"sink.odoo.poison_{run}"
+    total, poison = 300, 120
+    await ensure_topics(
+        kafka_bootstrap,
+        [
+            TopicSpec(source, 1, 1),
+            TopicSpec(target, 1, 1, {"max.message.bytes": str(32 * 1024)}),
+        ],
+    )
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "kafka:\n  partitions: 1\n"
+        "flows:\n"
+        f"  - name: poison-{run}\n"
+        f"    source: {source}\n"
+        "    mapping: shop_order_to_sale_order\n"
+        f"    target: {target}\n",
+        encoding="utf-8",
+    )
+    big_line = {**shop_order("x")["lines"][0], "title": "Mug " + "x" * 40_000}
+    events = [
+        event(f"{run}-{i}", lines=[big_line]) if i == poison else event(f"{run}-{i}")
+        for i in range(total)
+    ]
+    worker = await asyncio.to_thread(
+        start_worker, kafka_bootstrap, tmp_path / "poison.log", None, ("--config", str(config))
+    )
+    try:
+        await produce_backlog(kafka_bootstrap, source, events)
+        code = await asyncio.to_thread(worker.process.wait, 60)
+    finally:
+        await asyncio.to_thread(worker.stop)
+    log = worker.log_text()
+    assert code != 0, log[-3000:]
+    assert "MessageSizeTooLarge" in log or "MESSAGE_SIZE_TOO_LARGE" in log, log[-3000:]
+
+    committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
+    offset = committed.get(TopicPartition(source, 0), -1)
+    assert offset <= poison, (offset, log[-3000:])  # POISON and every later event: not acked
+
+    position = {e.key: i for i, e in enumerate(events)}
+    written = sorted(position[r.key] for r in await read_all(kafka_bootstrap, target))
+    print(f"\ncommitted offset {offset}; outputs of events {written[0]}..{written[-1]}")
+    assert poison not in written
+    assert written[:poison] == list(range(poison)), "the outputs before POISON, in order"
+    # The window was pipelined: outputs of events after POISON reached Kafka (and stay
+    # uncommitted on the source: after a restart they are sent again, after POISON).
+    assert [i for i in written if i > poison], written[-5:]
