@@ -1,7 +1,8 @@
 """Events/s of the stream stage through the real faust worker against a raw aiokafka passthrough.
 
-Run: ``python -m bench.stream [--bootstrap HOST:PORT] [--events K]`` (without ``--bootstrap`` it
-starts its own single-node broker from ``infra.kafka``). Both legs run on the same broker in the
+Run: ``python -m bench.stream [--bootstrap HOST:PORT] [--events K] [--profile FILE]`` (without
+``--bootstrap`` it starts its own single-node broker from ``infra.kafka``; ``--profile`` runs the
+worker under cProfile). Both legs run on the same broker in the
 same run and are measured the same way: K pre-encoded ``shop.order.created`` events are produced
 to a fresh input topic, and the clock runs from the first produce until K records were read from
 the leg's output topic.
@@ -11,6 +12,9 @@ the leg's output topic.
   acks=all and ack each event only after Kafka acknowledged its output.
 - **passthrough** (baseline): an aiokafka consumer -> producer loop in this process that copies
   key, value and headers unchanged, acks=all, commits after its sends were acknowledged.
+
+It also prints the worker's CPU time per event (from ``/proc``): on a shared machine the
+events/s move with whatever else runs, the CPU per event much less.
 """
 
 from __future__ import annotations
@@ -185,17 +189,31 @@ async def bench_passthrough(bootstrap: str, events: Sequence[Event], run: str) -
 Started = tuple[subprocess.Popen[bytes], float]
 
 
-def _start_streams(bootstrap: str, config: Path, log: Path) -> Started:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_streams(bootstrap: str, config: Path, log: Path, profile: Path | None) -> Started:
     port = free_ports(1)[0]
     env = {
         **os.environ,
         "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
         "FERRY__STREAMS__PORT": str(port),
     }
+    profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
     began = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams", "--config", str(config), "--log-level", "warning"],
+            [
+                sys.executable,
+                *profiler,
+                *("-m", "streams", "--config", str(config), "--log-level", "warning"),
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -215,7 +233,9 @@ def _start_streams(bootstrap: str, config: Path, log: Path) -> Started:
     raise RuntimeError(f"the streams worker was not ready in 90 s:\n{log.read_text()[-3000:]}")
 
 
-async def bench_streams(bootstrap: str, events: Sequence[Event], run: str, tmp: Path) -> float:
+async def bench_streams(
+    bootstrap: str, events: Sequence[Event], run: str, tmp: Path, profile: Path | None = None
+) -> float:
     source, target = f"src.bench{run}.orders", f"sink.odoo.bench_{run}"
     config = tmp / "ferry.yaml"
     config.write_text(
@@ -226,20 +246,28 @@ async def bench_streams(bootstrap: str, events: Sequence[Event], run: str, tmp: 
         f"    target: {target}\n",
         encoding="utf-8",
     )
-    process, startup = await asyncio.to_thread(_start_streams, bootstrap, config, tmp / "w.log")
+    process, startup = await asyncio.to_thread(
+        _start_streams, bootstrap, config, tmp / "w.log", profile
+    )
     print(f"streams worker start-up (process start -> /readyz 200): {startup:.2f} s")
     try:
-        return await _measure(bootstrap, source, target, events)
+        cpu_before = _cpu_seconds(process.pid)
+        rate = await _measure(bootstrap, source, target, events)
+        cpu_after = _cpu_seconds(process.pid)
+        if cpu_before is not None and cpu_after is not None:
+            per_event = (cpu_after - cpu_before) / len(events) * 1000
+            print(f"streams worker CPU per event (user+sys): {per_event:.2f} ms")
+        return rate
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(process.wait, 30)
 
 
-async def run(bootstrap: str, count: int, tmp: Path) -> None:
+async def run(bootstrap: str, count: int, tmp: Path, profile: Path | None = None) -> None:
     run_id = uuid.uuid4().hex[:8]
     events = make_events(count, run_id)
     raw = await bench_passthrough(bootstrap, events, run_id)
-    streams = await bench_streams(bootstrap, events, run_id, tmp)
+    streams = await bench_streams(bootstrap, events, run_id, tmp, profile)
     print(f"events:                               {count}")
     print(f"raw aiokafka passthrough (baseline):  {raw:9.0f} events/s")
     print(f"faust stream stage (Avro->Avro):      {streams:9.0f} events/s")
@@ -250,6 +278,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
     parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the streams worker under cProfile, write its stats to this file "
+        "(read them with python -m pstats; profiling slows the worker down)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ferry-bench-stream-") as name:
         tmp = Path(name)
@@ -260,7 +294,7 @@ def main() -> None:
             cluster.start()
             bootstrap = cluster.bootstrap_servers
         try:
-            asyncio.run(run(bootstrap, args.events, tmp))
+            asyncio.run(run(bootstrap, args.events, tmp, args.profile))
         finally:
             if cluster is not None:
                 cluster.stop()
