@@ -15,7 +15,7 @@ test: setup prometheus ## set everything up and run the whole suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest tests
+	$(BIN)/pytest
 
 setup: venv jars .env
 

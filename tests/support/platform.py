@@ -32,6 +32,7 @@ class Platform:
     odoo_api_key: str
     env: dict[str, str]
     log_dir: Path
+    ports: dict[str, int]
 
 
 @contextmanager
@@ -63,6 +64,7 @@ def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
             odoo_api_key=secrets["FERRY_ODOO_API_KEY"],
             env=env,
             log_dir=log_dir,
+            ports=ports,
         )
     finally:
         stack.stop()

@@ -1,0 +1,61 @@
+"""A real Prometheus scrapes every service of the running platform and sees the flow's counts."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from producers.sample import sample_order, signed_request
+from tests.fixtures.prometheus import Prometheus
+from tests.support.platform import Platform
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+JOBS = {"gateway": "gateway", "streams": "streams", "odoo-sink": "sink"}
+
+
+def _total(prometheus: Prometheus, promql: str) -> float:
+    return prometheus.query_value(promql) or 0.0
+
+
+async def test_prometheus_counts_what_went_in_and_out(
+    platform: Platform, prometheus: Prometheus
+) -> None:
+    for job, port_name in JOBS.items():
+        prometheus.scrape(f"e2e-{job}", f"127.0.0.1:{platform.ports[port_name]}")
+    for job in JOBS:
+        await prometheus.wait_up_async(f"e2e-{job}", timeout_s=30)
+
+    queries = {
+        "accepted": 'sum(ferry_events_out_total{job="e2e-gateway"})',
+        "mapped": 'sum(ferry_events_out_total{job="e2e-streams"})',
+        "rejected": 'sum(ferry_dlq_total{job="e2e-streams"})',
+        "applied": 'sum(ferry_events_out_total{job="e2e-odoo-sink"})',
+    }
+    before = {name: _total(prometheus, q) for name, q in queries.items()}
+
+    valid, invalid = 5, 2
+    base = uuid.uuid4().int % 10**12 * 1000
+    orders = [sample_order(base + n) for n in range(valid)]
+    orders += [sample_order(base + valid + n, invalid="zero_quantity") for n in range(invalid)]
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for order in orders:
+            body, headers = signed_request(order, platform.webhook_secret)
+            response = await http.post(platform.gateway_url, content=body, headers=headers)
+            assert response.status_code == 202
+
+    expected = {"accepted": valid + invalid, "mapped": valid, "rejected": invalid, "applied": valid}
+    for name, delta in expected.items():
+        target = before[name] + delta
+
+        def reached(value: float, target: float = target) -> bool:
+            return value >= target
+
+        value = await prometheus.wait_for_async(
+            f"({queries[name]}) or vector(0)", reached, timeout_s=60
+        )
+        assert value == target, f"{name}: {value} != {target}"
+    ready = await prometheus.query_value_async('sum(up{job=~"e2e-.*"})')
+    assert ready == len(JOBS)
