@@ -8,8 +8,9 @@ import uuid
 import httpx
 import pytest
 
-from producers.sample import sample_order, signed_request
+from producers.sample import signed_request
 from tests.support.odoo_rpc import OdooReader
+from tests.support.orders import unique_order
 from tests.support.platform import Platform
 from tests.support.waiting import eventually
 
@@ -27,7 +28,7 @@ async def test_sink_sigkilled_mid_run_loses_nothing_and_doubles_nothing(
     async with httpx.AsyncClient(timeout=30.0) as http:
         for n, order_id in enumerate(ids):
             body, headers = signed_request(
-                sample_order(order_id), platform.webhook_secret, delivery_id=str(uuid.uuid4())
+                unique_order(order_id), platform.webhook_secret, delivery_id=str(uuid.uuid4())
             )
             response = await http.post(platform.gateway_url, content=body, headers=headers)
             assert response.status_code == 202

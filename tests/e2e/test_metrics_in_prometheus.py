@@ -7,8 +7,9 @@ import uuid
 import httpx
 import pytest
 
-from producers.sample import sample_order, signed_request
+from producers.sample import signed_request
 from tests.fixtures.prometheus import Prometheus
+from tests.support.orders import unique_order
 from tests.support.platform import Platform
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -38,8 +39,8 @@ async def test_prometheus_counts_what_went_in_and_out(
 
     valid, invalid = 5, 2
     base = uuid.uuid4().int % 10**12 * 1000
-    orders = [sample_order(base + n) for n in range(valid)]
-    orders += [sample_order(base + valid + n, invalid="zero_quantity") for n in range(invalid)]
+    orders = [unique_order(base + n) for n in range(valid)]
+    orders += [unique_order(base + valid + n, invalid="zero_quantity") for n in range(invalid)]
     async with httpx.AsyncClient(timeout=30.0) as http:
         for order in orders:
             body, headers = signed_request(order, platform.webhook_secret)

@@ -10,18 +10,14 @@ import httpx
 import pytest
 
 from ferry.envelope import header
-from producers.sample import sample_order, signed_request
+from producers.sample import signed_request
 from tests.support.kafka_read import wait_for_keys
 from tests.support.odoo_rpc import OdooReader
+from tests.support.orders import order_ids, unique_order
 from tests.support.platform import Platform
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
-
-
-def _order_ids(count: int) -> list[int]:
-    base = uuid.uuid4().int % 10**12 * 1000
-    return [base + n for n in range(count)]
 
 
 async def _post(
@@ -46,8 +42,8 @@ def _xmlids(order_ids: list[int]) -> list[str]:
 async def test_valid_orders_become_exactly_one_confirmed_sale_order_each(
     platform: Platform, odoo: OdooReader
 ) -> None:
-    ids = _order_ids(12)
-    orders = [sample_order(i) for i in ids]
+    ids = order_ids(12)
+    orders = [unique_order(i) for i in ids]
     responses = await _post(platform, orders)
     assert [r.status_code for r in responses] == [202] * len(ids)
 
@@ -70,12 +66,12 @@ async def test_valid_orders_become_exactly_one_confirmed_sale_order_each(
 async def test_invalid_orders_are_dead_lettered_with_their_reason(
     platform: Platform, odoo: OdooReader
 ) -> None:
-    ids = _order_ids(4)
+    ids = order_ids(4)
     kinds = {"zero_quantity": "quantity", "unknown_currency": "currency", "missing_email": "email"}
     cases = list(kinds.items())
-    orders = [sample_order(i, invalid=kind) for i, (kind, _) in zip(ids, cases, strict=False)]
+    orders = [unique_order(i, invalid=kind) for i, (kind, _) in zip(ids, cases, strict=False)]
     # One more: a malformed country code.
-    bad_country = sample_order(ids[3])
+    bad_country = unique_order(ids[3])
     bad_country["shipping_address"]["country_code"] = "Germany"
     orders.append(bad_country)
     expected_field = [field for _, field in cases] + ["country_code"]
@@ -103,8 +99,8 @@ async def test_invalid_orders_are_dead_lettered_with_their_reason(
 async def test_every_webhook_sent_twice_changes_nothing(
     platform: Platform, odoo: OdooReader
 ) -> None:
-    ids = _order_ids(6)
-    orders = [sample_order(i) for i in ids]
+    ids = order_ids(6)
+    orders = [unique_order(i) for i in ids]
     responses = await _post(platform, orders, twice=True)
     assert [r.status_code for r in responses] == [202] * (2 * len(ids))
     # The same delivery gives the same event id.
@@ -129,8 +125,8 @@ async def test_every_webhook_sent_twice_changes_nothing(
 async def test_unknown_sku_is_dead_lettered_by_the_sink(
     platform: Platform, odoo: OdooReader
 ) -> None:
-    ids = _order_ids(2)
-    good, unknown = sample_order(ids[0]), sample_order(ids[1], invalid="unknown_sku")
+    ids = order_ids(2)
+    good, unknown = unique_order(ids[0]), unique_order(ids[1], invalid="unknown_sku")
     responses = await _post(platform, [good, unknown])
     assert [r.status_code for r in responses] == [202, 202]
 
