@@ -48,7 +48,9 @@ def up(config_path: str | None, state_dir: str) -> None:
     if _kafka("up", "--state-dir", str(state / "kafka")) != 0:
         raise click.ClickException("Kafka did not start; see the lines above")
     stack = Stack(env=os.environ, log_dir=state / "log")
+    # Explicit handlers: a parent may have left SIGINT ignored (e.g. a background job).
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     try:
         for spec in platform_services(settings, odoo_data_dir=str(state / "odoo")):
             click.echo(f"Starting {spec.name} on port {spec.port}…", nl=False)
