@@ -58,6 +58,7 @@ def sample_order(lines: int = 3) -> dict[str, Any]:
         "source_delivery_id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
         "note": None,
         "tags": ["vip"],
+        "taxes_included": False,
     }
 
 
