@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .models.product import default_pricelist_name
 from .orm.model import Env
 
 SUPERUSER_ID = 1
@@ -134,11 +135,29 @@ def seed(env: Env) -> None:
     admin_partner = partners.create_records(
         [{"name": "Administrator", "email": "admin@yourcompany.example.com"}]
     )[0]
+    company_currency = "USD"
     company = env["res.company"].create_records(
-        [{"name": "My Company", "partner_id": company_partner, "currency_id": currency_ids["USD"]}]
+        [
+            {
+                "name": "My Company",
+                "partner_id": company_partner,
+                "currency_id": currency_ids[company_currency],
+            }
+        ]
     )[0]
     for pid in (company_partner, bot_partner, admin_partner):
         store.update("res.partner", pid, {"company_id": company})
+    # res.company._get_default_pricelist_vals (created with the Pricelists setting on)
+    env["product.pricelist"].create_records(
+        [
+            {
+                "name": default_pricelist_name(env.major, company_currency),
+                "currency_id": currency_ids[company_currency],
+                "company_id": company,
+                "sequence": 10,
+            }
+        ]
+    )
     users = env["res.users"]
     root = users.create_records(
         [{"login": "__system__", "partner_id": bot_partner, "active": False}]

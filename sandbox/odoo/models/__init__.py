@@ -14,7 +14,7 @@ from .base import (
     ResUsers,
     UomUom,
 )
-from .product import ProductCategory, ProductProduct, ProductTemplate
+from .product import ProductCategory, ProductPricelist, ProductProduct, ProductTemplate
 from .sale import SaleOrder, SaleOrderLine
 from .stock import StockLocation, StockPicking, StockQuant
 
@@ -30,6 +30,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     ProductCategory,
     ProductTemplate,
     ProductProduct,
+    ProductPricelist,
     SaleOrder,
     SaleOrderLine,
     StockLocation,

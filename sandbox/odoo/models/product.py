@@ -1,5 +1,6 @@
-"""product: templates, one variant per template, categories. 18+ ``type`` consu/service/combo
-with ``is_storable``; 17 ``type``/``detailed_type`` with ``product`` for storable goods."""
+"""product: templates, one variant per template, categories, pricelists. 18+ ``type``
+consu/service/combo with ``is_storable``; 17 ``type``/``detailed_type`` with ``product`` for
+storable goods."""
 
 from __future__ import annotations
 
@@ -248,3 +249,53 @@ def _lst_price_inverse(env: Env, rec_id: int, value: Any) -> None:
 
 def _product_qty(env: Env, ids: list[int]) -> dict[int, Any]:
     return dict(quantities(env, ids))
+
+
+def _company_currency_default(env: Env) -> Any:
+    return env.store.tables["res.company"].get(1, {}).get("currency_id") or False
+
+
+def default_pricelist_name(major: int, currency_code: str) -> str:
+    """What ``res.company._get_default_pricelist_vals`` names a company's default pricelist:
+    ``Default`` in 18, ``Default <CODE> pricelist`` in 17 (``Public Pricelist``, the ``list0``
+    record of product_data.xml, is older)."""
+    return "Default" if major >= 18 else f"Default {currency_code} pricelist"
+
+
+class ProductPricelist(BaseModel):
+    """``product.pricelist`` without its rules: what a sale order's currency comes from."""
+
+    _name = "product.pricelist"
+    _description = "Pricelist"
+    _order = "sequence asc, id asc"
+
+    @classmethod
+    def declare_fields(cls, major: int) -> dict[str, Field]:
+        return {
+            "name": f.Char("Pricelist Name", required=True),
+            "active": f.Boolean("Active", default=True),
+            "sequence": f.Integer("Sequence", default=16),
+            "currency_id": f.Many2one(
+                "res.currency", "Currency", required=True, default=_company_currency_default
+            ),
+            "company_id": f.Many2one("res.company", "Company", default=1),
+        }
+
+    def compute_display_name(self, ids: list[int]) -> dict[int, str]:
+        currencies = self.env["res.currency"]
+        out = {}
+        for i in ids:
+            row = self.table[i]
+            code = currencies.values([row.get("currency_id") or 0], "name").get(
+                row.get("currency_id") or 0, ""
+            )
+            out[i] = f"{row.get('name') or ''} ({code or ''})"
+        return out
+
+
+def partner_pricelist(env: Env, company_id: Any) -> Any:
+    """The fallback of ``res.partner.property_product_pricelist`` (no property, no country
+    group): the first active pricelist of the company or of no company, in ``_order``."""
+    pricelists = env["product.pricelist"]
+    found = pricelists.search_list([("company_id", "in", [company_id or 1, False])], limit=1)
+    return found[0] if found else False

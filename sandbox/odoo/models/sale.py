@@ -8,6 +8,7 @@ from ..exceptions import UserError
 from ..orm import fields as f
 from ..orm.fields import Field
 from ..orm.model import BaseModel, Env, api_records
+from .product import partner_pricelist
 
 ORDER_STATES = [
     ("draft", "Quotation"),
@@ -42,6 +43,7 @@ class SaleOrder(BaseModel):
             "order_line": f.One2many("sale.order.line", "order_id", "Order Lines"),
             "note": f.Text("Terms and conditions"),
             "company_id": f.Many2one("res.company", "Company", default=1),
+            "pricelist_id": f.Many2one("product.pricelist", "Pricelist"),
             "currency_id": f.Many2one("res.currency", "Currency", compute=_order_currency),
             "user_id": f.Many2one("res.users", "Salesperson", default=lambda env: env.uid),
             "amount_untaxed": f.Monetary("Untaxed Amount", compute=_amounts),
@@ -57,6 +59,10 @@ class SaleOrder(BaseModel):
         if partner:
             vals.setdefault("partner_invoice_id", partner)
             vals.setdefault("partner_shipping_id", partner)
+        if "pricelist_id" not in vals:
+            # Odoo precomputes it from the customer's property_product_pricelist; without a
+            # property or country group that is the company's first active pricelist.
+            vals["pricelist_id"] = partner_pricelist(self.env, vals.get("company_id"))
         return vals
 
     def before_unlink(self, ids: list[int]) -> None:
@@ -135,8 +141,17 @@ class SaleOrder(BaseModel):
 
 
 def _order_currency(env: Env, ids: list[int]) -> dict[int, Any]:
-    company = env.store.tables["res.company"].get(1, {})
-    return dict.fromkeys(ids, company.get("currency_id") or False)
+    """``_compute_currency_id``: the pricelist's currency, else the company's."""
+    orders = env.store.tables["sale.order"]
+    pricelists = env.store.tables["product.pricelist"]
+    companies = env.store.tables["res.company"]
+    out: dict[int, Any] = {}
+    for i in ids:
+        row = orders[i]
+        pricelist = pricelists.get(row.get("pricelist_id") or 0, {})
+        company = companies.get(row.get("company_id") or 1, {})
+        out[i] = pricelist.get("currency_id") or company.get("currency_id") or False
+    return out
 
 
 def _line_subtotal(row: dict[str, Any]) -> float:
