@@ -1,7 +1,7 @@
 """Reference data the Odoo sink resolves before it writes: countries, currencies, products,
-customers. Lookups are cached (countries for the process's life, currencies and products for a
-short TTL, since an operator may archive or add them); a miss is never cached, so a product
-created after a dead letter is found on replay.
+customers, pricelists. Lookups are cached (countries for the process's life, currencies,
+products and pricelists for a short TTL, since an operator may archive or add them); a miss is
+never cached, so a product created after a dead letter is found on replay.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from ferry.errors import Rejected, ValidationError
 from ferry.odoo import OdooClient
 
-__all__ = ["Lookups", "TtlCache", "partner_xmlid_name"]
+__all__ = ["Lookups", "TtlCache", "partner_xmlid_name", "pricelist_xmlid_name"]
 
 MODULE = "ferry"
 
@@ -52,6 +52,11 @@ def partner_xmlid_name(email: str) -> str:
     return f"partner_{digest}"
 
 
+def pricelist_xmlid_name(currency_code: str) -> str:
+    """``pricelist_<code>``: the external id name of the pricelist Ferry creates for a currency."""
+    return f"pricelist_{currency_code.strip().lower()}"
+
+
 def _like_literal(text: str) -> str:
     r"""Escape ``=ilike``'s wildcards so ``john_doe@x`` does not also match ``johnXdoe@x``."""
     return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
@@ -74,7 +79,9 @@ class Lookups:
         self.countries: dict[str, int] = {}
         self.currencies = TtlCache(ttl_s, clock)
         self.products = TtlCache(ttl_s, clock)
+        self.pricelists = TtlCache(ttl_s, clock)
         self._partner_locks: dict[str, asyncio.Lock] = {}
+        self._pricelist_locks: dict[str, asyncio.Lock] = {}
 
     async def country(self, code: str | None, field: str) -> int | None:
         if not code:
@@ -108,6 +115,58 @@ class Lookups:
         currency_id = int(rows[0]["id"])
         self.currencies.put(key, currency_id)
         return currency_id
+
+    async def pricelist(self, currency_id: int, code: str, field: str = "currency_code") -> int:
+        """A pricelist in the currency ``currency_id`` (``code``), created if there is none.
+
+        In Odoo 17 and 18 ``sale.order.currency_id`` is computed from ``pricelist_id.currency_id``
+        (the company's currency without a pricelist), so an order's currency is set through its
+        pricelist. The oldest active pricelist in the currency is used, whoever made it (the
+        company's default one for its own currency); else Ferry creates ``Ferry <CODE>`` with
+        the external id ``ferry.pricelist_<code>`` in the same step (see
+        ``OdooClient.upsert_by_xmlid``), so sink instances racing on a new currency end with one
+        pricelist. If that external id exists but its pricelist was not found (archived, or moved
+        to another currency by an operator), Ferry does not undo the operator's change: the
+        command is rejected naming ``field`` until Odoo has an active pricelist in the currency.
+        """
+        key = code.strip().upper()
+        cached = self.pricelists.get(key)
+        if cached is not None:
+            return int(cached)
+        lock = self._pricelist_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self.pricelists.get(key)
+            if cached is not None:
+                return int(cached)
+            rows = await self.odoo.search_read(
+                "product.pricelist",
+                [("currency_id", "=", currency_id)],
+                ["id"],
+                order="id asc",
+                limit=1,
+            )
+            if rows:
+                pricelist_id = int(rows[0]["id"])
+            else:
+                name = pricelist_xmlid_name(key)
+                known = await self.odoo.xmlid_lookup(MODULE, name)
+                if known is not None:
+                    raise ValidationError(
+                        field,
+                        "a currency with an active pricelist",
+                        code,
+                        f"{known.xmlid} ({known.model}({known.res_id})) is archived or no longer "
+                        f"in {key}: unarchive it or add a {key} pricelist in Odoo, then replay "
+                        "the event",
+                    )
+                pricelist_id = await self.odoo.upsert_by_xmlid(
+                    "product.pricelist",
+                    MODULE,
+                    name,
+                    {"name": f"Ferry {key}", "currency_id": currency_id},
+                )
+            self.pricelists.put(key, pricelist_id)
+            return pricelist_id
 
     async def products_by_code(
         self, codes: Sequence[str], field: Callable[[int], str]

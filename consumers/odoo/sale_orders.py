@@ -38,6 +38,11 @@ reference. A cancelled order is not revived (rejected).
 
 Everything the command refers to (currency, products, country) is resolved before the first
 write, so an unknown SKU or currency leaves no trace in Odoo.
+
+Currency: Odoo 17 and 18 compute ``sale.order.currency_id`` from ``pricelist_id.currency_id``
+(falling back to the company's currency), so the order's currency is applied by setting
+``pricelist_id`` to a pricelist in that currency (:meth:`Lookups.pricelist`), on create and on
+the rewrite of a draft order.
 """
 
 from __future__ import annotations
@@ -174,8 +179,10 @@ class SaleOrderApplier:
     # -- write -------------------------------------------------------------------------------
 
     async def _order_vals(self, command: Mapping[str, Any]) -> dict[str, Any]:
-        """Resolve every reference first (no write happens if one is unknown)."""
-        currency_id = await self.lookups.currency(str(command["currency_code"]))
+        """Resolve every reference first (no write happens if one is unknown); the lookups that
+        may create (customer, pricelist) run last."""
+        currency_code = str(command["currency_code"])
+        currency_id = await self.lookups.currency(currency_code)
         lines: Sequence[Mapping[str, Any]] = command["order_lines"]
         if not lines:
             raise ValidationError("order_lines", "at least one line", [])
@@ -185,11 +192,13 @@ class SaleOrderApplier:
         )
         partner_id = await self.lookups.partner(command["partner"])
         date_order = _aware(command["date_order"], "date_order")
+        # Odoo computes sale.order.currency_id from the pricelist (else the company currency).
+        pricelist_id = await self.lookups.pricelist(currency_id, currency_code)
         return {
             "partner_id": partner_id,
             "client_order_ref": str(command["client_order_ref"]),
             "date_order": date_order.astimezone(UTC).strftime(_DATETIME),
-            "currency_id": currency_id,
+            "pricelist_id": pricelist_id,
             "order_line": [
                 (0, 0, _line_vals(line, p)) for line, p in zip(lines, products, strict=True)
             ],

@@ -52,8 +52,13 @@ class MiniOdoo:
     def __post_init__(self) -> None:
         self.insert("res.country", {"code": "BE", "name": "Belgium"})
         self.insert("res.currency", {"name": "EUR", "active": True})
-        self.insert("res.currency", {"name": "USD", "active": True})
+        usd = self.insert("res.currency", {"name": "USD", "active": True})
         self.insert("res.currency", {"name": "XAU", "active": False})
+        # The company's default pricelist (18's res.company._get_default_pricelist_vals).
+        self.insert(
+            "product.pricelist",
+            {"name": "Default", "currency_id": usd, "active": True, "company_id": 1},
+        )
         for i in range(1, 6):
             self.insert("product.product", {"default_code": f"SKU-00{i}", "active": True})
 
@@ -69,6 +74,14 @@ class MiniOdoo:
 
     def rows(self, model: str) -> list[dict[str, Any]]:
         return list(self.tables.get(model, {}).values())
+
+    def currency_of(self, order: dict[str, Any]) -> str:
+        """``sale.order.currency_id`` as Odoo computes it: the pricelist's currency (else the
+        company's, USD here), as a code."""
+        pricelist = self.tables.get("product.pricelist", {}).get(order.get("pricelist_id") or 0)
+        if pricelist is None:
+            return "USD"
+        return str(self.tables["res.currency"][pricelist["currency_id"]]["name"])
 
     def client(self) -> OdooClient:
         http = httpx.AsyncClient(transport=httpx.MockTransport(self.handle))
