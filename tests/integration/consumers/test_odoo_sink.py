@@ -93,6 +93,21 @@ class Odoo:
         finally:
             reader.close()
 
+    def currencies(self, refs: list[str]) -> dict[str, str]:
+        """The currency code of each confirmed order, by reference (Odoo computes
+        ``sale.order.currency_id`` from the order's pricelist)."""
+        reader = OdooReader(self.url, self.key)
+        try:
+            rows = reader.execute_kw(
+                "sale.order",
+                "search_read",
+                [[["client_order_ref", "in", refs], ["state", "=", "sale"]]],
+                {"fields": ["client_order_ref", "currency_id"]},
+            )
+        finally:
+            reader.close()
+        return {str(r["client_order_ref"]): str(r["currency_id"][1]) for r in rows}
+
     def orders(self, refs: list[str]) -> int:
         reader = OdooReader(self.url, self.key)
         try:
@@ -245,12 +260,17 @@ async def test_every_order_arrives_once_a_replay_changes_nothing_unknown_skus_ar
     kafka_bootstrap: str, odoo: Odoo, make_sink: Any
 ) -> None:
     orders = batch(6)
+    for order in orders[::2]:
+        order["currency_code"] = "USD"  # the company's currency; the others stay in EUR
     bad = command(uuid.uuid4().int % 10**9 * 1000, skus=("SKU-001", "SKU-404"))
     await produce(kafka_bootstrap, [*orders, bad])
     sink = make_sink()
     sink.start()
     sink.wait_ready()
     await eventually(lambda: odoo.confirmed(refs(orders)) == 6, timeout_s=60, what="6 orders")
+    assert odoo.currencies(refs(orders)) == {
+        str(c["client_order_ref"]): str(c["currency_code"]) for c in orders
+    }
     bad_key = f"shop:order:{bad['external_id'].rsplit('_', 1)[1]}".encode()
 
     found: list[Any] = []
