@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from tests.fixtures.kafka import KafkaClusterFactory
 
 pytestmark = pytest.mark.kafka
 
-SECRET = "integration-webhook-secret"
+SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code
 CE_HEADERS = (
     "ce_specversion",
     "ce_id",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from producers.gateway.shop import EVENT_TYPE, TOPIC
 from producers.gateway.signature import sign
 from producers.sample import sample_order, signed_request
 
-SECRET = "unit-test-webhook-secret"
+SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code
 URL = "http://gateway/webhooks/shop"
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ from producers.gateway.shop import order_record
 from producers.sample import CATALOGUE, sample_order, send_samples
 from tests.unit.gateway.test_app import FakeProducer
 
-SECRET = "cli-test-secret"
+SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code
 
 
 @pytest.mark.parametrize("args", [["gateway"], ["shop", "send-sample"]])

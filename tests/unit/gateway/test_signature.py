@@ -3,12 +3,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 
 from pydantic import SecretStr
 
 from producers.gateway.signature import sign, verify
 
-SECRET = "s3cret-for-tests"
+SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code
 BODY = b'{"id": 1001, "name": "#1001"}'
 
 

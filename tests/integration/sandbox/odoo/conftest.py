@@ -7,13 +7,14 @@ all ``RunningEmulator`` objects: ``.url``, ``.port``, ``.emulator`` (``faults``,
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
 
 from sandbox.odoo import EmulatorConfig, RunningEmulator
 
-API_KEY = "0123456789abcdef0123456789abcdef01234567"
+API_KEY = secrets.token_hex(20)  # 40 hex characters like an Odoo key, generated per run
 
 
 def _server(version: str) -> Iterator[RunningEmulator]:
