@@ -4,7 +4,6 @@ uses, with a hook to fail a chosen call (to cut the applier between two of its c
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 
 from ferry.odoo import OdooClient
+from sandbox.odoo.orm.domain import like_regex
 
 URL = "http://odoo.test"
 KEY = "0123456789abcdef0123456789abcdef01234567"
@@ -22,22 +22,8 @@ class Crash(Exception):
 
 
 def _like(pattern: str, value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    out, escaped = [], False
-    for char in pattern:
-        if escaped:
-            out.append(re.escape(char))
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "%":
-            out.append(".*")
-        elif char == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(char))
-    return re.fullmatch("".join(out), value, re.IGNORECASE | re.DOTALL) is not None
+    """Odoo's ``=ilike``, with the emulator's translation of ``%`` and ``_``."""
+    return isinstance(value, str) and like_regex(pattern, True, False).fullmatch(value) is not None
 
 
 @dataclass
