@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from infra.kafka import KafkaCluster
+from bench.broker import bench_broker
 from producers.sample import sample_order, signed_request
 from tests.support.odoo_rpc import OdooReader
 from tests.support.platform import running_platform
@@ -69,17 +69,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ferry-bench-") as tmp:
         state = Path(tmp)
-        cluster = None
-        bootstrap = args.bootstrap
-        if not bootstrap:
-            cluster = KafkaCluster.with_free_ports(state / "kafka", die_with_parent=True)
-            cluster.start()
-            bootstrap = cluster.bootstrap_servers
-        try:
+        with bench_broker(args.bootstrap, state / "kafka") as bootstrap:
             accepted, confirmed = measure(bootstrap, args.orders, state)
-        finally:
-            if cluster is not None:
-                cluster.stop()
     p50_a, p50_c = statistics.median(accepted), statistics.median(confirmed)
     print(f"orders measured:                 {len(confirmed)}")
     print(

@@ -37,10 +37,11 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.broker import bench_broker
 from ferry.envelope import CloudEvent, Headers, deterministic_id
 from ferry.serde import SingleObjectSerde
 from ferry.topics import TopicSpec, ensure_topics
-from infra.kafka import KafkaCluster, free_ports
+from infra.kafka import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 Event = tuple[bytes, bytes, Headers]
@@ -287,17 +288,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ferry-bench-stream-") as name:
         tmp = Path(name)
-        cluster = None
-        bootstrap = args.bootstrap
-        if not bootstrap:
-            cluster = KafkaCluster.with_free_ports(tmp / "kafka", die_with_parent=True)
-            cluster.start()
-            bootstrap = cluster.bootstrap_servers
-        try:
+        with bench_broker(args.bootstrap, tmp / "kafka") as bootstrap:
             asyncio.run(run(bootstrap, args.events, tmp, args.profile))
-        finally:
-            if cluster is not None:
-                cluster.stop()
 
 
 if __name__ == "__main__":
