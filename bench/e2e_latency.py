@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from bench.broker import bench_broker
-from producers.sample import sample_order, signed_request
+from producers.shop.sample import sample_order, signed_request
 from tests.support.odoo_rpc import OdooReader
 from tests.support.platform import running_platform
 

@@ -1,11 +1,11 @@
 """Ferry's configuration: one ``ferry.yaml``, validated at start-up, overridable by environment.
 
-Order of sources, later wins: the embedded defaults (a local Kafka and the sandbox systems), the
-YAML file (``--config`` or ``FERRY_CONFIG``), then environment variables named
-``FERRY__<SECTION>__<KEY>`` (double underscores between levels, e.g.
-``FERRY__KAFKA__BOOTSTRAP_SERVERS=broker:9092``). Secrets are references (``env:NAME`` or
-``file:PATH``, see :mod:`ferry.secrets`); an inline secret is refused with the key named.
-Every error names the key and the problem and never echoes a value that might be secret.
+Sources, later wins: the embedded defaults (a local Kafka, the sandbox systems, and the defaults
+each registered system, service and flow contributes), the YAML file (``--config`` or
+``FERRY_CONFIG``), then environment variables ``FERRY__<SECTION>__<KEY>`` (pydantic-settings;
+double underscores between levels, e.g. ``FERRY__SYSTEMS__ODOO__URL``). Secrets are references
+(``env:NAME`` or ``file:PATH``, :mod:`ferry.secrets`); an inline secret is refused with its key
+named. Every error names the key and the problem and never echoes a value.
 """
 
 from __future__ import annotations
@@ -13,29 +13,41 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from ferry.errors import ConfigError
 from ferry.secrets import SecretRef, parse_secret_ref
 
 __all__ = [
+    "DEFAULT_REGISTRY",
+    "ENV_PREFIX",
     "DlqSettings",
     "FlowSettings",
-    "GatewaySettings",
     "KafkaSettings",
-    "OdooSystem",
     "RetrySettings",
+    "Secret",
     "ServiceSettings",
     "Settings",
-    "ShopSystem",
+    "SystemModel",
+    "config_error",
     "load_settings",
+    "read_config_file",
 ]
 
 ENV_PREFIX = "FERRY__"
+DEFAULT_REGISTRY = "streams.flows"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def _secret(value: object) -> SecretRef:
@@ -51,8 +63,13 @@ def _secret(value: object) -> SecretRef:
 Secret = Annotated[SecretRef, BeforeValidator(_secret)]
 
 
-class _Model(BaseModel):
+class SystemModel(BaseModel):
+    """Base of a system's settings section (``systems.<name>``): strict, frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+_Model = SystemModel
 
 
 class KafkaSettings(_Model):
@@ -63,29 +80,12 @@ class KafkaSettings(_Model):
     request_timeout_ms: int = Field(default=10_000, ge=100)
 
 
-class OdooSystem(_Model):
-    kind: Literal["odoo"] = "odoo"
-    url: str = "http://127.0.0.1:8069"
-    database: str = "ferry"
-    login: str = "admin"
-    api_key: Secret = SecretRef("env", "FERRY_ODOO_API_KEY")
-    protocol: Literal["auto", "jsonrpc", "json2"] = "auto"
-    timeout_s: float = Field(default=10.0, gt=0)
-
-
-class ShopSystem(_Model):
-    kind: Literal["shop"] = "shop"
-    webhook_secret: Secret = SecretRef("env", "FERRY_SHOP_WEBHOOK_SECRET")
-
-
 class ServiceSettings(_Model):
+    """Where a service listens (its API, or only ``/metrics``, ``/healthz``, ``/readyz``)."""
+
     host: str = "127.0.0.1"
     port: int = Field(ge=0, le=65535)
-
-
-class GatewaySettings(ServiceSettings):
-    port: int = Field(default=8080, ge=0, le=65535)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # HTTP ingress: largest body
 
 
 class RetrySettings(_Model):
@@ -106,76 +106,150 @@ class DlqSettings(_Model):
 
 
 class FlowSettings(_Model):
-    name: str
-    source: str
-    mapping: str
-    target: str
+    """How one flow runs here; what it is comes from its declaration (``ferry.flow.Flow``).
+
+    ``use`` adds a flow that is not in the registry, by import path (``package.module:NAME``).
+    Unset tunables follow ``kafka`` and ``dlq``.
+    """
+
+    enabled: bool = True
+    use: str | None = None
+    partitions: int | None = Field(default=None, ge=1)
+    retention_ms: int | None = Field(default=None, ge=-1)
+    dlq: DlqSettings | None = None
+    batch_size: int = Field(default=500, ge=1)
 
 
-def _default_flows() -> list[FlowSettings]:
-    return [
-        FlowSettings(
-            name="shop-orders-to-odoo",
-            source="src.shop.orders",
-            mapping="shop_order_to_sale_order",
-            target="sink.odoo.sale_orders",
-        )
-    ]
+def __getattr__(name: str) -> object:
+    # Transitional: the Odoo section moved to ferry.odoo.settings.
+    if name == "OdooSystem":
+        from ferry.odoo.settings import OdooSystem
+
+        return OdooSystem
+    raise AttributeError(name)
 
 
-class Settings(_Model):
-    kafka: KafkaSettings = KafkaSettings()
-    odoo: OdooSystem = OdooSystem()
-    shop: ShopSystem = ShopSystem()
-    gateway: GatewaySettings = GatewaySettings()
-    streams: ServiceSettings = ServiceSettings(port=6066)
-    odoo_sink: ServiceSettings = ServiceSettings(port=9101)
-    retry: RetrySettings = RetrySettings()
-    dlq: DlqSettings = DlqSettings()
-    # entity -> the one system that owns it (source of truth)
-    ownership: dict[str, str] = Field(
-        default_factory=lambda: {
-            "sale_order": "odoo",
-            "customer": "odoo",
-            "product": "odoo",
-            "inventory": "odoo",
-        }
-    )
-    flows: list[FlowSettings] = Field(default_factory=_default_flows)
+def _key(name: str) -> str:
+    """Keyed maps take ``-`` or ``_`` alike (environment variables cannot spell ``-``)."""
+    return name.replace("_", "-")
 
 
-def _set_path(tree: dict[str, Any], path: list[str], value: str) -> None:
-    node = tree
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[path[-1]] = value
-
-
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for name, value in environ.items():
-        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
-            path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
-            if path:
-                _set_path(tree, path, value)
-    return tree
-
-
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+def _normalised(section: Any) -> Any:
+    if not isinstance(section, Mapping):
+        return section
+    out: dict[str, Any] = {}
+    # Hyphenated keys (YAML) first, then underscored ones (the environment's), which win.
+    for name in sorted(section, key=lambda n: "_" in str(n)):
+        key = _key(str(name))
+        value = section[name]
+        if isinstance(out.get(key), Mapping) and isinstance(value, Mapping):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class Settings(BaseSettings):
+    """The whole configuration. ``systems``, ``services`` and ``flows`` are keyed by name."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        arbitrary_types_allowed=True,
+    )
+
+    registry: str = DEFAULT_REGISTRY  # the module whose FLOWS lists the flows
+    kafka: KafkaSettings = KafkaSettings()
+    retry: RetrySettings = RetrySettings()
+    dlq: DlqSettings = DlqSettings()
+    # entity -> the one system that owns it (source of truth); flows declare the defaults
+    ownership: dict[str, str] = Field(default_factory=dict)
+    systems: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    services: dict[str, ServiceSettings] = Field(default_factory=dict)
+    flows: dict[str, FlowSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for section in ("systems", "services", "flows"):
+                if section in data:
+                    data[section] = _normalised(data[section])
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over what the loader passes (defaults merged with the YAML).
+        environ = _ENVIRON.get("environ")
+        env = _MappingEnvSource(settings_cls, environ) if environ is not None else env_settings
+        return (env, init_settings)
+
+    def service(self, name: str) -> ServiceSettings:
+        """``services.<name>``; :class:`ConfigError` naming the key when it is not configured."""
+        found = self.services.get(_key(name))
+        if found is None:
+            raise ConfigError(f"services.{name}", "not configured (no host and port)")
+        return found
+
+    def flow(self, name: str) -> FlowSettings:
+        return self.flows.get(_key(name)) or FlowSettings()
+
+    def system(self, name: str, model: type[M]) -> M:
+        """``systems.<name>`` validated by ``model``; errors name the key."""
+        raw = self.systems.get(_key(name), {})
+        try:
+            return model.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            raise config_error(exc, prefix=f"systems.{name}") from None
+
+
+# The environment a load reads (tests pass their own); set only while a load runs.
+_ENVIRON: dict[str, Mapping[str, str]] = {}
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._given = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v for k, v in self._given.items()}
+
+
+def config_error(exc: pydantic.ValidationError, *, prefix: str = "") -> ConfigError:
+    """The first problem of ``exc`` as a :class:`ConfigError` naming its key."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    key = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "") or "(top level)"
+    problem = first["msg"].removeprefix("Value error, ")
+    more = exc.error_count() - 1
+    if more:
+        problem += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ConfigError(key, problem)
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The YAML file as a mapping of sections; :class:`ConfigError` naming the file."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -194,22 +268,24 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_settings(
-    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Build the settings from defaults, ``path`` (or ``FERRY_CONFIG``) and the environment."""
+    """Build the settings from ``defaults``, ``path`` (or ``FERRY_CONFIG``) and the environment.
+
+    This is the raw load; :func:`ferry.registry.load` adds what the registered systems,
+    services and flows contribute and validates their sections.
+    """
     env = os.environ if environ is None else environ
-    data: dict[str, Any] = {}
     chosen = path if path is not None else env.get("FERRY_CONFIG")
-    if chosen:
-        data = _read_yaml(Path(chosen))
-    data = _merge(data, _env_overrides(env))
+    data = read_config_file(chosen) if chosen else {}
+    data = _merge(dict(defaults or {}), data)
+    _ENVIRON["environ"] = env
     try:
-        return Settings.model_validate(data)
+        return Settings(**data)
     except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        problem = first["msg"].removeprefix("Value error, ")
-        more = exc.error_count() - 1
-        if more:
-            problem += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise ConfigError(key, problem) from None
+        raise config_error(exc) from None
+    finally:
+        _ENVIRON.clear()

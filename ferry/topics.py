@@ -27,7 +27,7 @@ __all__ = [
     "retry",
     "sink",
     "src",
-    "topics_for_flow",
+    "system_of_topic",
 ]
 
 _PART = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -59,6 +59,14 @@ def retry(topic: str) -> str:
 
 def internal(name: str) -> str:
     return f"ferry.{name}"
+
+
+def system_of_topic(topic: str) -> str:
+    """The system a ``src.<system>.*`` or ``sink.<system>.*`` topic belongs to."""
+    parts = topic.split(".")
+    if len(parts) < 3 or parts[0] not in ("src", "sink") or not parts[1]:
+        raise ValueError(f"{topic!r}: expected src.<system>.<stream> or sink.<system>.<entity>")
+    return parts[1]
 
 
 def entity_key(system: str, model: str, ident: object) -> str:

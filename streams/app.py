@@ -92,8 +92,8 @@ from ferry.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from ferry.serde import Serde, SingleObjectSerde
 from ferry.settings import FlowSettings, Settings
 from ferry.topics import dlq, internal
-from streams.orders.mapping import MAPPINGS
-from streams.orders.validate import validate_order
+from streams.flows.shop_orders.mapping import MAPPINGS
+from streams.flows.shop_orders.validate import validate_order
 from streams.ownership import OwnershipGuard
 from streams.processor import Failure, FlowProcessor, Output
 

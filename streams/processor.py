@@ -25,7 +25,7 @@ from ferry.envelope import CloudEvent, Headers
 from ferry.errors import DecodeError, PermanentError
 from ferry.serde import Serde
 from ferry.settings import FlowSettings
-from streams.orders.mapping import FlowMapping
+from streams.flows.shop_orders.mapping import FlowMapping
 from streams.ownership import OwnershipGuard, system_of_topic
 
 __all__ = ["Failure", "FlowProcessor", "Output", "content_digest"]

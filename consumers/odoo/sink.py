@@ -2,73 +2,47 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+from typing import Any
 
 from consumers.odoo.sale_orders import EVENT_TYPE, SaleOrderApplier
-from consumers.runner import Outcome, SinkEvent
+from consumers.odoo.target import OdooTarget
 from ferry.dlq import SourceRecord
-from ferry.errors import AuthenticationError, FerryError
-from ferry.odoo import OdooClient
-from ferry.topics import sink
+from ferry.errors import AuthenticationError
+from ferry.sink import Outcome, SinkEvent
 
-__all__ = ["TOPIC", "OdooSaleOrderSink", "auth_message"]
-
-TOPIC = sink("odoo", "sale_orders")
-
-
-def auth_message(odoo: OdooClient, key_hint: str) -> str:
-    return (
-        f"Odoo refused the API key for login {odoo.login} on database {odoo.database}: "
-        f"check {key_hint}"
-    )
+__all__ = ["OdooSaleOrderSink", "sale_order_sink"]
 
 
 class OdooSaleOrderSink:
-    """``sink.odoo.sale_orders`` → Odoo. ``key_hint`` names where the API key comes from
-    (``FERRY_ODOO_API_KEY``) for the one-line error shown when Odoo refuses it."""
+    """Applies ``odoo.sale_order.upsert`` commands read from ``topic`` to Odoo."""
 
-    name = "odoo"
-    topic = TOPIC
     event_type = EVENT_TYPE
 
     def __init__(
         self,
-        odoo: OdooClient,
-        applier: SaleOrderApplier | None = None,
+        target: OdooTarget,
         *,
-        key_hint: str = "FERRY_ODOO_API_KEY",
-        probe_every_s: float = 5.0,
+        topic: str,
+        name: str,
+        applier: SaleOrderApplier | None = None,
     ) -> None:
-        self.odoo = odoo
-        self.applier = applier or SaleOrderApplier(odoo)
-        self.key_hint = key_hint
-        self.probe_every_s = probe_every_s
-        self._probed_at = -1e9
-        self._reachable = False
-
-    async def check_credentials(self) -> None:
-        """Authenticate once; raise ``AuthenticationError`` with the operator's one line."""
-        try:
-            await self.odoo.authenticate()
-        except AuthenticationError as exc:
-            raise AuthenticationError(auth_message(self.odoo, self.key_hint)) from exc
+        self.target = target
+        self.topic = topic
+        self.name = name
+        self.applier = applier or SaleOrderApplier(target.odoo)
 
     async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome:
         try:
             return await self.applier.apply(event.data)
         except AuthenticationError as exc:
-            raise AuthenticationError(auth_message(self.odoo, self.key_hint)) from exc
+            raise self.target.refused(exc) from exc
 
     async def ready(self) -> bool:
-        """Odoo answered a cheap authenticated read within the last ``probe_every_s``."""
-        now = time.monotonic()
-        if now - self._probed_at >= self.probe_every_s:
-            self._probed_at = now
-            try:
-                async with asyncio.timeout(3):
-                    await self.odoo.search("res.currency", [], limit=1)
-                self._reachable = True
-            except (FerryError, TimeoutError):
-                self._reachable = False
-        return self._reachable
+        return await self.target.ready()
+
+
+def sale_order_sink(flow: Any, target: OdooTarget) -> OdooSaleOrderSink:
+    """The sink of a flow whose target is ``odoo.sale_order.upsert``."""
+    if flow.target.event_type != EVENT_TYPE:
+        raise ValueError(f"flow {flow.name}: the sale order sink applies {EVENT_TYPE} only")
+    return OdooSaleOrderSink(target, topic=flow.target.topic, name=flow.name)

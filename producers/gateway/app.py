@@ -38,7 +38,7 @@ from producers.gateway.checks import (
 )
 from producers.gateway.limits import BodyLimitMiddleware
 from producers.gateway.rejections import Rejection, log, rejection_response
-from producers.gateway.shop import EVENT_TYPE, TOPIC, ShopOrder, convert_order
+from producers.shop.webhook import EVENT_TYPE, TOPIC, ShopOrder, convert_order
 
 __all__ = [
     "DELIVERY_HEADER",

@@ -13,7 +13,7 @@ from starlette.datastructures import Headers
 
 from ferry.errors import ValidationError
 from producers.gateway.rejections import Rejection
-from producers.gateway.shop import WEBHOOK_TOPIC, parse_json
+from producers.shop.webhook import WEBHOOK_TOPIC, parse_json
 from producers.gateway.signature import SIGNATURE_HEADER, verify
 
 __all__ = [

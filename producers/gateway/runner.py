@@ -22,7 +22,7 @@ from ferry.settings import Settings
 from ferry.topics import TopicSpec, dlq, ensure_topics, topics_for_flow
 from producers.gateway.app import SERVICE, create_app
 from producers.gateway.producer import GatewayProducer
-from producers.gateway.shop import TOPIC
+from producers.shop.webhook import TOPIC
 
 __all__ = ["run_gateway", "run_until_signalled"]
 

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from producers.sample import signed_request
+from producers.shop.sample import signed_request
 from tests.support.odoo_rpc import OdooReader
 from tests.support.orders import unique_order
 from tests.support.platform import Platform

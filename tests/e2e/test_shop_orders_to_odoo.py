@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ferry.envelope import header
-from producers.sample import signed_request
+from producers.shop.sample import signed_request
 from tests.support.kafka_read import wait_for_keys
 from tests.support.odoo_rpc import OdooReader
 from tests.support.orders import order_ids, unique_order

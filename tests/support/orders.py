@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from producers.sample import sample_order
+from producers.shop.sample import sample_order
 
 
 def order_ids(count: int) -> list[int]:
@@ -14,7 +14,7 @@ def order_ids(count: int) -> list[int]:
 
 
 def unique_order(order_id: int, *, invalid: str | None = None) -> dict[str, Any]:
-    """``producers.sample.sample_order`` with the order name (Odoo's reference) unique too."""
+    """``producers.shop.sample.sample_order`` with the order name (Odoo's reference) unique too."""
     order = sample_order(order_id, invalid=invalid)
     order["name"] = f"#{order_id}"
     return order

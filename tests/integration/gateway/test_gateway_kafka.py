@@ -20,8 +20,8 @@ from ferry.envelope import CloudEvent, header
 from ferry.serde import SingleObjectSerde
 from ferry.settings import load_settings
 from producers.gateway.runner import run_gateway
-from producers.gateway.shop import CE_SOURCE, EVENT_TYPE, TOPIC, order_record
-from producers.sample import sample_order, signed_request
+from producers.shop.webhook import CE_SOURCE, EVENT_TYPE, TOPIC, order_record
+from producers.shop.sample import sample_order, signed_request
 from tests.fixtures.kafka import KafkaClusterFactory
 
 pytestmark = pytest.mark.kafka

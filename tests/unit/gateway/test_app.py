@@ -18,9 +18,9 @@ from ferry.metrics import ServiceMetrics
 from ferry.serde import SingleObjectSerde
 from ferry.settings import GatewaySettings
 from producers.gateway.app import create_app
-from producers.gateway.shop import EVENT_TYPE, TOPIC
+from producers.shop.webhook import EVENT_TYPE, TOPIC
 from producers.gateway.signature import sign
-from producers.sample import sample_order, signed_request
+from producers.shop.sample import sample_order, signed_request
 
 SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code
 URL = "http://gateway/webhooks/shop"

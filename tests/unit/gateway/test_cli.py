@@ -13,8 +13,8 @@ from ferry.metrics import ServiceMetrics
 from ferry.serde import SingleObjectSerde
 from ferry.settings import GatewaySettings
 from producers.gateway.app import create_app
-from producers.gateway.shop import order_record
-from producers.sample import CATALOGUE, sample_order, send_samples
+from producers.shop.webhook import order_record
+from producers.shop.sample import CATALOGUE, sample_order, send_samples
 from tests.unit.gateway.test_app import FakeProducer
 
 SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code

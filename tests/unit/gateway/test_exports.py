@@ -11,9 +11,9 @@ MODULES = [
     "producers.gateway.producer",
     "producers.gateway.rejections",
     "producers.gateway.runner",
-    "producers.gateway.shop",
+    "producers.shop.webhook",
     "producers.gateway.signature",
-    "producers.sample",
+    "producers.shop.sample",
 ]
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from ferry.errors import MappingError
 from ferry.serde import SingleObjectSerde
-from streams.orders.mapping import MAPPINGS, external_id, shop_order_to_sale_order
+from streams.flows.shop_orders.mapping import MAPPINGS, external_id, shop_order_to_sale_order
 
 from .orders import CREATED, UPDATED, order
 

@@ -4,7 +4,7 @@ import pytest
 
 from ferry.errors import OwnershipViolation
 from ferry.settings import FlowSettings, Settings
-from streams.orders.mapping import MAPPINGS
+from streams.flows.shop_orders.mapping import MAPPINGS
 from streams.ownership import Grant, OwnershipGuard, grant_of_flow, system_of_topic
 
 ENTITIES = {name: m.entity for name, m in MAPPINGS.items()}

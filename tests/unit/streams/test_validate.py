@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ferry.errors import ValidationError
-from streams.orders.validate import SKU_PATTERN, problems, validate_order
+from streams.flows.shop_orders.validate import SKU_PATTERN, problems, validate_order
 from streams.reference.countries import COUNTRY_CODES
 from streams.reference.currencies import CURRENCY_CODES, MINOR_UNITS, minor_unit
 

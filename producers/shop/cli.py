@@ -31,7 +31,7 @@ def shop() -> None:
 def send_sample(count: int, url: str | None, invalid: bool, config_path: str | None) -> None:
     """POST signed sample orders (SKU-001..SKU-005) and print each answer."""
     from ferry.settings import load_settings
-    from producers.sample import send_samples
+    from producers.shop.sample import send_samples
 
     load_dotenv(".env")
     try:

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from producers.gateway.shop import WEBHOOK_TOPIC
 from producers.gateway.signature import SIGNATURE_HEADER, sign
+from producers.shop.webhook import WEBHOOK_TOPIC
 
 __all__ = [
     "CATALOGUE",

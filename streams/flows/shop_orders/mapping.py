@@ -26,26 +26,22 @@ target                        source
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from ferry.errors import MappingError
+from ferry.decimals import money
+from ferry.errors import MappingError, ValidationError
 
 __all__ = [
-    "MAPPINGS",
     "SOURCE_SYSTEM",
-    "FlowMapping",
     "external_id",
     "shop_order_to_sale_order",
 ]
 
 SOURCE_SYSTEM = "shop"
 EXTERNAL_ID_MODULE = "ferry"
-_PRICE_PLACES = Decimal("0.0001")  # the target schema's decimal scale
-_PRICE_MAX = Decimal(10) ** 14  # precision 18, scale 4
 
 
 def external_id(order_id: str) -> str:
@@ -81,19 +77,10 @@ def _timestamp(record: Mapping[str, Any], name: str) -> datetime:
 
 
 def _price(value: Any, where: str) -> Decimal:
-    if not isinstance(value, Decimal):
-        raise MappingError(f"{where}: a decimal amount is needed (got {value!r})", field=where)
     try:
-        exact = value.quantize(_PRICE_PLACES)
-    except InvalidOperation:
-        raise MappingError(f"{where}: not a finite amount (got {value!r})", field=where) from None
-    if exact != value:
-        raise MappingError(
-            f"{where}: {value} has more than 4 decimal places; Odoo's command keeps 4", field=where
-        )
-    if abs(exact) >= _PRICE_MAX:
-        raise MappingError(f"{where}: {value} does not fit decimal(18, 4)", field=where)
-    return exact
+        return money(value, where)
+    except ValidationError as exc:
+        raise MappingError(f"{where}: {exc.rule} (got {exc.value!r})", field=where) from None
 
 
 def _partner(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,25 +160,3 @@ def shop_order_to_sale_order(record: Mapping[str, Any]) -> dict[str, Any]:
         "source_updated_at": _timestamp(record, "updated_at"),
         "confirm": True,
     }
-
-
-@dataclass(frozen=True, slots=True)
-class FlowMapping:
-    """A named mapping of one flow: what it reads, what it writes, which entity it changes."""
-
-    name: str
-    source_type: str
-    target_type: str
-    entity: str
-    map: Callable[[Mapping[str, Any]], dict[str, Any]]
-
-
-MAPPINGS: dict[str, FlowMapping] = {
-    "shop_order_to_sale_order": FlowMapping(
-        name="shop_order_to_sale_order",
-        source_type="shop.order.created",
-        target_type="odoo.sale_order.upsert",
-        entity="sale_order",
-        map=shop_order_to_sale_order,
-    ),
-}

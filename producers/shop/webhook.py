@@ -17,21 +17,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ferry.decimals import money
 from ferry.envelope import CloudEvent, child_traceparent, deterministic_id, new_traceparent
 from ferry.errors import ValidationError
+from ferry.flow import Converted
+from ferry.timefmt import format_timestamp
 from ferry.topics import entity_key, src
+from producers.gateway.signature import HmacSha256Base64
 
 __all__ = [
     "CE_SOURCE",
+    "DELIVERY_HEADER",
     "EVENT_TYPE",
+    "SIGNATURE",
+    "SIGNATURE_HEADER",
     "TOPIC",
+    "TOPIC_HEADER",
+    "WEBHOOK_PATH",
     "WEBHOOK_TOPIC",
-    "ShopOrder",
     "convert_order",
     "order_event_id",
     "order_record",
@@ -42,19 +49,13 @@ EVENT_TYPE = "shop.order.created"
 TOPIC = src("shop", "orders")
 CE_SOURCE = "ferry/gateway/shop"
 WEBHOOK_TOPIC = "orders/create"
+WEBHOOK_PATH = "/webhooks/shop"
+SIGNATURE_HEADER = "X-Shop-Hmac-Sha256"
+TOPIC_HEADER = "X-Shop-Topic"
+DELIVERY_HEADER = "X-Shop-Webhook-Id"
+SIGNATURE = HmacSha256Base64(SIGNATURE_HEADER)
 
-_SCALE = Decimal("0.0001")  # the schema's decimal(18, 4)
-_MAX_MONEY = Decimal(10) ** 14  # 18 digits, 4 of them after the point
 _INT32 = (-(2**31), 2**31 - 1)
-
-
-@dataclass(frozen=True, slots=True)
-class ShopOrder:
-    """One accepted webhook: what goes on ``src.shop.orders``."""
-
-    record: dict[str, Any]
-    key: str
-    event: CloudEvent
 
 
 def parse_json(body: bytes) -> Any:
@@ -76,7 +77,7 @@ def convert_order(
     delivery_id: str | None = None,
     traceparent: str | None = None,
     now: datetime | None = None,
-) -> ShopOrder:
+) -> Converted:
     """The record, key and envelope of one ``orders/create`` webhook.
 
     ``traceparent`` (the request's W3C header) continues the caller's trace when it is valid.
@@ -91,19 +92,14 @@ def convert_order(
         time=now or datetime.now(UTC),
         traceparent=child_traceparent(traceparent) if traceparent else new_traceparent(),
     )
-    return ShopOrder(record=record, key=key, event=event)
+    return Converted(record=record, key=key, event=event)
 
 
 def order_event_id(order_id: str, updated_at: datetime, delivery_id: str | None) -> str:
     """``ce_id``: from the delivery id when the shop sent one, else from order and version."""
     if delivery_id:
         return deterministic_id("shop", delivery_id)
-    return deterministic_id("shop", "order", order_id, _version(updated_at))
-
-
-def _version(moment: datetime) -> str:
-    """The order's version as the record stores it (UTC, milliseconds)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return deterministic_id("shop", "order", order_id, format_timestamp(updated_at))
 
 
 def order_record(payload: Any, *, delivery_id: str | None = None) -> dict[str, Any]:
@@ -183,12 +179,12 @@ def _shipping(order: Mapping[str, Any]) -> Decimal:
         return _money(shop_money.get("amount"), f"{path}.shop_money.amount")
     lines = order.get("shipping_lines")
     if lines is None:
-        return Decimal(0).quantize(_SCALE)
+        return money(Decimal(0), "shipping_lines")
     total = Decimal(0)
     for i, line in enumerate(_list(lines, "shipping_lines")):
         path = f"shipping_lines[{i}]"
         total += _money(_object(line, path).get("price"), f"{path}.price")
-    return _check_money(total, "shipping_lines")
+    return money(total, "shipping_lines")
 
 
 # -- field readers: each names the field and the rule it broke -----------------------------
@@ -257,16 +253,7 @@ def _money(value: Any, path: str) -> Decimal:
         raise ValidationError(path, "decimal string", _shown(value)) from None
     if not amount.is_finite():
         raise ValidationError(path, "decimal string", _shown(value))
-    return _check_money(amount, path)
-
-
-def _check_money(amount: Decimal, path: str) -> Decimal:
-    if abs(amount) >= _MAX_MONEY:
-        raise ValidationError(path, "at most 14 digits before the decimal point", str(amount))
-    scaled = amount.quantize(_SCALE)
-    if scaled != amount:
-        raise ValidationError(path, "at most 4 decimal places", str(amount))
-    return scaled
+    return money(amount, path)
 
 
 def _timestamp(value: Any, path: str) -> datetime:

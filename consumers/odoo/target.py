@@ -1,0 +1,66 @@
+"""Odoo as a sink target: one authenticated client shared by every Odoo sink of a service."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+from ferry.errors import AuthenticationError, FerryError
+from ferry.odoo import OdooClient
+from ferry.odoo.settings import OdooSystem
+
+__all__ = ["OdooTarget", "key_hint"]
+
+
+def key_hint(settings: OdooSystem) -> str:
+    """Where the operator fixes the Odoo API key: the env variable or the secret file."""
+    ref = settings.api_key
+    return ref.target if ref.kind == "env" else f"the secret file {ref.target} (odoo api_key)"
+
+
+class OdooTarget:
+    """The client, plus the one line an operator sees when Odoo refuses the key."""
+
+    def __init__(
+        self, odoo: OdooClient, *, key_hint: str = "FERRY_ODOO_API_KEY", probe_every_s: float = 5.0
+    ) -> None:
+        self.odoo = odoo
+        self.key_hint = key_hint
+        self.probe_every_s = probe_every_s
+        self._probed_at = -1e9
+        self._reachable = False
+
+    @classmethod
+    def connect(cls, settings: OdooSystem, environ: Mapping[str, str] | None) -> OdooTarget:
+        """From ``systems.odoo``; ``ConfigError`` when the key cannot be resolved."""
+        return cls(OdooClient.from_settings(settings, environ=environ), key_hint=key_hint(settings))
+
+    def refused(self, exc: AuthenticationError) -> AuthenticationError:
+        """``exc`` as the operator's one line."""
+        return AuthenticationError(
+            f"Odoo refused the API key for login {self.odoo.login} on database "
+            f"{self.odoo.database}: check {self.key_hint}"
+        )
+
+    async def check_credentials(self) -> None:
+        try:
+            await self.odoo.authenticate()
+        except AuthenticationError as exc:
+            raise self.refused(exc) from exc
+
+    async def ready(self) -> bool:
+        """Odoo answered a cheap authenticated read within the last ``probe_every_s``."""
+        now = time.monotonic()
+        if now - self._probed_at >= self.probe_every_s:
+            self._probed_at = now
+            try:
+                async with asyncio.timeout(3):
+                    await self.odoo.search("res.currency", [], limit=1)
+                self._reachable = True
+            except (FerryError, TimeoutError):
+                self._reachable = False
+        return self._reachable
+
+    async def aclose(self) -> None:
+        await self.odoo.aclose()

@@ -1,0 +1,169 @@
+"""The flow model: one flow of events, declared once, read by every stage.
+
+A :class:`Flow` names where its events come from (a system, an event type, a topic), the rules
+they must meet, how they map, where the result goes and which sink applies it there. A
+:class:`System` is a connected system: its settings section, the secrets the embedded defaults
+generate for it, the stand-in ``ferry up`` runs for it and the connection its sinks share.
+Stages never name a flow or a system: they iterate the registry (:mod:`ferry.registry`).
+See ``docs/adding-a-flow.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, SecretStr
+
+from ferry.envelope import CloudEvent
+from ferry.sink import Sink, Target
+from ferry.stack import ServiceSpec
+from ferry.topics import dlq, system_of_topic
+
+__all__ = [
+    "Converted",
+    "Endpoint",
+    "Flow",
+    "Mapper",
+    "SignatureScheme",
+    "System",
+    "Validator",
+    "WebhookSource",
+]
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+Validator = Callable[[Mapping[str, Any]], None]
+Mapper = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class System(Generic[ConfigT]):
+    """A connected system. Its settings live under ``systems.<name>`` in ``ferry.yaml``.
+
+    - ``settings``: the pydantic model of that section (its defaults are the embedded ones);
+    - ``secrets``: fresh values for the git-ignored ``.env`` of the embedded defaults;
+    - ``sandbox``: the stand-in ``ferry up`` starts, given the section and a state directory;
+    - ``connect``: the connection (a :class:`~ferry.sink.Target`) its sinks share, given the
+      section and the environment the secrets are resolved from;
+    - ``sink_port``: the default ops port of ``ferry sink <name>``;
+    - ``cli``: modules that add commands (each defines ``register(cli: click.Group)``).
+    """
+
+    name: str
+    settings: type[ConfigT]
+    secrets: Callable[[], dict[str, str]] = dict
+    sandbox: Callable[[ConfigT, Path], ServiceSpec] | None = None
+    connect: Callable[[ConfigT, Mapping[str, str] | None], Target] | None = None
+    sink_port: int | None = None
+    cli: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, System) and other.name == self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One end of a flow: events of ``event_type`` on ``topic``, stated by ``system``."""
+
+    system: System[Any]
+    event_type: str
+    topic: str
+
+    def __post_init__(self) -> None:
+        if system_of_topic(self.topic) != self.system.name:
+            raise ValueError(f"{self.topic}: not a topic of system {self.system.name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """What a webhook body became: the record, its entity key and its envelope."""
+
+    record: dict[str, Any]
+    key: str
+    event: CloudEvent
+
+
+class SignatureScheme(Protocol):
+    """How a system signs its webhooks. ``header`` carries the signature; ``rule`` says it."""
+
+    @property
+    def header(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+
+    def verify(self, secret: SecretStr, body: bytes, signature: str) -> bool: ...
+
+
+class WebhookConverter(Protocol):
+    def __call__(
+        self, payload: Any, *, delivery_id: str | None, traceparent: str | None
+    ) -> Converted: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSource:
+    """A gateway route: ``POST path``, signed with ``signature`` by the source system.
+
+    ``secret_field`` names the field of the system's settings that holds the signing secret.
+    ``topic_header``/``webhook_topic``: the header naming the webhook's kind, and the one this
+    route takes. ``delivery_header``: the system's delivery id (the event's id derives from it).
+    """
+
+    path: str
+    convert: WebhookConverter
+    signature: SignatureScheme
+    secret_field: str = "webhook_secret"
+    topic_header: str | None = None
+    webhook_topic: str | None = None
+    delivery_header: str | None = None
+
+
+SinkFactory = Callable[["Flow", Any], Sink]
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One flow: ``source`` → ``validate`` → ``map`` → ``target`` → ``sink``.
+
+    ``entity`` is what the flow changes and ``owner`` the system that owns it (its source of
+    truth); ``version_field`` is the target record's field that orders versions of an entity
+    (left out of the change-only digest). ``sink`` builds the sink that applies the target's
+    events from the target system's connection; ``webhook`` makes the gateway take the
+    source's events over HTTP.
+    """
+
+    name: str
+    source: Endpoint
+    target: Endpoint
+    entity: str
+    owner: str
+    validate: Validator
+    map: Mapper
+    version_field: str | None = None
+    sink: SinkFactory | None = None
+    webhook: WebhookSource | None = None
+    systems: tuple[System[Any], ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(c.isalnum() or c == "-" for c in self.name):
+            raise ValueError(f"flow name {self.name!r}: use letters, digits and -")
+        if self.owner not in (self.source.system.name, self.target.system.name):
+            raise ValueError(
+                f"flow {self.name}: {self.entity} is owned by {self.owner}, which is neither "
+                f"its source ({self.source.system.name}) nor its target "
+                f"({self.target.system.name})"
+            )
+        object.__setattr__(self, "systems", (self.source.system, self.target.system))
+
+    @property
+    def source_dlq(self) -> str:
+        return dlq(self.source.topic)
+
+    @property
+    def target_dlq(self) -> str:
+        return dlq(self.target.topic)

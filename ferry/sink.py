@@ -1,0 +1,73 @@
+"""The sink contract: how a flow's events are applied to the system that owns them.
+
+A sink is one file per kind of write (quix-streams' one-file sinks): it applies decoded events
+of one type to its target and says what happened. The runner (``consumers.runner``) owns
+everything else: polling, ordering, retries, dead letters, commits.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ferry.dlq import SourceRecord
+from ferry.envelope import CloudEvent
+
+__all__ = ["Outcome", "Sink", "SinkEvent", "Target"]
+
+
+class Outcome(enum.Enum):
+    """What applying one event did."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # already applied, or older than what the target holds: skipped
+
+
+@dataclass(frozen=True, slots=True)
+class SinkEvent:
+    """A decoded record: its CloudEvents envelope and its Avro data (reader's shape)."""
+
+    envelope: CloudEvent
+    event_type: str
+    data: dict[str, Any]
+
+
+class Sink(Protocol):
+    """Applies events of one type, read from one topic, to the system that owns them.
+
+    ``apply`` must be idempotent: the runner commits only after it returned, so a crash between
+    the effect and the commit delivers the same event again. It raises
+    :class:`~ferry.errors.PermanentError` for what will never apply (the record is dead-lettered),
+    :class:`~ferry.errors.TransientError` for what may apply later (the same record is retried),
+    :class:`~ferry.errors.AuthenticationError` when the target refuses the credentials (the
+    runner stops).
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+
+    async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome: ...
+
+    async def ready(self) -> bool:
+        """True when the target answers (for ``/readyz``)."""
+        ...
+
+
+class Target(Protocol):
+    """A connection to one owning system, shared by every sink of that system in a service."""
+
+    async def check_credentials(self) -> None:
+        """Authenticate once; raise ``AuthenticationError`` naming where the key comes from,
+        ``TransientError`` when the system is not reachable yet."""
+        ...
+
+    async def ready(self) -> bool:
+        """True when the system answered recently (for ``/readyz``)."""
+        ...
+
+    async def aclose(self) -> None: ...
