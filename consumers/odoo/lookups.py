@@ -117,18 +117,10 @@ class Lookups:
         return currency_id
 
     async def pricelist(self, currency_id: int, code: str, field: str = "currency_code") -> int:
-        """A pricelist in the currency ``currency_id`` (``code``), created if there is none.
-
-        In Odoo 17 and 18 ``sale.order.currency_id`` is computed from ``pricelist_id.currency_id``
-        (the company's currency without a pricelist), so an order's currency is set through its
-        pricelist. The oldest active pricelist in the currency is used, whoever made it (the
-        company's default one for its own currency); else Ferry creates ``Ferry <CODE>`` with
-        the external id ``ferry.pricelist_<code>`` in the same step (see
-        ``OdooClient.upsert_by_xmlid``), so sink instances racing on a new currency end with one
-        pricelist. If that external id exists but its pricelist was not found (archived, or moved
-        to another currency by an operator), Ferry does not undo the operator's change: the
-        command is rejected naming ``field`` until Odoo has an active pricelist in the currency.
-        """
+        """The oldest active pricelist in the currency ``currency_id`` (``code``), else
+        ``Ferry <CODE>`` (external id ``ferry.pricelist_<code>``), created. ``ValidationError`` on
+        ``field`` if that external id exists but its pricelist is not active in the currency.
+        Why: ``docs/odoo-sink.md``, "Currency and pricelists"."""
         key = code.strip().upper()
         cached = self.pricelists.get(key)
         if cached is not None:
@@ -205,15 +197,9 @@ class Lookups:
         return out
 
     async def partner(self, values: Mapping[str, Any], field: str = "partner") -> int:
-        """The customer with this e-mail (case-insensitive), created if there is none.
-
-        Found by its external id ``ferry.partner_<hash of the e-mail>`` first (what this sink
-        created), then by ``email =ilike`` (a customer Odoo already had: Odoo owns customers,
-        so an existing partner is used as it is, never overwritten). A new partner gets the
-        external id in the same step as its creation (see ``OdooClient.upsert_by_xmlid``), so a
-        second sink instance racing on the same e-mail ends with one partner. Within this
-        process a lock per e-mail serialises concurrent orders of one customer.
-        """
+        """The customer with this e-mail (case-insensitive), created with the external id
+        ``ferry.partner_<hash of the e-mail>`` if there is none; an existing one is never
+        overwritten. Why: ``docs/odoo-sink.md``, "Customers"."""
         email = str(values.get("email") or "").strip()
         if not email or "@" not in email:
             raise ValidationError(f"{field}.email", "an e-mail address", values.get("email"))

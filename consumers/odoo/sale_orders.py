@@ -1,48 +1,9 @@
 """Apply ``odoo.sale_order.upsert`` commands to Odoo, idempotently and never backwards.
 
-Idempotency
------------
-The order's identity is its external id ``ferry.shop_order_<id>`` (``ir.model.data``, module
-``ferry``). Odoo has no RPC that creates a record *and* its external id with arbitrary values in
-one transaction (``load`` does, but only with CSV-shaped import values, which cannot carry
-``order_line`` commands, int ids and floats faithfully), so the upsert takes up to three calls:
-``create`` the order, ``create`` its ``ir.model.data`` row, ``action_confirm``. The record
-carries a second key written **in the same call that creates it**: ``origin`` (Odoo's "Source
-Document", a plain Char on ``sale.order`` in 17 and 18) holds the *version stamp*
-``<external id>@<source_updated_at>``. Every crash window is closed by that:
-
-- killed before ``create``: nothing happened; the redelivered command does everything.
-- killed between ``create`` and the external id: on redelivery the external id is missing, so
-  the sink looks for an order with the command's ``client_order_ref`` whose stamp names this
-  external id, *adopts* it (registers the external id) and goes on. No second order.
-- killed between the external id and ``action_confirm``: the order is found by its external id
-  with the same version in its stamp and ``state`` draft: the sink confirms it. Found in state
-  ``sale``: nothing to do, a duplicate.
-- killed after the last call but before Kafka's offset commit: found, same version, confirmed
-  as asked: a duplicate, skipped and committed.
-
-Version guard
--------------
-The last applied ``source_updated_at`` lives in the stamp, in Odoo itself, written in the same
-transaction as the data it describes (``create`` or ``write``), so it can never claim a version
-whose data is not there, and it survives the sink's restarts, rebalances and a new machine
-without a state store of its own. A command older than the stamp is skipped (a late retry, a
-replay of an old event: counted as a duplicate); an equal one only finishes what may be left
-(the confirmation); a newer one rewrites the order. If someone edits ``origin`` by hand, the
-guard is lost for that order and the next command applies as if it were newer.
-
-Updates: a draft order gets the new header and its lines replaced; a confirmed order keeps its
-lines (Odoo refuses to delete the lines of a confirmed order): a newer command that changes
-them is rejected naming ``order_lines``; one that does not only refreshes the stamp and the
-reference. A cancelled order is not revived (rejected).
-
-Everything the command refers to (currency, products, country) is resolved before the first
-write, so an unknown SKU or currency leaves no trace in Odoo.
-
-Currency: Odoo 17 and 18 compute ``sale.order.currency_id`` from ``pricelist_id.currency_id``
-(falling back to the company's currency), so the order's currency is applied by setting
-``pricelist_id`` to a pricelist in that currency (:meth:`Lookups.pricelist`), on create and on
-the rewrite of a draft order.
+An order is known by its external id ``ferry.shop_order_<id>`` and carries the version it was
+written at as a stamp ``<external id>@<source_updated_at>`` in ``origin``.
+:class:`SaleOrderApplier` creates, rewrites and confirms orders by those two keys; why it works
+this way (idempotency, crash windows, version guard, updates, currency): ``docs/odoo-sink.md``.
 """
 
 from __future__ import annotations
@@ -57,10 +18,11 @@ from consumers.odoo.lookups import MODULE, Lookups, Product
 from consumers.runner import Outcome
 from ferry.errors import Rejected, ValidationError
 from ferry.odoo import OdooClient
+from ferry.timefmt import format_timestamp, parse_timestamp
 
 __all__ = ["EVENT_TYPE", "MODEL", "SaleOrderApplier", "format_stamp", "parse_stamp"]
 
-log = logging.getLogger("ferry.sink.odoo")
+log = logging.getLogger(__name__)
 
 EVENT_TYPE = "odoo.sale_order.upsert"
 MODEL = "sale.order"
@@ -71,20 +33,14 @@ _READ_FIELDS = ["id", "name", "state", STAMP_FIELD, "order_line"]
 
 def format_stamp(external_id: str, version: datetime) -> str:
     """``ferry.shop_order_42@2026-11-01T12:30:15.123Z``."""
-    moment = version.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return f"{external_id}@{moment}"
+    return f"{external_id}@{format_timestamp(version)}"
 
 
 def parse_stamp(external_id: str, stamp: Any) -> datetime | None:
     """The version in ``stamp`` if it is this external id's stamp, else None."""
     if not isinstance(stamp, str) or not stamp.startswith(external_id + "@"):
         return None
-    raw = stamp[len(external_id) + 1 :]
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    return parse_timestamp(stamp[len(external_id) + 1 :])
 
 
 def _aware(value: Any, field: str) -> datetime:
@@ -168,13 +124,8 @@ class SaleOrderApplier:
             MODEL,
             order["id"],
         )
-        await self._register(module, name, int(order["id"]))
+        await self.odoo.register_xmlid(MODEL, module, name, int(order["id"]))
         return order
-
-    async def _register(self, module: str, name: str, res_id: int) -> None:
-        await self.odoo.create(
-            "ir.model.data", {"module": module, "name": name, "model": MODEL, "res_id": res_id}
-        )
 
     # -- write -------------------------------------------------------------------------------
 
@@ -207,21 +158,18 @@ class SaleOrderApplier:
     async def _create(
         self, module: str, name: str, vals: dict[str, Any], external_id: str
     ) -> dict[str, Any]:
-        order_id = await self.odoo.create(MODEL, vals)
-        try:
-            await self._register(module, name, order_id)
-        except Rejected:
-            # Another writer registered the external id first: keep its order, drop ours.
-            winner = await self.odoo.xmlid_lookup(module, name)
-            if winner is None or winner.model != MODEL:
-                raise
-            log.warning("%s: lost a race for the external id; removing %s", external_id, order_id)
-            await self.odoo.unlink(MODEL, [order_id])
-            rows = await self.odoo.read(MODEL, [winner.res_id], _READ_FIELDS)
-            if not rows:
-                raise
-            return rows[0]
-        return {"id": order_id, "state": "draft", STAMP_FIELD: vals[STAMP_FIELD]}
+        winner = await self.odoo.create_with_xmlid(MODEL, module, name, vals)
+        if winner.ours:
+            return {"id": winner.res_id, "state": "draft", STAMP_FIELD: vals[STAMP_FIELD]}
+        # Another writer registered the external id first: its order is kept, ours was removed.
+        log.warning("%s: lost a race for the external id; removed %s", external_id, winner.orphan)
+        rows = await self.odoo.read(MODEL, [winner.res_id], _READ_FIELDS)
+        if not rows:
+            raise Rejected(
+                f"{external_id} points at {MODEL}({winner.res_id}), which no longer exists",
+                field="external_id",
+            )
+        return rows[0]
 
     async def _update(
         self, order: dict[str, Any], vals: dict[str, Any], command: Mapping[str, Any]

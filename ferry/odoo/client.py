@@ -32,12 +32,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LIMITS",
     "ExternalId",
+    "ExternalIdWinner",
     "OdooClient",
     "OdooProtocolDeprecationWarning",
     "ProtocolChoice",
 ]
 
-log = logging.getLogger("ferry.odoo")
+log = logging.getLogger(__name__)
 
 ProtocolChoice = Literal["auto", "jsonrpc", "json2"]
 Domain = Sequence[Any]
@@ -65,6 +66,22 @@ class ExternalId:
     @property
     def xmlid(self) -> str:
         return f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalIdWinner:
+    """The outcome of :meth:`OdooClient.create_with_xmlid`: the external id points at
+    ``model(res_id)``. ``orphan`` is ``None`` if that is the record the call created; else it is
+    the id of the record the call created and removed again, because another writer had
+    registered the external id first."""
+
+    res_id: int
+    orphan: int | None
+
+    @property
+    def ours(self) -> bool:
+        """True if the call's own record won (and ``res_id`` is it)."""
+        return self.orphan is None
 
 
 class OdooClient:
@@ -397,20 +414,47 @@ class OdooClient:
                 )
             await self.write(model, [existing.res_id], vals, context=context)
             return existing.res_id
+        winner = await self.create_with_xmlid(model, module, name, vals, context=context)
+        if not winner.ours:
+            await self.write(model, [winner.res_id], vals, context=context)
+        return winner.res_id
+
+    async def create_with_xmlid(
+        self,
+        model: str,
+        module: str,
+        name: str,
+        vals: Mapping[str, Any],
+        *,
+        context: Mapping[str, Any] | None = None,
+    ) -> ExternalIdWinner:
+        """Create a ``model`` record from ``vals``, register ``module.name`` for it, and return
+        the record the external id points at.
+
+        Two calls, not one transaction (see :meth:`upsert_by_xmlid`). If another writer
+        registered ``module.name`` first, Odoo's unique (module, name) constraint rejects our
+        ``ir.model.data`` row: the winner is looked up, our orphan is unlinked, and the
+        winner is returned (``ours`` is False). ``vals`` are not written to the winner; that is
+        the caller's choice. If the rejection was not that race (no external id, or one of
+        another model), the ``Rejected`` is raised as it came, and the record stays.
+        """
         res_id = await self.create(model, vals, context=context)
         try:
-            await self.create(
-                "ir.model.data",
-                {"module": module, "name": name, "model": model, "res_id": res_id},
-            )
+            await self.register_xmlid(model, module, name, res_id)
         except Rejected:
             winner = await self.xmlid_lookup(module, name)
             if winner is None or winner.model != model:
                 raise
             await self.unlink(model, [res_id])
-            await self.write(model, [winner.res_id], vals, context=context)
-            return winner.res_id
-        return res_id
+            return ExternalIdWinner(res_id=winner.res_id, orphan=res_id)
+        return ExternalIdWinner(res_id=res_id, orphan=None)
+
+    async def register_xmlid(self, model: str, module: str, name: str, res_id: int) -> int:
+        """Create the ``ir.model.data`` row ``module.name`` → ``model(res_id)``; return its id.
+        ``Rejected`` if ``module.name`` is already taken (Odoo's unique constraint)."""
+        return await self.create(
+            "ir.model.data", {"module": module, "name": name, "model": model, "res_id": res_id}
+        )
 
 
 def _parse_version(info: Any) -> ServerVersion:

@@ -15,10 +15,11 @@ from pydantic import SecretStr
 from ferry.errors import ConfigError, FerryError, Rejected
 from ferry.odoo import ExternalId, OdooClient, OdooProtocolDeprecationWarning
 from ferry.odoo import client as client_module
-from ferry.odoo.client import ProtocolChoice
+from ferry.odoo.client import ExternalIdWinner, ProtocolChoice
 from ferry.odoo.protocols import json2_params
 from ferry.secrets import SecretRef
 from ferry.settings import OdooSystem
+from tests.unit.consumers.odoo.mini_odoo import MiniOdoo
 
 from .fake import KEY, UID, URL, FakeOdoo
 
@@ -394,6 +395,66 @@ async def test_upsert_race_loser_removes_its_orphan_and_writes_to_the_winner() -
     calls = [c[3:6] for c in fake.execute_kw_calls()]
     assert ["res.partner", "unlink", [[12]]] in calls
     assert ["res.partner", "write", [[5], {"name": "A"}]] in calls
+
+
+def xmlid_rows(odoo: MiniOdoo) -> list[tuple[str, str, str, int]]:
+    return [(r["module"], r["name"], r["model"], r["res_id"]) for r in odoo.rows("ir.model.data")]
+
+
+async def test_create_with_xmlid_won_creates_the_record_and_its_xmlid() -> None:
+    odoo = MiniOdoo()
+    winner = await odoo.client().create_with_xmlid("res.partner", "ferry", "p1", {"name": "A"})
+    [partner] = odoo.rows("res.partner")
+    assert winner == ExternalIdWinner(res_id=partner["id"], orphan=None)
+    assert winner.ours
+    assert partner["name"] == "A"
+    assert xmlid_rows(odoo) == [("ferry", "p1", "res.partner", partner["id"])]
+    assert odoo.calls == [("res.partner", "create"), ("ir.model.data", "create")]
+
+
+async def test_create_with_xmlid_lost_removes_its_orphan_and_names_the_winner() -> None:
+    odoo = MiniOdoo()
+    # Another writer created the record and registered the external id first.
+    first = odoo.insert("res.partner", {"name": "First"})
+    odoo.insert(
+        "ir.model.data", {"module": "ferry", "name": "p1", "model": "res.partner", "res_id": first}
+    )
+    winner = await odoo.client().create_with_xmlid("res.partner", "ferry", "p1", {"name": "B"})
+    assert not winner.ours
+    assert winner.res_id == first
+    assert winner.orphan is not None
+    assert winner.orphan != first
+    assert [(r["id"], r["name"]) for r in odoo.rows("res.partner")] == [(first, "First")]
+    assert xmlid_rows(odoo) == [("ferry", "p1", "res.partner", first)]
+    assert odoo.calls == [
+        ("res.partner", "create"),
+        ("ir.model.data", "create"),
+        ("ir.model.data", "search_read"),
+        ("res.partner", "unlink"),
+    ]
+
+
+async def test_create_with_xmlid_raises_when_the_xmlid_names_another_model() -> None:
+    odoo = MiniOdoo()
+    odoo.insert(
+        "ir.model.data", {"module": "ferry", "name": "p1", "model": "product.product", "res_id": 1}
+    )
+    with pytest.raises(Rejected, match="duplicate key"):
+        await odoo.client().create_with_xmlid("res.partner", "ferry", "p1", {"name": "B"})
+    assert [r["name"] for r in odoo.rows("res.partner")] == ["B"]  # not the race: left as is
+    assert ("res.partner", "unlink") not in odoo.calls
+
+
+async def test_register_xmlid_returns_the_row_id() -> None:
+    odoo = MiniOdoo()
+    client = odoo.client()
+    row_id = await client.register_xmlid("res.partner", "ferry", "p9", 7)
+    assert [r["id"] for r in odoo.rows("ir.model.data")] == [row_id]
+    assert await client.xmlid_lookup("ferry", "p9") == ExternalId(
+        "ferry", "p9", "res.partner", 7, row_id
+    )
+    with pytest.raises(Rejected):
+        await client.register_xmlid("res.partner", "ferry", "p9", 8)
 
 
 # -- secrets and lifecycle ------------------------------------------------------------------

@@ -127,6 +127,30 @@ async def test_a_crash_after_any_call_then_redelivery_leaves_one_confirmed_order
     assert odoo.calls.count(("sale.order", "action_confirm")) == 1
 
 
+async def test_losing_the_race_for_the_external_id_keeps_the_winners_order() -> None:
+    odoo = MiniOdoo()
+    cmd = command(7)
+    stamp = format_stamp(cmd["external_id"], cmd["source_updated_at"])
+
+    def another_writer_registers_first(_: Any) -> None:
+        del odoo.after[("sale.order", "create")]
+        first = odoo.insert(
+            "sale.order", {"client_order_ref": "#7", "origin": stamp, "state": "sale"}
+        )
+        odoo.insert(
+            "ir.model.data",
+            {"module": "ferry", "name": "shop_order_7", "model": "sale.order", "res_id": first},
+        )
+
+    odoo.after[("sale.order", "create")] = another_writer_registers_first
+    assert await applier(odoo).apply(cmd) is Outcome.APPLIED
+    [order] = orders(odoo)
+    assert order["state"] == "sale"
+    assert [r["res_id"] for r in xmlids(odoo, "sale.order")] == [order["id"]]
+    assert odoo.calls.count(("sale.order", "unlink")) == 1
+    assert ("sale.order", "action_confirm") not in odoo.calls  # the winner's state was read
+
+
 async def test_an_older_command_never_overwrites_a_newer_one() -> None:
     odoo = MiniOdoo()
     sink = applier(odoo)
