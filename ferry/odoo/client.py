@@ -27,7 +27,7 @@ from ferry.odoo.protocols import Json2, JsonRpc, OdooProtocol, ProtocolName, Ses
 from ferry.odoo.version import ServerVersion
 
 if TYPE_CHECKING:
-    from ferry.settings import OdooSystem
+    from ferry.odoo.settings import OdooSystem
 
 __all__ = [
     "DEFAULT_LIMITS",

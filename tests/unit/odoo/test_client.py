@@ -17,8 +17,8 @@ from ferry.odoo import ExternalId, OdooClient, OdooProtocolDeprecationWarning
 from ferry.odoo import client as client_module
 from ferry.odoo.client import ExternalIdWinner, ProtocolChoice
 from ferry.odoo.protocols import json2_params
+from ferry.odoo.settings import OdooSystem
 from ferry.secrets import SecretRef
-from ferry.settings import OdooSystem
 from tests.unit.consumers.odoo.mini_odoo import MiniOdoo
 
 from .fake import KEY, UID, URL, FakeOdoo

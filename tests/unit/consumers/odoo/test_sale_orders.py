@@ -8,9 +8,11 @@ import pytest
 from consumers.odoo.lookups import Lookups, partner_xmlid_name
 from consumers.odoo.sale_orders import SaleOrderApplier, format_stamp, parse_stamp
 from consumers.odoo.sink import OdooSaleOrderSink
-from consumers.runner import Outcome, SinkEvent
+from consumers.odoo.target import OdooTarget
+from consumers.runner import Outcome
 from ferry.envelope import CloudEvent
 from ferry.errors import AuthenticationError, Rejected, Unavailable, ValidationError
+from ferry.sink import SinkEvent
 from tests.unit.consumers.fakes import Record, command
 from tests.unit.consumers.odoo.mini_odoo import Crash, MiniOdoo
 
@@ -227,9 +229,13 @@ def event(data: dict[str, Any]) -> SinkEvent:
 RECORD = Record("sink.odoo.sale_orders", 0, 0, b"k", b"v", [])
 
 
+def sink_of(target: OdooTarget) -> OdooSaleOrderSink:
+    return OdooSaleOrderSink(target, topic=RECORD.topic, name="shop-orders")
+
+
 async def test_the_sink_turns_a_refused_key_into_the_operator_line() -> None:
     odoo = MiniOdoo(api_key="f" * 40)
-    sink = OdooSaleOrderSink(odoo.client())
+    sink = sink_of(OdooTarget(odoo.client()))
     expected = (
         "Odoo refused the API key for login admin on database ferry: check FERRY_ODOO_API_KEY"
     )
@@ -237,12 +243,12 @@ async def test_the_sink_turns_a_refused_key_into_the_operator_line() -> None:
         await sink.apply(event(command(7)), RECORD)
     assert str(caught.value) == expected
     with pytest.raises(AuthenticationError, match="check FERRY_ODOO_API_KEY"):
-        await sink.check_credentials()
+        await sink.target.check_credentials()
 
 
 async def test_the_sink_is_ready_only_while_odoo_answers() -> None:
     odoo = MiniOdoo()
-    sink = OdooSaleOrderSink(odoo.client(), probe_every_s=0)
+    sink = sink_of(OdooTarget(odoo.client(), probe_every_s=0))
     assert await sink.ready() is True
     odoo.down = True
     assert await sink.ready() is False
