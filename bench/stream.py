@@ -204,7 +204,7 @@ def _start_streams(bootstrap: str, config: Path, log: Path, profile: Path | None
     env = {
         **os.environ,
         "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "FERRY__STREAMS__PORT": str(port),
+        "FERRY__SERVICES__STREAMS__PORT": str(port),
     }
     profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
     began = time.monotonic()

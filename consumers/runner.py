@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import time
 from collections import deque
@@ -41,7 +40,7 @@ from typing import Any, Protocol
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
 
-from ferry.dlq import DeadLetterWriter, DlqBrake, DlqBrakeTripped, SourceRecord
+from ferry.dlq import DeadLetterWriter, DlqBrake, DlqBrakeTripped
 from ferry.envelope import CloudEvent
 from ferry.errors import (
     AuthenticationError,
@@ -55,6 +54,7 @@ from ferry.metrics import ServiceMetrics
 from ferry.retry import Backoff
 from ferry.serde import Serde
 from ferry.settings import DlqSettings
+from ferry.sink import Outcome, Sink, SinkEvent
 
 __all__ = [
     "ConsumerLike",
@@ -66,55 +66,14 @@ __all__ = [
     "group_id",
 ]
 
-log = logging.getLogger("ferry.sink")
+log = logging.getLogger(__name__)
 
 STAGE = "sink"
 
 
-def group_id(sink_name: str) -> str:
-    """The consumer group of a sink: ``ferry-sink-<name>``."""
-    return f"ferry-sink-{sink_name}"
-
-
-class Outcome(enum.Enum):
-    """What applying one event did."""
-
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"  # already applied, or older than what the target holds: skipped
-
-
-@dataclass(frozen=True, slots=True)
-class SinkEvent:
-    """A decoded record: its CloudEvents envelope and its Avro data (reader's shape)."""
-
-    envelope: CloudEvent
-    event_type: str
-    data: dict[str, Any]
-
-
-class Sink(Protocol):
-    """Applies events of one type, read from one topic, to the system that owns them.
-
-    ``apply`` must be idempotent: the runner commits only after it returned, so a crash between
-    the effect and the commit delivers the same event again. It raises
-    :class:`~ferry.errors.PermanentError` for what will never apply (the record is dead-lettered),
-    :class:`~ferry.errors.TransientError` for what may apply later (the same record is retried),
-    :class:`~ferry.errors.AuthenticationError` when the target refuses the credentials (the
-    runner stops).
-    """
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def topic(self) -> str: ...
-    @property
-    def event_type(self) -> str: ...
-
-    async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome: ...
-
-    async def ready(self) -> bool:
-        """True when the target answers (for ``/readyz``)."""
-        ...
+def group_id(flow: str) -> str:
+    """The consumer group of a flow's sink: ``ferry-sink-<flow>``."""
+    return f"ferry-sink-{flow}"
 
 
 class ConsumerLike(Protocol):

@@ -19,9 +19,18 @@ from ferry.envelope import Headers
 from ferry.errors import FerryError
 from ferry.metrics import ServiceMetrics
 from ferry.settings import DlqSettings
+from ferry.timefmt import format_timestamp
 from ferry.topics import dlq
 
-__all__ = ["DeadLetterWriter", "DlqBrake", "DlqBrakeTripped", "SourceRecord", "error_headers"]
+__all__ = [
+    "ERROR_PREFIX",
+    "DeadLetterWriter",
+    "DlqBrake",
+    "DlqBrakeTripped",
+    "SourceRecord",
+    "dead_letter_headers",
+    "error_headers",
+]
 
 ERROR_PREFIX = "ferry.error."
 _MAX_MESSAGE = 2000
@@ -63,13 +72,35 @@ def error_headers(
         "message": message,
         "field": field_name or "",
         "attempts": str(attempts),
-        "first_failed_at": first_failed_at.astimezone(UTC).isoformat(timespec="milliseconds"),
+        "first_failed_at": format_timestamp(first_failed_at),
         "service": service,
         "topic": record.topic,
         "partition": str(record.partition),
         "offset": str(record.offset),
     }
     return [(ERROR_PREFIX + k, v.encode("utf-8")) for k, v in values.items()]
+
+
+def dead_letter_headers(
+    record: SourceRecord,
+    error: BaseException,
+    *,
+    stage: str,
+    service: str,
+    attempts: int = 1,
+    first_failed_at: datetime | None = None,
+) -> Headers:
+    """The dead letter's headers: the original ones (earlier error headers left out) plus
+    ``ferry.error.*`` for this failure."""
+    original = [(k, v) for k, v in (record.headers or ()) if not k.startswith(ERROR_PREFIX)]
+    return original + error_headers(
+        record,
+        error,
+        stage=stage,
+        service=service,
+        attempts=attempts,
+        first_failed_at=first_failed_at or datetime.now(UTC),
+    )
 
 
 class DeadLetterWriter:
@@ -89,14 +120,13 @@ class DeadLetterWriter:
         attempts: int = 1,
         first_failed_at: datetime | None = None,
     ) -> None:
-        original = [(k, v) for k, v in (record.headers or ()) if not k.startswith(ERROR_PREFIX)]
-        headers = original + error_headers(
+        headers = dead_letter_headers(
             record,
             error,
             stage=stage,
             service=self._service,
             attempts=attempts,
-            first_failed_at=first_failed_at or datetime.now(UTC),
+            first_failed_at=first_failed_at,
         )
         await self._producer.send_and_wait(
             dlq(record.topic), value=record.value, key=record.key, headers=headers

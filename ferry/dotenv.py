@@ -1,43 +1,31 @@
 """The git-ignored ``.env`` that holds the embedded defaults' generated secrets.
 
 ``python -m ferry.dotenv init .env`` writes fresh random secrets once (an existing file is left
-alone). :func:`load_dotenv` reads it into the environment without overriding variables that are
-already set, so a real environment always wins.
+alone): whatever each registered system asks for (:attr:`ferry.flow.System.secrets`).
+:func:`load_dotenv` reads it (python-dotenv) into the environment without overriding variables
+that are already set, so a real environment always wins.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
-__all__ = ["generate", "load_dotenv", "parse"]
+from dotenv import dotenv_values
+
+__all__ = ["generate", "init", "load_dotenv"]
 
 
 def generate() -> dict[str, str]:
-    """Fresh secrets for the embedded defaults (sandbox Odoo key = Ferry's Odoo key)."""
-    odoo_key = secrets.token_hex(20)  # 40 hex characters, like an Odoo API key
-    return {
-        "FERRY_SHOP_WEBHOOK_SECRET": secrets.token_urlsafe(32),
-        "FERRY_ODOO_API_KEY": odoo_key,
-        "SANDBOX_ODOO_API_KEY": odoo_key,
-    }
+    """Fresh secrets for every system of the registered flows."""
+    from ferry.registry import load
 
-
-def parse(text: str) -> dict[str, str]:
+    registry = load(environ={})
     values: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.partition("=")
-        name = name.removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name] = value
+    for system in registry.systems.values():
+        values.update(system.secrets())
     return values
 
 
@@ -49,7 +37,7 @@ def load_dotenv(
     file = Path(path)
     if not file.is_file():
         return {}
-    values = parse(file.read_text(encoding="utf-8"))
+    values = {k: v for k, v in dotenv_values(file).items() if v is not None}
     for name, value in values.items():
         env.setdefault(name, value)
     return values

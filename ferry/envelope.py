@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ferry.errors import DecodeError
+from ferry.timefmt import format_timestamp, parse_timestamp
 
 __all__ = [
     "AVRO_CONTENT_TYPE",
@@ -58,10 +59,6 @@ def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None
     return found
 
 
-def _format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @dataclass(frozen=True, slots=True)
 class CloudEvent:
     """The envelope's attributes. ``subject`` is the entity key ``<system>:<model>:<id>``."""
@@ -80,7 +77,7 @@ class CloudEvent:
             ("ce_id", self.id.encode()),
             ("ce_source", self.source.encode()),
             ("ce_type", self.type.encode()),
-            ("ce_time", _format_time(self.time).encode()),
+            ("ce_time", format_timestamp(self.time).encode()),
             ("ce_subject", self.subject.encode()),
             ("content-type", self.content_type.encode()),
             ("traceparent", self.traceparent.encode()),
@@ -109,14 +106,9 @@ class CloudEvent:
                 f"ce_specversion: unsupported version {values['ce_specversion']!r} (expected 1.0)"
             )
         raw_time = values.get("ce_time")
-        try:
-            moment = (
-                datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
-                if raw_time
-                else datetime.now(UTC)
-            )
-        except ValueError as exc:
-            raise DecodeError(f"ce_time: not an RFC 3339 timestamp ({raw_time!r})") from exc
+        moment = parse_timestamp(raw_time) if raw_time else datetime.now(UTC)
+        if moment is None:
+            raise DecodeError(f"ce_time: not an RFC 3339 timestamp ({raw_time!r})")
         return cls(
             id=values["ce_id"],
             source=values["ce_source"],

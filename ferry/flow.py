@@ -117,7 +117,7 @@ class WebhookSource:
     path: str
     convert: WebhookConverter
     signature: SignatureScheme
-    secret_field: str = "webhook_secret"
+    secret_field: str = "webhook_secret"  # noqa: S105 (a field name, not a secret)
     topic_header: str | None = None
     webhook_topic: str | None = None
     delivery_header: str | None = None

@@ -75,8 +75,10 @@ def _registered(settings: Settings) -> list[Flow]:
         if tuning.use is None:
             continue
         flow = import_object(tuning.use, f"flows.{name}.use")
+        if callable(flow) and not isinstance(flow, Flow):
+            flow = flow(name)  # a factory: the flow of that name
         if not isinstance(flow, Flow):
-            raise ConfigError(f"flows.{name}.use", f"{tuning.use} is not a Flow")
+            raise ConfigError(f"flows.{name}.use", f"{tuning.use} is not a Flow (or a factory)")
         if flow.name != name:
             raise ConfigError(f"flows.{name}.use", f"{tuning.use} declares flow {flow.name!r}")
         found.append(flow)
@@ -187,9 +189,9 @@ class Registry:
             specs.append(ServiceSpec(GATEWAY, (GATEWAY,), self.service(GATEWAY).port))
         if self.enabled:
             specs.append(ServiceSpec(STREAMS, (STREAMS,), self.service(STREAMS).port))
-        for system in self.sink_systems():
-            name = sink_service(system)
-            specs.append(ServiceSpec(name, ("sink", system), self.service(name).port))
+        for system_name in self.sink_systems():
+            name = sink_service(system_name)
+            specs.append(ServiceSpec(name, ("sink", system_name), self.service(name).port))
         return specs
 
     def sink_systems(self) -> list[str]:
@@ -244,9 +246,7 @@ def _check_names(settings: Settings, flows: Sequence[Flow], systems: Mapping[str
             )
 
 
-def load(
-    path: str | Path | None = None, environ: Mapping[str, str] | None = None
-) -> Registry:
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Registry:
     """Load the settings and the registry they name; validate every system's section."""
     first = load_settings(path, environ)
     flows = _registered(first)

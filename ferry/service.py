@@ -1,7 +1,8 @@
 """What every Ferry service serves: ``/metrics``, ``/healthz`` (alive), ``/readyz`` (ready).
 
-:func:`ops_routes` gives the three routes for a service's own Starlette app;
-:func:`serve` runs an ASGI app with uvicorn inside the running event loop.
+:class:`OpsPages` is the one implementation; :func:`ops_routes` mounts it in a Starlette app,
+:meth:`OpsPages.add_to_faust` in a faust app's web server. :func:`serve` runs an ASGI app with
+uvicorn inside the running event loop.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -19,32 +21,70 @@ from starlette.routing import BaseRoute, Route
 
 from ferry.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 
-__all__ = ["ReadyCheck", "ops_app", "ops_routes", "serve"]
+__all__ = ["OpsPages", "ReadyCheck", "ops_app", "ops_routes", "serve"]
 
 ReadyCheck = Callable[[], bool | Awaitable[bool]]
 
 
-def ops_routes(metrics: ServiceMetrics, ready: ReadyCheck) -> list[BaseRoute]:
-    async def metrics_endpoint(_: Request) -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+class OpsPages:
+    """The three pages of one service, independent of the web framework that serves them."""
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "alive", "service": metrics.service})
+    def __init__(self, metrics: ServiceMetrics, ready: ReadyCheck) -> None:
+        self.metrics = metrics
+        self._ready = ready
 
-    async def readyz(_: Request) -> Response:
-        result = ready()
+    def exposition(self) -> bytes:
+        return self.metrics.exposition()
+
+    def health(self) -> dict[str, str]:
+        return {"status": "alive", "service": self.metrics.service}
+
+    async def readiness(self) -> tuple[int, dict[str, str]]:
+        """The status code and body of ``/readyz``; updates ``ferry_ready``."""
+        result = self._ready()
         ok = await result if inspect.isawaitable(result) else result
-        metrics.ready.labels(metrics.service).set(1 if ok else 0)
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "service": metrics.service},
-            status_code=200 if ok else 503,
-        )
+        self.metrics.ready.labels(self.metrics.service).set(1 if ok else 0)
+        body = {"status": "ready" if ok else "not ready", "service": self.metrics.service}
+        return (200 if ok else 503), body
 
-    return [
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-    ]
+    def starlette_routes(self) -> list[BaseRoute]:
+        async def metrics_endpoint(_: Request) -> Response:
+            return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+        async def healthz(_: Request) -> Response:
+            return JSONResponse(self.health())
+
+        async def readyz(_: Request) -> Response:
+            status, body = await self.readiness()
+            return JSONResponse(body, status_code=status)
+
+        return [
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ]
+
+    def add_to_faust(self, app: Any) -> None:
+        """Serve the pages from a faust app's web server (``app.page``)."""
+
+        async def metrics_page(web: Any, request: Any) -> Any:
+            return web.bytes(self.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        async def healthz(web: Any, request: Any) -> Any:
+            return web.json(self.health())
+
+        async def readyz(web: Any, request: Any) -> Any:
+            status, body = await self.readiness()
+            return web.json(body, status=status)
+
+        app.page("/metrics", name="ferry-metrics")(metrics_page)
+        app.page("/healthz", name="ferry-healthz")(healthz)
+        app.page("/readyz", name="ferry-readyz")(readyz)
+
+
+def ops_routes(metrics: ServiceMetrics, ready: ReadyCheck) -> list[BaseRoute]:
+    """``/metrics``, ``/healthz`` and ``/readyz`` for a service's own Starlette app."""
+    return OpsPages(metrics, ready).starlette_routes()
 
 
 def ops_app(metrics: ServiceMetrics, ready: ReadyCheck) -> Starlette:

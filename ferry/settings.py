@@ -108,7 +108,8 @@ class DlqSettings(_Model):
 class FlowSettings(_Model):
     """How one flow runs here; what it is comes from its declaration (``ferry.flow.Flow``).
 
-    ``use`` adds a flow that is not in the registry, by import path (``package.module:NAME``).
+    ``use`` adds a flow that is not in the registry, by import path (``package.module:NAME``)
+    of a ``Flow``, or of a factory that takes the flow's name and returns it.
     Unset tunables follow ``kafka`` and ``dlq``.
     """
 
@@ -118,15 +119,6 @@ class FlowSettings(_Model):
     retention_ms: int | None = Field(default=None, ge=-1)
     dlq: DlqSettings | None = None
     batch_size: int = Field(default=500, ge=1)
-
-
-def __getattr__(name: str) -> object:
-    # Transitional: the Odoo section moved to ferry.odoo.settings.
-    if name == "OdooSystem":
-        from ferry.odoo.settings import OdooSystem
-
-        return OdooSystem
-    raise AttributeError(name)
 
 
 def _key(name: str) -> str:

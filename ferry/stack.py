@@ -1,9 +1,9 @@
-"""The platform's processes: which services run, how they start, how they stop.
+"""The platform's processes: how they start, how they stop.
 
-:func:`platform_services` is the one list of Ferry's services and their commands; ``ferry up``
-runs it on the embedded defaults, the end-to-end tests run it against the test broker, and a
-test checks that ``docker-compose.yml`` runs the same commands. :class:`Stack` starts the
-processes in order, waits until each is ready, and stops them in reverse order with no orphan.
+:class:`Stack` starts services (:class:`ServiceSpec`, listed by
+:meth:`ferry.registry.Registry.services`) as child processes in order, waits until each is
+ready, and stops them in reverse order with no orphan. ``ferry up`` and the end-to-end tests
+run it; a test checks that ``docker-compose.yml`` runs the same commands.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from typing import IO
 
 import httpx
 
-from ferry.settings import Settings
-
-__all__ = ["ServiceSpec", "Stack", "StackError", "platform_services"]
+__all__ = ["ServiceSpec", "Stack", "StackError"]
 
 
 class StackError(RuntimeError):
@@ -40,20 +38,6 @@ class ServiceSpec:
 
     def argv(self) -> list[str]:
         return [sys.executable, "-m", "ferry.cli", *self.args]
-
-
-def platform_services(settings: Settings, *, odoo_data_dir: str | None = None) -> list[ServiceSpec]:
-    """Ferry's services in start order (the Odoo emulator stands in for Odoo)."""
-    odoo_port = httpx.URL(settings.odoo.url).port or 8069
-    sandbox_args: tuple[str, ...] = ("sandbox", "odoo", "--port", str(odoo_port))
-    if odoo_data_dir:
-        sandbox_args += ("--data-dir", odoo_data_dir)
-    return [
-        ServiceSpec("odoo-sandbox", sandbox_args, odoo_port, probe="jsonrpc"),
-        ServiceSpec("gateway", ("gateway",), settings.gateway.port),
-        ServiceSpec("streams", ("streams",), settings.streams.port),
-        ServiceSpec("odoo-sink", ("sink", "odoo"), settings.odoo_sink.port),
-    ]
 
 
 @dataclass

@@ -7,33 +7,27 @@ import logging
 
 import faust
 
-from ferry.settings import Settings
-from ferry.topics import TopicSpec, ensure_topics
+from ferry.registry import Registry
+from ferry.topics import ensure_topics
 from streams.app import StreamsApp
 
 __all__ = ["run"]
 
-log = logging.getLogger("ferry.streams")
+log = logging.getLogger(__name__)
 
 
-async def _ensure_topics(streams: StreamsApp) -> None:
-    kafka = streams.settings.kafka
-    specs = [
-        TopicSpec.for_name(name, kafka.partitions, kafka.replication_factor)
-        for name in streams.topics()
-    ]
-    await ensure_topics(kafka.bootstrap_servers, specs)
-
-
-def run(settings: Settings, *, loglevel: str = "warning") -> int:
-    """Create the topics the flow needs, then run the faust worker; return the exit status.
+def run(registry: Registry, *, loglevel: str = "warning") -> int:
+    """Create the flows' topics, then run the faust worker; return the exit status.
 
     mode's worker installs SIGINT/SIGTERM handlers that stop the app cleanly (the consumer
     commits what was acked, the producer flushes). A crash (the DLQ brake, a failed send) is
     logged and gives exit status 1.
     """
-    streams = StreamsApp(settings)
-    asyncio.run(_ensure_topics(streams))
+    if not registry.enabled:
+        log.critical("no flow is enabled: nothing to run")
+        return 1
+    streams = StreamsApp(registry)
+    asyncio.run(ensure_topics(registry.settings.kafka.bootstrap_servers, registry.topics()))
     worker = faust.Worker(streams.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     # No start-up spinner: with one, faust sets the root logger to DEBUG (the spinner's handler
     # takes every record) and leaves it there, so every debug call of faust and aiokafka on

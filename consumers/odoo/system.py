@@ -33,4 +33,5 @@ ODOO: System[OdooSystem] = System(
     sandbox=_sandbox,
     connect=OdooTarget.connect,
     sink_port=9101,
+    cli=("sandbox.odoo.cli",),
 )

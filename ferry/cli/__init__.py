@@ -1,4 +1,5 @@
-"""The ``ferry`` command line. Each area registers its commands in its own module."""
+"""The ``ferry`` command line. Each area registers its commands in its own module; systems
+add theirs (:attr:`ferry.flow.System.cli`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,22 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.up",
     "ferry.cli.kafka",
     "ferry.cli.gateway",
-    "ferry.cli.shop",
     "ferry.cli.sink",
-    "ferry.cli.sandbox",
     "ferry.cli.streams",
 )
+
+
+def _system_modules() -> tuple[str, ...]:
+    """The command modules of the systems of the default registry."""
+    from ferry.registry import import_object
+    from ferry.settings import DEFAULT_REGISTRY
+
+    flows = getattr(import_object(DEFAULT_REGISTRY, "registry"), "FLOWS", ())
+    found: dict[str, None] = {}
+    for flow in flows:
+        for system in flow.systems:
+            found.update(dict.fromkeys(system.cli))
+    return tuple(found)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,7 +37,7 @@ def cli() -> None:
     """Ferry moves data between Odoo and the apps around it, through Kafka."""
 
 
-for _name in _COMMAND_MODULES:
+for _name in (*_COMMAND_MODULES, *_system_modules()):
     importlib.import_module(_name).register(cli)
 
 

@@ -1,20 +1,21 @@
-"""``ferry sandbox odoo``: stand-ins for connected systems."""
+"""``ferry sandbox <system>``: stand-ins for connected systems; each system adds its own."""
 
 from __future__ import annotations
 
 import click
 
+__all__ = ["sandbox_group"]
 
-def register(cli: click.Group) -> None:
-    from sandbox.odoo.cli import odoo_command
 
+def sandbox_group(cli: click.Group) -> click.Group:
+    """The ``sandbox`` group of ``cli``, created on first use."""
     group = cli.commands.get("sandbox")
-    if not isinstance(group, click.Group):
+    if isinstance(group, click.Group):
+        return group
 
-        @click.group("sandbox")
-        def sandbox() -> None:
-            """Stand-ins for connected systems (Odoo emulator)."""
+    @click.group("sandbox")
+    def sandbox() -> None:
+        """Stand-ins for connected systems, for the demo and the tests."""
 
-        group = sandbox
-        cli.add_command(group)
-    group.add_command(odoo_command)
+    cli.add_command(sandbox)
+    return sandbox

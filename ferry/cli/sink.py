@@ -1,21 +1,37 @@
-"""``ferry sink odoo``: the sinks that write Ferry's events into their owning systems."""
+"""``ferry sink <system>``: every enabled sink that writes into one owning system."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import click
+
+from ferry.cli.config import ConfigProblem, config_option, load_registry
+from ferry.errors import ConfigError
+
+
+@click.command("sink")
+@click.argument("system")
+@config_option
+def sink(system: str, config_path: str | None) -> None:
+    """Apply the sink topics of SYSTEM's flows to it, until SIGINT or SIGTERM.
+
+    Each flow has its own consumer group (ferry-sink-<flow>); /metrics, /healthz and /readyz
+    are served on services.<system>-sink.
+    """
+    from consumers.service import run_until_signalled
+
+    registry = load_registry(config_path)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per call is noise
+    try:
+        status = asyncio.run(run_until_signalled(registry, system))
+    except ConfigError as exc:
+        raise ConfigProblem(exc) from None
+    if status:
+        raise SystemExit(status)
 
 
 def register(cli: click.Group) -> None:
-    @cli.group()
-    def sink() -> None:
-        """Run a sink consumer until SIGINT or SIGTERM."""
-
-    @sink.command("odoo")
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
-    def odoo(config_path: str | None) -> None:
-        """Apply sink.odoo.sale_orders to Odoo (group ferry-sink-odoo, /metrics on 9101)."""
-        from consumers.odoo.service import main
-
-        status = main(config_path)
-        if status:
-            raise SystemExit(status)
+    cli.add_command(sink)

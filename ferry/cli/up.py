@@ -12,10 +12,9 @@ from types import FrameType
 
 import click
 
-from ferry.dotenv import load_dotenv
-from ferry.errors import ConfigError
-from ferry.settings import load_settings
-from ferry.stack import Stack, StackError, platform_services
+from ferry.cli.config import config_option, load_registry
+from ferry.registry import GATEWAY, Registry
+from ferry.stack import Stack, StackError
 
 
 class _Stop(Exception):
@@ -30,18 +29,32 @@ def _kafka(*args: str) -> int:
     return subprocess.call([sys.executable, "-m", "ferry.cli", "kafka", *args])
 
 
+def _summary(registry: Registry, state: Path, seconds: float, ports: list[int]) -> str:
+    lines = [f"\nFerry is up in {seconds:.1f} s. Logs: {state / 'log'}/\n"]
+    if registry.webhook_flows():
+        gateway = registry.service(GATEWAY)
+        for flow in registry.webhook_flows():
+            assert flow.webhook is not None
+            lines.append(
+                f"  {flow.name:<24} POST http://{gateway.host}:{gateway.port}{flow.webhook.path}"
+            )
+    for flow in registry.enabled:
+        lines.append(f"  {flow.name:<24} {flow.source.topic} -> {flow.target.topic}")
+    lines.append(f"  {'metrics':<24} /metrics on ports {', '.join(map(str, ports))}\n")
+    lines += [
+        "Send a signed sample order from another terminal:\n",
+        "  .venv/bin/ferry shop send-sample\n",
+        "Press Ctrl-C to stop everything.",
+    ]
+    return "\n".join(lines)
+
+
 @click.command("up")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
-@click.option("--state-dir", default="var", show_default=True, help="Broker data, Odoo data, logs.")
+@config_option
+@click.option("--state-dir", default="var", show_default=True, help="Broker data, sandbox data, logs.")
 def up(config_path: str | None, state_dir: str) -> None:
-    """Start Kafka, the sandbox Odoo and every Ferry service; Ctrl-C stops them all."""
-    load_dotenv(".env")
-    try:
-        settings = load_settings(config_path)
-        settings.shop.webhook_secret.resolve("shop.webhook_secret")
-        settings.odoo.api_key.resolve("odoo.api_key")
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
+    """Start Kafka, the sandbox systems and every Ferry service; Ctrl-C stops them all."""
+    registry = load_registry(config_path, secrets=True)
     state = Path(state_dir)
     began = time.monotonic()
     click.echo("Starting Kafka…")
@@ -52,20 +65,13 @@ def up(config_path: str | None, state_dir: str) -> None:
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:
-        for spec in platform_services(settings, odoo_data_dir=str(state / "odoo")):
+        specs = registry.services(state)
+        for spec in specs:
             click.echo(f"Starting {spec.name} on port {spec.port}…", nl=False)
             seconds = stack.start(spec)
             click.echo(f" ready in {seconds:.1f} s")
-        click.echo(
-            f"\nFerry is up in {time.monotonic() - began:.1f} s. Logs: {state / 'log'}/\n\n"
-            f"  gateway       http://{settings.gateway.host}:{settings.gateway.port}/webhooks/shop\n"
-            f"  sandbox Odoo  {settings.odoo.url} (database {settings.odoo.database})\n"
-            f"  metrics       /metrics on ports {settings.gateway.port}, "
-            f"{settings.streams.port}, {settings.odoo_sink.port}\n\n"
-            "Send a signed sample order from another terminal:\n\n"
-            "  .venv/bin/ferry shop send-sample\n\n"
-            "Press Ctrl-C to stop everything."
-        )
+        ports = [s.port for s in specs if s.probe == "/readyz"]
+        click.echo(_summary(registry, state, time.monotonic() - began, ports))
         while True:
             dead = stack.dead()
             if dead:

@@ -1,9 +1,9 @@
-"""The webhook gateway's ASGI app: ``POST /webhooks/shop`` plus the operational routes.
+"""The gateway's ASGI app: one webhook route per entry of the route table, plus the ops pages.
 
-A webhook is answered ``202 {"id": <ce_id>, "topic": "src.shop.orders"}`` only after Kafka
-acknowledged the event (``send_and_wait`` on the ``acks=all`` idempotent producer). When Kafka
-does not acknowledge within ``produce_timeout_s`` the answer is 503 with ``Retry-After``: the
-shop retries, and the retry carries the same ``ce_id``, so an event that did reach Kafka late is
+A webhook is answered ``202 {"id": <ce_id>, "topic": <topic>}`` only after Kafka acknowledged
+the event (``send_and_wait`` on the ``acks=all`` idempotent producer). When Kafka does not
+acknowledge within ``produce_timeout_s`` the answer is 503 with ``Retry-After``: the sender
+retries, and the retry carries the same ``ce_id``, so an event that did reach Kafka late is
 recognised downstream as a duplicate.
 """
 
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,11 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry.envelope import Headers
 from ferry.errors import Unavailable, ValidationError
+from ferry.flow import Converted
 from ferry.kafka import translate_kafka_error
 from ferry.metrics import ServiceMetrics
 from ferry.serde import Serde
 from ferry.service import ReadyCheck, ops_routes
-from ferry.settings import GatewaySettings
+from ferry.settings import ServiceSettings
 from producers.gateway.checks import (
     invalid_record,
     require_json,
@@ -38,20 +38,11 @@ from producers.gateway.checks import (
 )
 from producers.gateway.limits import BodyLimitMiddleware
 from producers.gateway.rejections import Rejection, log, rejection_response
-from producers.shop.webhook import EVENT_TYPE, TOPIC, ShopOrder, convert_order
+from producers.gateway.routes import WebhookRoute
 
-__all__ = [
-    "DELIVERY_HEADER",
-    "SERVICE",
-    "WEBHOOK_PATH",
-    "Producer",
-    "RequestMetricsMiddleware",
-    "create_app",
-]
+__all__ = ["SERVICE", "Producer", "RequestMetricsMiddleware", "create_app"]
 
 SERVICE = "gateway"
-WEBHOOK_PATH = "/webhooks/shop"
-DELIVERY_HEADER = "X-Shop-Webhook-Id"
 
 
 class Producer(Protocol):
@@ -63,12 +54,12 @@ class Producer(Protocol):
 
 
 def create_app(
-    settings: GatewaySettings,
+    settings: ServiceSettings,
     producer: Producer,
     serde: Serde,
     metrics: ServiceMetrics,
+    routes: Sequence[WebhookRoute],
     *,
-    webhook_secret: SecretStr,
     ready: ReadyCheck | None = None,
     produce_timeout_s: float = 5.0,
     retry_after_s: int = 5,
@@ -76,16 +67,19 @@ def create_app(
     """The gateway app. ``ready`` is the readiness probe (default: always ready)."""
     service = metrics.service
 
-    async def publish(order: ShopOrder, value: bytes) -> None:
+    async def publish(route: WebhookRoute, converted: Converted, value: bytes) -> None:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(produce_timeout_s):
                 await producer.send_and_wait(
-                    TOPIC, value=value, key=order.key.encode(), headers=order.event.to_headers()
+                    route.topic,
+                    value=value,
+                    key=converted.key.encode(),
+                    headers=converted.event.to_headers(),
                 )
         except Exception as exc:  # TimeoutError, aiokafka's errors, Unavailable, ...
             error = translate_kafka_error(exc)
-            log.warning("produce to %s failed: %s", TOPIC, error)
+            log.warning("produce to %s failed: %s", route.topic, error)
             if isinstance(error, Unavailable):  # a timeout is Unavailable too
                 raise Rejection(
                     503,
@@ -96,37 +90,38 @@ def create_app(
             raise Rejection(500, "Kafka refused the event", reason="kafka refused") from exc
         finally:
             metrics.processing.labels(service, "produce").observe(time.perf_counter() - started)
-        metrics.events_out.labels(service, TOPIC).inc()
+        metrics.events_out.labels(service, route.topic).inc()
 
-    async def shop_webhook(request: Request) -> Response:
-        try:
-            require_json_content_type(request.headers)
-            body = await request.body()
-            require_signature(webhook_secret, body, request.headers)
-            require_webhook_topic(request.headers)
-            payload = require_json(body)
+    def endpoint(route: WebhookRoute) -> Callable[[Request], Awaitable[Response]]:
+        async def webhook(request: Request) -> Response:
             try:
-                order = convert_order(
-                    payload,
-                    delivery_id=request.headers.get(DELIVERY_HEADER) or None,
-                    traceparent=request.headers.get("traceparent"),
-                )
-                value = serde.encode(EVENT_TYPE, order.record)
-            except ValidationError as exc:
-                raise invalid_record(exc) from None
-            metrics.events_in.labels(service, TOPIC).inc()
-            await publish(order, value)
-        except Rejection as rejection:
-            return rejection_response(request.scope, rejection)
-        return JSONResponse({"id": order.event.id, "topic": TOPIC}, status_code=202)
+                require_json_content_type(request.headers)
+                body = await request.body()
+                require_signature(route, body, request.headers)
+                require_webhook_topic(route, request.headers)
+                payload = require_json(body)
+                delivery = request.headers.get(route.delivery_header or "") or None
+                try:
+                    converted = route.convert(
+                        payload,
+                        delivery_id=delivery if route.delivery_header else None,
+                        traceparent=request.headers.get("traceparent"),
+                    )
+                    value = serde.encode(route.event_type, converted.record)
+                except ValidationError as exc:
+                    raise invalid_record(exc, route.event_type) from None
+                metrics.events_in.labels(service, route.topic).inc()
+                await publish(route, converted, value)
+            except Rejection as rejection:
+                return rejection_response(request.scope, rejection)
+            return JSONResponse({"id": converted.event.id, "topic": route.topic}, status_code=202)
 
-    routes = [
-        Route(WEBHOOK_PATH, shop_webhook, methods=["POST"]),
-        *ops_routes(metrics, ready or (lambda: True)),
-    ]
-    known = {WEBHOOK_PATH, "/metrics", "/healthz", "/readyz"}
+        return webhook
+
+    table = [Route(route.path, endpoint(route), methods=["POST"]) for route in routes]
+    known = {route.path for route in routes} | {"/metrics", "/healthz", "/readyz"}
     return Starlette(
-        routes=routes,
+        routes=[*table, *ops_routes(metrics, ready or (lambda: True))],
         middleware=[
             Middleware(RequestMetricsMiddleware, metrics=metrics, routes=known),
             Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),

@@ -1,4 +1,4 @@
-"""The webhook's checks, in the order the endpoint runs them; each raises a Rejection.
+"""A webhook route's checks, in the order the endpoint runs them; each raises a Rejection.
 
 content type (415) → body within the size limit (413, see :mod:`.limits`) → signature (401)
 → webhook topic (422) → well-formed JSON (400) → decodable into the schema (422).
@@ -6,20 +6,20 @@ content type (415) → body within the size limit (413, see :mod:`.limits`) → 
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
-from pydantic import SecretStr
 from starlette.datastructures import Headers
 
 from ferry.errors import ValidationError
 from producers.gateway.rejections import Rejection
-from producers.shop.webhook import WEBHOOK_TOPIC, parse_json
-from producers.gateway.signature import SIGNATURE_HEADER, verify
+from producers.gateway.routes import WebhookRoute
 
 __all__ = [
     "JSON_MEDIA_TYPE",
-    "TOPIC_HEADER",
     "invalid_record",
+    "parse_json",
     "require_json",
     "require_json_content_type",
     "require_signature",
@@ -27,7 +27,19 @@ __all__ = [
 ]
 
 JSON_MEDIA_TYPE = "application/json"
-TOPIC_HEADER = "X-Shop-Topic"
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a webhook body; fractions become ``Decimal``, ``NaN``/``Infinity`` are refused.
+
+    Raises :class:`ValueError` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) when the
+    body is not JSON.
+    """
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    return json.loads(body, parse_float=Decimal, parse_constant=no_constants)
 
 
 def require_json_content_type(headers: Headers) -> None:
@@ -43,36 +55,39 @@ def require_json_content_type(headers: Headers) -> None:
         )
 
 
-def require_signature(secret: SecretStr, body: bytes, headers: Headers) -> None:
-    signature = headers.get(SIGNATURE_HEADER)
+def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> None:
+    scheme = route.signature
+    signature = headers.get(scheme.header)
     if not signature:
         raise Rejection(
             401,
-            f"missing signature header {SIGNATURE_HEADER}",
+            f"missing signature header {scheme.header}",
             reason="missing signature",
-            field=SIGNATURE_HEADER,
-            rule="base64 HMAC-SHA256 of the raw body",
+            field=scheme.header,
+            rule=scheme.rule,
         )
-    if not verify(secret, body, signature):
+    if not scheme.verify(route.secret, body, signature):
         raise Rejection(
             401,
             "signature does not match the body",
             reason="bad signature",
-            field=SIGNATURE_HEADER,
-            rule="base64 HMAC-SHA256 of the raw body",
+            field=scheme.header,
+            rule=scheme.rule,
         )
 
 
-def require_webhook_topic(headers: Headers) -> None:
-    """``X-Shop-Topic`` is optional; when sent it must be the one this endpoint takes."""
-    topic = headers.get(TOPIC_HEADER)
-    if topic is not None and topic.strip() != WEBHOOK_TOPIC:
+def require_webhook_topic(route: WebhookRoute, headers: Headers) -> None:
+    """The topic header is optional; when sent it must name the kind this route takes."""
+    if route.topic_header is None or route.webhook_topic is None:
+        return
+    topic = headers.get(route.topic_header)
+    if topic is not None and topic.strip() != route.webhook_topic:
         raise Rejection(
             422,
-            f"this endpoint takes {WEBHOOK_TOPIC} webhooks only",
+            f"this endpoint takes {route.webhook_topic} webhooks only",
             reason="unsupported webhook topic",
-            field=TOPIC_HEADER,
-            rule=WEBHOOK_TOPIC,
+            field=route.topic_header,
+            rule=route.webhook_topic,
         )
 
 
@@ -84,11 +99,11 @@ def require_json(body: bytes) -> Any:
         raise Rejection(400, f"malformed JSON: {detail}", reason="malformed json") from None
 
 
-def invalid_record(exc: ValidationError) -> Rejection:
-    """A body that is JSON but cannot become a ``shop.order.created`` record."""
+def invalid_record(exc: ValidationError, event_type: str) -> Rejection:
+    """A body that is JSON but cannot become an ``event_type`` record."""
     return Rejection(
         422,
-        f"cannot become a shop.order.created record: {exc}",
+        f"cannot become a {event_type} record: {exc}",
         reason="invalid record",
         field=exc.field,
         rule=exc.rule,

@@ -6,12 +6,9 @@ import asyncio
 
 import click
 
-from ferry.dotenv import load_dotenv
+from ferry.cli.config import ConfigProblem, config_option, load_registry
 from ferry.errors import ConfigError
-
-
-class ConfigProblem(click.ClickException):
-    exit_code = 2
+from ferry.registry import GATEWAY
 
 
 @click.group("shop")
@@ -27,22 +24,22 @@ def shop() -> None:
     is_flag=True,
     help="Orders that decode but break a content rule: the stream stage dead-letters them.",
 )
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@config_option
 def send_sample(count: int, url: str | None, invalid: bool, config_path: str | None) -> None:
     """POST signed sample orders (SKU-001..SKU-005) and print each answer."""
-    from ferry.settings import load_settings
     from producers.shop.sample import send_samples
+    from producers.shop.system import SHOP
+    from producers.shop.webhook import WEBHOOK_PATH
 
-    load_dotenv(".env")
+    registry = load_registry(config_path)
     try:
-        settings = load_settings(config_path)
-        secret = settings.shop.webhook_secret.resolve("shop.webhook_secret")
+        secret = registry.secret(SHOP, "webhook_secret")
     except ConfigError as exc:
-        raise ConfigProblem(f"configuration: {exc}") from None
+        raise ConfigProblem(exc) from None
     if url is None:
-        host = settings.gateway.host
-        host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        url = f"http://{host}:{settings.gateway.port}/webhooks/shop"
+        gateway = registry.service(GATEWAY)
+        host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::") else gateway.host
+        url = f"http://{host}:{gateway.port}{WEBHOOK_PATH}"
     results = asyncio.run(send_samples(url, secret, count=count, invalid=invalid))
     for result in results:
         what = f" ({result.invalid})" if result.invalid else ""

@@ -20,8 +20,13 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from producers.gateway.signature import SIGNATURE_HEADER, sign
-from producers.shop.webhook import WEBHOOK_TOPIC
+from producers.shop.webhook import (
+    DELIVERY_HEADER,
+    SIGNATURE,
+    SIGNATURE_HEADER,
+    TOPIC_HEADER,
+    WEBHOOK_TOPIC,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -32,9 +37,6 @@ __all__ = [
     "send_samples",
     "signed_request",
 ]
-
-DELIVERY_HEADER = "X-Shop-Webhook-Id"
-TOPIC_HEADER = "X-Shop-Topic"
 
 # SKU, title, unit price: the products the sandbox Odoo seeds.
 CATALOGUE: tuple[tuple[str, str, str], ...] = (
@@ -130,7 +132,7 @@ def signed_request(
     body = json.dumps(order, separators=(",", ":")).encode("utf-8")
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(secret, body),
+        SIGNATURE_HEADER: SIGNATURE.sign(secret, body),
         TOPIC_HEADER: WEBHOOK_TOPIC,
     }
     if delivery_id:

@@ -9,13 +9,12 @@ quantity, an e-mail present, the country and SKU formats) belong to the stream s
 dead-letters what breaks them; the gateway lets such orders through unchanged.
 
 Money is :class:`decimal.Decimal` at the schema's scale (4 places); timestamps are aware
-datetimes in UTC. Parse the body with :func:`parse_json` so that JSON numbers with a fraction
+datetimes in UTC. The gateway parses the body so that JSON numbers with a fraction
 arrive as ``Decimal`` rather than ``float``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -42,7 +41,6 @@ __all__ = [
     "convert_order",
     "order_event_id",
     "order_record",
-    "parse_json",
 ]
 
 EVENT_TYPE = "shop.order.created"
@@ -56,19 +54,6 @@ DELIVERY_HEADER = "X-Shop-Webhook-Id"
 SIGNATURE = HmacSha256Base64(SIGNATURE_HEADER)
 
 _INT32 = (-(2**31), 2**31 - 1)
-
-
-def parse_json(body: bytes) -> Any:
-    """Parse a webhook body; fractions become ``Decimal``, ``NaN``/``Infinity`` are refused.
-
-    Raises :class:`ValueError` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) when the
-    body is not JSON.
-    """
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    return json.loads(body, parse_float=Decimal, parse_constant=no_constants)
 
 
 def convert_order(

@@ -67,3 +67,10 @@ def odoo_command(
         serve(emulator, host, port)
     finally:
         emulator.close()
+
+
+def register(cli: click.Group) -> None:
+    """Add ``ferry sandbox odoo``."""
+    from ferry.cli.sandbox import sandbox_group
+
+    sandbox_group(cli).add_command(odoo_command)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ferry import dotenv
-from ferry.settings import load_settings
-from ferry.stack import Stack, platform_services
+from ferry.registry import load
+from ferry.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,23 +43,23 @@ def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
         **os.environ,
         **secrets,
         "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "FERRY__ODOO__URL": f"http://127.0.0.1:{ports['odoo']}",
-        "FERRY__GATEWAY__PORT": str(ports["gateway"]),
-        "FERRY__STREAMS__PORT": str(ports["streams"]),
-        "FERRY__ODOO_SINK__PORT": str(ports["sink"]),
+        "FERRY__SYSTEMS__ODOO__URL": f"http://127.0.0.1:{ports['odoo']}",
+        "FERRY__SERVICES__GATEWAY__PORT": str(ports["gateway"]),
+        "FERRY__SERVICES__STREAMS__PORT": str(ports["streams"]),
+        "FERRY__SERVICES__ODOO_SINK__PORT": str(ports["sink"]),
         "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),
     }
     env.pop("FERRY_CONFIG", None)
-    settings = load_settings(environ=env)
+    registry = load(environ=env)
     log_dir = state_dir / "log"
     stack = Stack(env=env, log_dir=log_dir, cwd=ROOT)
     try:
-        stack.start_all(platform_services(settings, odoo_data_dir=str(state_dir / "odoo")))
+        stack.start_all(registry.services(state_dir))
         yield Platform(
             stack=stack,
             bootstrap=bootstrap,
             gateway_url=f"http://127.0.0.1:{ports['gateway']}/webhooks/shop",
-            odoo_url=settings.odoo.url,
+            odoo_url=registry.system_settings("odoo").url,
             webhook_secret=secrets["FERRY_SHOP_WEBHOOK_SECRET"],
             odoo_api_key=secrets["FERRY_ODOO_API_KEY"],
             env=env,

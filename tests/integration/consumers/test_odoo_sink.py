@@ -142,7 +142,7 @@ class SinkProcess:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "consumers.odoo"],
+                [sys.executable, "-m", "ferry.cli", "sink", "odoo"],
                 cwd=self.cwd,
                 env=self.env,
                 stdout=out,
@@ -186,9 +186,9 @@ def make_sink(kafka_bootstrap: str, odoo: Odoo, tmp_path: Path) -> Iterator[Any]
         env = {
             **os.environ,
             "FERRY__KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "FERRY__ODOO__URL": odoo.url,
+            "FERRY__SYSTEMS__ODOO__URL": odoo.url,
             "FERRY_ODOO_API_KEY": odoo.key,
-            "FERRY__ODOO_SINK__PORT": str(port),
+            "FERRY__SERVICES__ODOO_SINK__PORT": str(port),
             "FERRY__RETRY__BASE_DELAY_S": "0.1",
             "FERRY__RETRY__MAX_DELAY_S": "0.5",
             "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),

@@ -14,14 +14,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from pydantic import SecretStr
 
 from ferry.envelope import CloudEvent, header
+from ferry.registry import load
 from ferry.serde import SingleObjectSerde
-from ferry.settings import load_settings
 from producers.gateway.runner import run_gateway
-from producers.shop.webhook import CE_SOURCE, EVENT_TYPE, TOPIC, order_record
 from producers.shop.sample import sample_order, signed_request
+from producers.shop.webhook import CE_SOURCE, EVENT_TYPE, TOPIC, order_record
 from tests.fixtures.kafka import KafkaClusterFactory
 
 pytestmark = pytest.mark.kafka
@@ -48,7 +47,7 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def running_gateway(bootstrap: str, *, produce_timeout_s: float = 3.0) -> AsyncIterator[str]:
     """``run_gateway`` on a free port; yields the base URL, stops (and flushes) on exit."""
-    settings = load_settings(
+    registry = load(
         environ={
             "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
             "FERRY__KAFKA__REQUEST_TIMEOUT_MS": "3000",
@@ -59,8 +58,8 @@ async def running_gateway(bootstrap: str, *, produce_timeout_s: float = 3.0) -> 
     stop, started = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(
         run_gateway(
-            settings,
-            SecretStr(SECRET),
+            registry,
+            environ={"FERRY_SHOP_WEBHOOK_SECRET": SECRET},
             host="127.0.0.1",
             port=port,
             stop=stop,

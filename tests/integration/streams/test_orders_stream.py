@@ -24,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from ferry.envelope import CloudEvent, Headers, deterministic_id, header
 from ferry.serde import SingleObjectSerde
 from ferry.topics import TopicSpec, ensure_topics
+from tests.support.flows import topics_of
 from tests.support.platform import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -186,7 +187,7 @@ def start_worker(
     environ = {
         **os.environ,
         "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "FERRY__STREAMS__PORT": str(port),
+        "FERRY__SERVICES__STREAMS__PORT": str(port),
         **(env or {}),
     }
     began = time.monotonic()
@@ -369,15 +370,15 @@ async def test_the_dlq_brake_stops_the_worker_without_committing(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     run = uuid.uuid4().hex[:10]
-    source = f"src.brake{run}.orders"
+    name = f"brake{run}"
+    source, _ = topics_of(name)
     config = tmp_path / "ferry.yaml"
     config.write_text(
         "flows:\n"
-        f"  - name: brake-{run}\n"
-        f"    source: {source}\n"
-        "    mapping: shop_order_to_sale_order\n"
-        f"    target: sink.odoo.brake_{run}\n"
-        "dlq:\n  window: 10\n  min_events: 5\n  max_invalid_ratio: 0.5\n  max_consecutive: 5\n",
+        "  shop-orders-to-odoo:\n    enabled: false\n"
+        f"  {name}:\n    use: tests.support.flows:shop_orders_on\n"
+        "    dlq:\n      window: 10\n      min_events: 5\n      max_invalid_ratio: 0.5\n"
+        "      max_consecutive: 5\n",
         encoding="utf-8",
     )
     worker = await asyncio.to_thread(
@@ -424,7 +425,8 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
     were acknowledged by Kafka while the poisoned one was in flight.
     """
     run = uuid.uuid4().hex[:10]
-    source, target = f"src.poison{run}.orders", f"sink.odoo.poison_{run}"
+    name = f"poison{run}"
+    source, target = topics_of(name)
     total, poison = 300, 120
     await ensure_topics(
         kafka_bootstrap,
@@ -437,10 +439,8 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
     config.write_text(
         "kafka:\n  partitions: 1\n"
         "flows:\n"
-        f"  - name: poison-{run}\n"
-        f"    source: {source}\n"
-        "    mapping: shop_order_to_sale_order\n"
-        f"    target: {target}\n",
+        "  shop-orders-to-odoo:\n    enabled: false\n"
+        f"  {name}:\n    use: tests.support.flows:shop_orders_on\n",
         encoding="utf-8",
     )
     big_line = {**shop_order("x")["lines"][0], "title": "Mug " + "x" * 40_000}

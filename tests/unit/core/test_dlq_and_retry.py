@@ -38,7 +38,7 @@ def test_error_headers_name_everything_an_operator_needs() -> None:
     assert headers["ferry.error.topic"] == b"src.shop.orders"
     assert headers["ferry.error.partition"] == b"2"
     assert headers["ferry.error.offset"] == b"41"
-    assert headers["ferry.error.first_failed_at"] == b"2026-01-01T00:00:00.000+00:00"
+    assert headers["ferry.error.first_failed_at"] == b"2026-01-01T00:00:00.000Z"
 
 
 def test_brake_trips_on_ratio_but_not_on_a_few_failures() -> None:

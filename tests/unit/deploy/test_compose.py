@@ -7,8 +7,7 @@ from typing import Any
 
 import yaml
 
-from ferry.settings import Settings
-from ferry.stack import platform_services
+from ferry.registry import Registry, load
 
 ROOT = Path(__file__).resolve().parents[3]
 # Options that differ by nature between a host and containers: where to listen, where data lives.
@@ -35,9 +34,15 @@ def _without_placement(args: list[str]) -> list[str]:
     return out
 
 
+def _registry() -> Registry:
+    return load(environ={})
+
+
 def test_every_service_of_make_up_runs_the_same_command_in_compose() -> None:
     services = _compose()["services"]
-    for spec in platform_services(Settings(), odoo_data_dir="var/odoo"):
+    specs = _registry().services(Path("var"))
+    assert [s.name for s in specs] == ["odoo-sandbox", "gateway", "streams", "odoo-sink"]
+    for spec in specs:
         assert spec.name in services, f"docker-compose.yml lacks service {spec.name}"
         command = services[spec.name]["command"]
         assert command[0] == "ferry"
@@ -48,30 +53,31 @@ def test_every_service_of_make_up_runs_the_same_command_in_compose() -> None:
 
 def test_compose_environment_matches_the_settings_make_up_uses() -> None:
     services = _compose()["services"]
-    settings = Settings()
+    registry = _registry()
     for name in ("gateway", "streams", "odoo-sink"):
         env = services[name]["environment"]
         assert env["FERRY__KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092", name
         # Everything else is the embedded default, as with `make up`.
         allowed = {
             "FERRY__KAFKA__BOOTSTRAP_SERVERS",
-            "FERRY__GATEWAY__HOST",
-            "FERRY__STREAMS__HOST",
-            "FERRY__ODOO_SINK__HOST",
-            "FERRY__ODOO__URL",
+            "FERRY__SERVICES__GATEWAY__HOST",
+            "FERRY__SERVICES__STREAMS__HOST",
+            "FERRY__SERVICES__ODOO_SINK__HOST",
+            "FERRY__SYSTEMS__ODOO__URL",
             "FERRY_SHOP_WEBHOOK_SECRET",
             "FERRY_ODOO_API_KEY",
         }
         assert set(env) <= allowed, f"{name} sets {set(env) - allowed}"
     # Secrets travel by the same variables the default secret references name.
-    assert str(settings.shop.webhook_secret) == "env:FERRY_SHOP_WEBHOOK_SECRET"
+    assert str(registry.system_settings("shop").webhook_secret) == "env:FERRY_SHOP_WEBHOOK_SECRET"
     assert "FERRY_SHOP_WEBHOOK_SECRET" in services["gateway"]["environment"]
-    assert str(settings.odoo.api_key) == "env:FERRY_ODOO_API_KEY"
+    assert str(registry.system_settings("odoo").api_key) == "env:FERRY_ODOO_API_KEY"
     assert "FERRY_ODOO_API_KEY" in services["odoo-sink"]["environment"]
     # The sandbox Odoo registers the same key the sink presents.
     sandbox_env = services["odoo-sandbox"]["environment"]
     assert sandbox_env["SANDBOX_ODOO_API_KEY"].startswith("${FERRY_ODOO_API_KEY")
-    assert services["odoo-sink"]["environment"]["FERRY__ODOO__URL"] == "http://odoo-sandbox:8069"
+    sink_env = services["odoo-sink"]["environment"]
+    assert sink_env["FERRY__SYSTEMS__ODOO__URL"] == "http://odoo-sandbox:8069"
 
 
 def test_compose_kafka_is_kraft_single_node_with_rf1_internal_topics() -> None:

@@ -10,17 +10,18 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError, UnknownTopicOrPartitionError
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from ferry.envelope import CloudEvent, Headers, deterministic_id
 from ferry.metrics import ServiceMetrics
+from ferry.registry import load
 from ferry.serde import SingleObjectSerde
-from ferry.settings import GatewaySettings
+from ferry.settings import ServiceSettings
 from producers.gateway.app import create_app
-from producers.shop.webhook import EVENT_TYPE, TOPIC
+from producers.gateway.routes import WebhookRoute, webhook_routes
 from producers.gateway.signature import sign
 from producers.shop.sample import sample_order, signed_request
+from producers.shop.webhook import EVENT_TYPE, TOPIC
 
 SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code
 URL = "http://gateway/webhooks/shop"
@@ -43,17 +44,22 @@ class FakeProducer:
         return None
 
 
+def shop_routes(secret: str) -> list[WebhookRoute]:
+    """The route table of the embedded defaults, signed with ``secret``."""
+    return webhook_routes(load(environ={}), {"FERRY_SHOP_WEBHOOK_SECRET": secret})
+
+
 class Gateway:
     def __init__(self, *, max_body_bytes: int = 1024 * 1024, ready: bool = True) -> None:
         self.producer = FakeProducer()
         self.serde = SingleObjectSerde()
         self.metrics = ServiceMetrics("gateway")
         self.app: Starlette = create_app(
-            GatewaySettings(max_body_bytes=max_body_bytes),
+            ServiceSettings(port=0, max_body_bytes=max_body_bytes),
             self.producer,
             self.serde,
             self.metrics,
-            webhook_secret=SecretStr(SECRET),
+            shop_routes(SECRET),
             ready=lambda: ready,
             produce_timeout_s=0.2,
             retry_after_s=7,

@@ -6,16 +6,15 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from pydantic import SecretStr
 
 from ferry.cli import cli
 from ferry.metrics import ServiceMetrics
 from ferry.serde import SingleObjectSerde
-from ferry.settings import GatewaySettings
+from ferry.settings import ServiceSettings
 from producers.gateway.app import create_app
-from producers.shop.webhook import order_record
 from producers.shop.sample import CATALOGUE, sample_order, send_samples
-from tests.unit.gateway.test_app import FakeProducer
+from producers.shop.webhook import order_record
+from tests.unit.gateway.test_app import FakeProducer, shop_routes
 
 SECRET = secrets.token_urlsafe(24)  # generated per run: no secret lives in code
 
@@ -57,11 +56,11 @@ def test_invalid_samples_still_decode(kind: str) -> None:
 async def test_send_samples_posts_signed_orders_and_reports_ce_ids() -> None:
     producer = FakeProducer()
     app = create_app(
-        GatewaySettings(),
+        ServiceSettings(port=0),
         producer,
         SingleObjectSerde(),
         ServiceMetrics("gateway"),
-        webhook_secret=SecretStr(SECRET),
+        shop_routes(SECRET),
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
         results = await send_samples(

@@ -11,12 +11,12 @@ import pytest
 from ferry.envelope import deterministic_id
 from ferry.errors import ValidationError
 from ferry.serde import SingleObjectSerde
+from producers.gateway.checks import parse_json
 from producers.shop.webhook import (
     CE_SOURCE,
     EVENT_TYPE,
     convert_order,
     order_record,
-    parse_json,
 )
 
 

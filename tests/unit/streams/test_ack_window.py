@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from streams.app import AckWindow
+from streams.window import AckWindow
 
 
 class Settled:

@@ -7,7 +7,8 @@ import pytest
 
 from ferry.errors import MappingError
 from ferry.serde import SingleObjectSerde
-from streams.flows.shop_orders.mapping import MAPPINGS, external_id, shop_order_to_sale_order
+from streams.flows.shop_orders import FLOW
+from streams.flows.shop_orders.mapping import external_id, shop_order_to_sale_order
 
 from .orders import CREATED, UPDATED, order
 
@@ -156,9 +157,13 @@ def test_a_naive_timestamp_is_refused() -> None:
     assert caught.value.field == "created_at"
 
 
-def test_the_flow_mapping_registry() -> None:
-    flow_mapping = MAPPINGS["shop_order_to_sale_order"]
-    assert flow_mapping.source_type == "shop.order.created"
-    assert flow_mapping.target_type == "odoo.sale_order.upsert"
-    assert flow_mapping.entity == "sale_order"
-    assert flow_mapping.map is shop_order_to_sale_order
+def test_the_flow_declares_its_types_entity_and_mapping() -> None:
+    assert FLOW.source.event_type == "shop.order.created"
+    assert FLOW.target.event_type == "odoo.sale_order.upsert"
+    assert (FLOW.source.topic, FLOW.target.topic) == ("src.shop.orders", "sink.odoo.sale_orders")
+    assert (FLOW.entity, FLOW.owner, FLOW.version_field) == (
+        "sale_order",
+        "odoo",
+        "source_updated_at",
+    )
+    assert FLOW.map is shop_order_to_sale_order

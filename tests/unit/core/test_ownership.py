@@ -3,19 +3,22 @@ from __future__ import annotations
 import pytest
 
 from ferry.errors import OwnershipViolation
-from ferry.settings import FlowSettings, Settings
-from streams.flows.shop_orders.mapping import MAPPINGS
-from streams.ownership import Grant, OwnershipGuard, grant_of_flow, system_of_topic
+from ferry.ownership import Grant, OwnershipGuard, grant_of_flow
+from ferry.registry import load
+from ferry.topics import system_of_topic
+from streams.flows.shop_orders import FLOW
 
-ENTITIES = {name: m.entity for name, m in MAPPINGS.items()}
+OWNERS = {"sale_order": "odoo", "customer": "odoo", "product": "odoo", "inventory": "odoo"}
 
 
 @pytest.fixture
 def guard() -> OwnershipGuard:
-    return OwnershipGuard.from_settings(Settings(), ENTITIES)
+    return OwnershipGuard.of_flows(OWNERS, [FLOW])
 
 
-def test_the_default_flow_lets_the_shop_create_sale_orders_in_odoo(guard: OwnershipGuard) -> None:
+def test_the_shop_orders_flow_lets_the_shop_create_sale_orders_in_odoo(
+    guard: OwnershipGuard,
+) -> None:
     guard.check(source="shop", entity="sale_order", target="odoo")
     assert guard.allows(source="shop", entity="sale_order", target="odoo")
 
@@ -45,28 +48,23 @@ def test_an_entity_nobody_owns_is_refused(guard: OwnershipGuard) -> None:
 
 
 def test_without_the_flow_the_shop_may_not_create_sale_orders() -> None:
-    guard = OwnershipGuard.from_settings(Settings(flows=[]), ENTITIES)
+    guard = OwnershipGuard.of_flows(OWNERS, [])
     with pytest.raises(OwnershipViolation):
         guard.check(source="shop", entity="sale_order", target="odoo")
 
 
-def test_ownership_comes_from_the_settings() -> None:
-    settings = Settings(ownership={"sale_order": "shop"}, flows=[])
-    guard = OwnershipGuard.from_settings(settings, ENTITIES)
+def test_owners_come_from_the_flows_overridden_by_the_settings() -> None:
+    assert load(environ={}).ownership == {"sale_order": "odoo"}
+    registry = load(environ={"FERRY__OWNERSHIP__SALE_ORDER": "shop"})
+    assert registry.ownership == {"sale_order": "shop"}
+    guard = OwnershipGuard.of_flows(registry.ownership, registry.enabled)
     guard.check(source="shop", entity="sale_order", target="odoo")
     with pytest.raises(OwnershipViolation, match="owned by shop"):
         guard.check(source="odoo", entity="sale_order", target="shop")
 
 
-def test_flows_with_an_unknown_mapping_grant_nothing() -> None:
-    flow = FlowSettings(name="x", source="src.shop.products", mapping="nope", target="sink.odoo.x")
-    guard = OwnershipGuard.from_settings(Settings(flows=[flow]), ENTITIES)
-    assert not guard.allows(source="shop", entity="product", target="odoo")
-
-
 def test_grant_of_flow_and_topic_systems() -> None:
-    flow = Settings().flows[0]
-    assert grant_of_flow(flow, "sale_order") == Grant("shop", "sale_order", "odoo")
+    assert grant_of_flow(FLOW) == Grant("shop", "sale_order", "odoo")
     assert system_of_topic("src.shop.orders") == "shop"
     assert system_of_topic("sink.odoo.sale_orders") == "odoo"
     with pytest.raises(ValueError):

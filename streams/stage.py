@@ -1,0 +1,209 @@
+"""One flow in the faust app: its agent, its change-only table, its brake and its metrics.
+
+The agent acks an event only after Kafka acknowledged what was sent for it (its output or its
+dead letter), through an :class:`~streams.window.AckWindow`; the table remembers the digest of
+the content last sent per key. ``docs/streams.md`` says why each step is where it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+from faust.types import EventT
+
+from ferry.dlq import DlqBrake, DlqBrakeTripped, dead_letter_headers
+from ferry.envelope import Headers
+from ferry.flow import Flow
+from ferry.metrics import ServiceMetrics
+from ferry.settings import DlqSettings
+from streams.processor import Failure, FlowProcessor, Output
+from streams.window import AckWindow
+
+__all__ = ["FlowStage", "Pending"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Pending:
+    """One source event on its way: what was sent for it, to settle once Kafka has it."""
+
+    event: EventT[bytes]
+    began: float
+    output: Output | None = None  # sent to the target (None: a dead letter or a duplicate)
+    failure: Failure | None = None  # dead-lettered
+    digest: bytes = b""
+
+
+class FlowStage:
+    """The agent of one flow. ``table`` is its change-only table (key → digest last sent)."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        flow: Flow,
+        processor: FlowProcessor,
+        table: Any,
+        *,
+        brake: DlqSettings,
+        metrics: ServiceMetrics,
+        service: str,
+        max_in_flight: int,
+    ) -> None:
+        self.app = app
+        self.flow = flow
+        self.processor = processor
+        self.table = table
+        self.brake = DlqBrake(brake)
+        self.metrics = metrics
+        self.service = service
+        self.max_in_flight = max_in_flight
+        self.target = flow.target.topic
+        self.dead_letters = flow.source_dlq
+        # The labelled series of the hot path, looked up once.
+        self._events_in = metrics.events_in.labels(service, flow.source.topic)
+        self._events_out = metrics.events_out.labels(service, self.target)
+        self._duplicates = metrics.duplicates.labels(service, self.target)
+        self._processing = metrics.processing.labels(service, flow.name)
+        # The newest in-flight send of each key (its digest is what the key will hold).
+        self._sending: dict[bytes, Pending] = {}
+
+    # -- the agent -------------------------------------------------------------------------
+
+    async def agent(self, stream: faust.StreamT[bytes]) -> None:
+        manual = cast("faust.Stream[bytes]", stream).noack()
+
+        async def settle(pending: Pending) -> None:
+            self._settle(pending)
+            await manual.ack(pending.event)
+
+        window: AckWindow[Pending] = AckWindow(self.max_in_flight, settle)
+        agent = asyncio.current_task()
+        drainer = asyncio.create_task(window.run(), name=f"streams.{self.flow.name}.acks")
+
+        def on_drainer_done(task: asyncio.Task[None]) -> None:
+            # A failed delivery: stop the agent wherever it waits (the next event, a full
+            # window, a send); it raises the failure below.
+            if not task.cancelled() and task.exception() is not None and agent is not None:
+                agent.cancel()
+
+        drainer.add_done_callback(on_drainer_done)
+        self._sending.clear()
+        try:
+            async for event in manual.events():
+                try:
+                    await self.handle(event, window)
+                except DlqBrakeTripped:
+                    await window.drained()  # the events before it: delivered and acked
+                    raise
+            await window.drained()
+        except asyncio.CancelledError:
+            if window.failure is not None:
+                raise window.failure from None
+            raise
+        finally:
+            drainer.cancel()
+            window.clear()
+            self._sending.clear()
+
+    async def handle(self, event: EventT[bytes], window: AckWindow[Pending]) -> None:
+        """Process one source event: send its output or dead letter and put it in ``window``.
+
+        Returns once the send is queued in the producer (and the window had room); the
+        window's drainer acks the event once Kafka acknowledged what was sent for it.
+        """
+        message: Any = event.message  # a ConsumerMessage (faust types headers loosely)
+        pending = Pending(event, time.perf_counter())
+        self._events_in.inc()
+        outcome = self.processor.process(message.key, message.value, message.headers)
+        if isinstance(outcome, Output):
+            self.brake.record(True, topic=message.topic)
+            await window.put(pending, await self._emit(pending, outcome))
+        else:
+            await window.put(pending, await self._dead_letter(pending, outcome))
+
+    async def _send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers
+    ) -> Awaitable[Any]:
+        """Queue one record in faust's producer; return its delivery future.
+
+        Straight to ``app.producer.send``: the bytes are final, and faust's topic layer costs
+        more per event than the rest of the send. The partition is the producer's (by key).
+        """
+        return await self.app.producer.send(topic, key, value, None, None, headers)
+
+    def _latest(self, key: bytes) -> bytes | None:
+        """The digest ``key`` has, or will have once its sends in flight are acknowledged."""
+        sending = self._sending.get(key)
+        if sending is not None:
+            return sending.digest
+        return cast("bytes | None", self.table.get(key))
+
+    async def _emit(self, pending: Pending, output: Output) -> Awaitable[Any] | None:
+        key = output.key
+        digest = output.digest.encode()
+        if key is not None and self._latest(key) == digest:
+            self._duplicates.inc()
+            return None  # nothing to send; acked in its turn
+        delivery = await self._send(self.target, key, output.value, output.headers)
+        pending.output, pending.digest = output, digest
+        if key is not None:
+            self._sending[key] = pending
+        return delivery  # Kafka acknowledges it (acks=all), or it raises
+
+    async def _dead_letter(self, pending: Pending, failure: Failure) -> Awaitable[Any]:
+        message: Any = pending.event.message
+        try:
+            self.brake.record(False, topic=message.topic)
+        except DlqBrakeTripped:
+            log.critical(
+                "DLQ brake tripped on %s (flow %s): stopping the streams worker instead of "
+                "dead-lettering (last error at offset %s of partition %s: %s: %s)",
+                message.topic,
+                self.flow.name,
+                message.offset,
+                message.partition,
+                type(failure.error).__name__,
+                failure.error,
+            )
+            raise
+        headers = dead_letter_headers(
+            message, failure.error, stage=failure.stage, service=self.service
+        )
+        delivery = await self._send(self.dead_letters, message.key, message.value, headers)
+        pending.failure = failure
+        return delivery
+
+    def _settle(self, pending: Pending) -> None:
+        """Kafka acknowledged what was sent for ``pending`` (if anything): record it."""
+        output, failure = pending.output, pending.failure
+        if output is not None:
+            if output.key is not None:
+                self._remember(pending, output.key)
+            self._events_out.inc()
+        elif failure is not None:
+            message = pending.event.message
+            self.metrics.dlq.labels(self.service, message.topic, type(failure.error).__name__).inc()
+            log.warning(
+                "dead-lettered %s[%s]@%s at stage %s: %s",
+                message.topic,
+                message.partition,
+                message.offset,
+                failure.stage,
+                failure.error,
+            )
+        self._processing.observe(time.perf_counter() - pending.began)
+
+    def _remember(self, pending: Pending, key: bytes) -> None:
+        """``table[key] = digest`` outside faust's event context (see ``docs/streams.md``)."""
+        if self._sending.get(key) is pending:
+            del self._sending[key]  # no newer send of the key in flight
+        table = self.table
+        table.send_changelog(pending.event.message.partition, key, pending.digest)
+        table.data[key] = pending.digest

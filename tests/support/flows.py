@@ -1,0 +1,35 @@
+"""Test-only flows: the shop-orders flow's rules on topics of a test's own."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ferry.flow import Endpoint, Flow, System
+from ferry.topics import sink, src
+from streams.flows.shop_orders import FLOW as SHOP_ORDERS
+
+__all__ = ["shop_orders_on", "topics_of"]
+
+
+def topics_of(name: str) -> tuple[str, str]:
+    """``src.<name>.orders`` and ``sink.odoo.<name>`` (``-`` spelled ``_``)."""
+    part = name.replace("-", "_")
+    return src(part, "orders"), sink("odoo", part)
+
+
+def shop_orders_on(name: str) -> Flow:
+    """The shop-orders flow named ``name`` on the topics of :func:`topics_of`.
+
+    Its source system is a copy of the shop named after the flow (a topic names its system).
+    """
+    source, target = topics_of(name)
+    shop = SHOP_ORDERS.source.system
+    system: System[Any] = replace(shop, name=source.split(".")[1], cli=())
+    return replace(
+        SHOP_ORDERS,
+        name=name,
+        source=Endpoint(system, SHOP_ORDERS.source.event_type, source),
+        target=Endpoint(SHOP_ORDERS.target.system, SHOP_ORDERS.target.event_type, target),
+        webhook=None,
+    )
