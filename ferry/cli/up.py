@@ -51,7 +51,9 @@ def _summary(registry: Registry, state: Path, seconds: float, ports: list[int]) 
 
 @click.command("up")
 @config_option
-@click.option("--state-dir", default="var", show_default=True, help="Broker data, sandbox data, logs.")
+@click.option(
+    "--state-dir", default="var", show_default=True, help="Broker data, sandbox data, logs."
+)
 def up(config_path: str | None, state_dir: str) -> None:
     """Start Kafka, the sandbox systems and every Ferry service; Ctrl-C stops them all."""
     registry = load_registry(config_path, secrets=True)

@@ -93,9 +93,7 @@ async def run_gateway(
         log.info("gateway stopped")
 
 
-async def run_until_signalled(
-    registry: Registry, *, host: str | None, port: int | None
-) -> None:
+async def run_until_signalled(registry: Registry, *, host: str | None, port: int | None) -> None:
     """:func:`run_gateway` until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
