@@ -25,7 +25,6 @@ from ferry.kafka import make_consumer, make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.registry import Registry, sink_service
 from ferry.retry import Backoff
-from ferry.serde import SingleObjectSerde
 from ferry.service import ops_app, serve
 from ferry.sink import Target
 from ferry.topics import ensure_topics
@@ -79,7 +78,7 @@ async def run_sinks(
                         max_poll_records=tuning.batch_size,
                     ),
                     make_producer(kafka, client_id=f"{service}-{flow.name}"),
-                    serde=SingleObjectSerde(),
+                    serde=registry.serde(),
                     metrics=metrics,
                     backoff=Backoff.from_settings(registry.settings.retry),
                     brake=registry.brake(flow),

@@ -48,7 +48,8 @@ class System(Generic[ConfigT]):
     - ``connect``: the connection (a :class:`~ferry.sink.Target`) its sinks share, given the
       section and the environment the secrets are resolved from;
     - ``sink_port``: the default ops port of ``ferry sink <name>``;
-    - ``cli``: modules that add commands (each defines ``register(cli: click.Group)``).
+    - ``cli``: modules that add commands (each defines ``register(cli: click.Group)``);
+    - ``try_it``: what ``ferry up`` suggests a new user runs to see this system at work.
     """
 
     name: str
@@ -58,6 +59,7 @@ class System(Generic[ConfigT]):
     connect: Callable[[ConfigT, Mapping[str, str] | None], Target] | None = None
     sink_port: int | None = None
     cli: tuple[str, ...] = ()
+    try_it: str | None = None
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -131,10 +133,11 @@ class Flow:
     """One flow: ``source`` → ``validate`` → ``map`` → ``target`` → ``sink``.
 
     ``entity`` is what the flow changes and ``owner`` the system that owns it (its source of
-    truth); ``version_field`` is the target record's field that orders versions of an entity
+    truth); ``version_field`` is the target record's field that ranks versions of an entity
     (left out of the change-only digest). ``sink`` builds the sink that applies the target's
     events from the target system's connection; ``webhook`` makes the gateway take the
-    source's events over HTTP.
+    source's events over HTTP. ``schemas`` is a directory of the flow's own contracts
+    (``<event.type>/v<N>.avsc``) when they are not under ``schemas/``.
     """
 
     name: str
@@ -147,6 +150,7 @@ class Flow:
     version_field: str | None = None
     sink: SinkFactory | None = None
     webhook: WebhookSource | None = None
+    schemas: Path | None = None
     systems: tuple[System[Any], ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:

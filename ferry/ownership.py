@@ -3,8 +3,8 @@
 The owners come from the flows' declarations, overridden by ``ownership`` in ``ferry.yaml``
 (:attr:`ferry.registry.Registry.ownership`). A change of entity ``E``, stated by system ``S``
 and written into system ``T``, is allowed when ``S`` owns ``E`` (the owner spreads its own
-data), or ``T`` owns ``E`` and a flow grants ``S`` to originate ``E`` there (a shop creates
-orders in the system that owns them from then on). Anything else is an
+data), or ``T`` owns ``E`` and a flow grants ``S`` to originate ``E`` there (a connected app
+creates records in the system that owns them from then on). Anything else is an
 :class:`~ferry.errors.OwnershipViolation`. It guards whole entities, not single fields.
 """
 

@@ -20,7 +20,9 @@ from pydantic import BaseModel, SecretStr
 
 from ferry.errors import ConfigError
 from ferry.flow import Flow, System
+from ferry.schemas import SchemaRegistry
 from ferry.secrets import SecretRef
+from ferry.serde import SingleObjectSerde
 from ferry.settings import DlqSettings, ServiceSettings, Settings, load_settings
 from ferry.stack import ServiceSpec
 from ferry.topics import TopicSpec, internal
@@ -172,6 +174,14 @@ class Registry:
         owners = {f.entity: f.owner for f in self.flows}
         owners.update(self.settings.ownership)
         return owners
+
+    @cached_property
+    def schemas(self) -> SchemaRegistry:
+        """The contracts under ``schemas/`` and those the flows bring."""
+        return SchemaRegistry.load(extra=[f.schemas for f in self.flows if f.schemas is not None])
+
+    def serde(self) -> SingleObjectSerde:
+        return SingleObjectSerde(self.schemas)
 
     # -- services and topics -----------------------------------------------------------------
 

@@ -154,11 +154,27 @@ class SchemaRegistry:
         self._by_fp = by_fp
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str] | None = None) -> SchemaRegistry:
-        root = Path(directory) if directory is not None else default_schemas_dir()
-        if not root.is_dir():
-            raise SchemaError(str(root), "schema directory not found")
-        return cls(_read_dir(root))
+    def load(
+        cls,
+        directory: str | os.PathLike[str] | None = None,
+        extra: Iterable[str | os.PathLike[str]] = (),
+    ) -> SchemaRegistry:
+        """The schemas of ``directory`` (default: :func:`default_schemas_dir`) and of each
+        ``extra`` directory (a flow's own contracts); an event type lives in one of them."""
+        roots = [Path(directory) if directory is not None else default_schemas_dir()]
+        roots += [Path(d) for d in extra if Path(d) not in roots]
+        versions: list[SchemaVersion] = []
+        owner: dict[str, Path] = {}
+        for root in roots:
+            if not root.is_dir():
+                raise SchemaError(str(root), "schema directory not found")
+            for sv in _read_dir(root):
+                if owner.setdefault(sv.event_type, root) != root:
+                    raise SchemaError(
+                        sv.event_type, f"defined in both {owner[sv.event_type]} and {root}"
+                    )
+                versions.append(sv)
+        return cls(versions)
 
     def __iter__(self) -> Iterator[SchemaVersion]:
         for versions in self._by_type.values():

@@ -223,7 +223,7 @@ def _encode_error(sv: SchemaVersion, record: Mapping[str, Any], exc: Exception) 
     except Exception as found:
         errors = getattr(found, "errors", None)
         if errors:
-            # fastavro names the field by its record's full name: io.ferry.shop.OrderLine.sku
+            # fastavro names the field by its record's full name: io.ferry.<system>.<Record>.<field>
             field = ".".join(str(errors[0].field).split(".")[-2:])
             value = errors[0].datum
     return ValidationError(field, f"does not fit {sv.ref}", value, f"{type(exc).__name__}: {exc}")

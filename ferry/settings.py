@@ -259,6 +259,22 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _check_env_sections(environ: Mapping[str, str]) -> None:
+    """An override of a section that does not exist is an error, not silently ignored."""
+    sections = set(Settings.model_fields)
+    for name in environ:
+        if not name.startswith(ENV_PREFIX):
+            continue
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
+        if section not in sections:
+            raise ConfigError(
+                name,
+                f"no section {section!r} (sections: {', '.join(sorted(sections))}; a system, "
+                "service or flow is FERRY__SYSTEMS__<NAME>__..., FERRY__SERVICES__<NAME>__..., "
+                "FERRY__FLOWS__<NAME>__...)",
+            )
+
+
 def load_settings(
     path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -271,6 +287,7 @@ def load_settings(
     services and flows contribute and validates their sections.
     """
     env = os.environ if environ is None else environ
+    _check_env_sections(env)
     chosen = path if path is not None else env.get("FERRY_CONFIG")
     data = read_config_file(chosen) if chosen else {}
     data = _merge(dict(defaults or {}), data)

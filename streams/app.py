@@ -18,7 +18,7 @@ from ferry.flow import Flow
 from ferry.metrics import ServiceMetrics
 from ferry.ownership import OwnershipGuard
 from ferry.registry import STREAMS, Registry, changelog_topic
-from ferry.serde import Serde, SingleObjectSerde
+from ferry.serde import Serde
 from ferry.service import OpsPages
 from streams.processor import FlowProcessor
 from streams.stage import FlowStage
@@ -50,7 +50,7 @@ class StreamsApp:
         settings = registry.settings
         service = registry.service(SERVICE)
         self.metrics = metrics if metrics is not None else ServiceMetrics(SERVICE)
-        serde = serde or SingleObjectSerde()
+        serde = serde or registry.serde()
         guard = OwnershipGuard.of_flows(registry.ownership, registry.enabled)
         self.app = faust.App(
             app_id,

@@ -41,11 +41,10 @@ def _summary(registry: Registry, state: Path, seconds: float, ports: list[int]) 
     for flow in registry.enabled:
         lines.append(f"  {flow.name:<24} {flow.source.topic} -> {flow.target.topic}")
     lines.append(f"  {'metrics':<24} /metrics on ports {', '.join(map(str, ports))}\n")
-    lines += [
-        "Send a signed sample order from another terminal:\n",
-        "  .venv/bin/ferry shop send-sample\n",
-        "Press Ctrl-C to stop everything.",
-    ]
+    tries = [s.try_it for s in registry.active_systems.values() if s.try_it]
+    if tries:
+        lines += ["From another terminal:\n", *(f"  {t}" for t in tries), ""]
+    lines.append("Press Ctrl-C to stop everything.")
     return "\n".join(lines)
 
 

@@ -3,7 +3,7 @@
 ::
 
     async with OdooClient(url, "ferry", "admin", api_key) as odoo:
-        partner_id = await odoo.upsert_by_xmlid("res.partner", "ferry", "shop_42", {"name": "Ada"})
+        partner_id = await odoo.upsert_by_xmlid("res.partner", "ferry", "ada", {"name": "Ada"})
 
 Errors are Ferry's (:mod:`ferry.errors`); the translation table is in :mod:`ferry.odoo.errors`.
 """

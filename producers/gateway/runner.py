@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from ferry.kafka import make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.registry import GATEWAY, Registry
-from ferry.serde import SingleObjectSerde
 from ferry.service import serve
 from ferry.topics import ensure_topics
 from producers.gateway.app import SERVICE, create_app
@@ -60,7 +59,7 @@ async def run_gateway(
     app = create_app(
         settings,
         producer,
-        SingleObjectSerde(),
+        registry.serde(),
         metrics,
         routes,
         ready=producer.ready,

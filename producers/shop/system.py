@@ -22,5 +22,9 @@ def _secrets() -> dict[str, str]:
 
 
 SHOP: System[ShopSettings] = System(
-    "shop", ShopSettings, secrets=_secrets, cli=("producers.shop.cli",)
+    "shop",
+    ShopSettings,
+    secrets=_secrets,
+    cli=("producers.shop.cli",),
+    try_it=".venv/bin/ferry shop send-sample   # a signed sample order (--invalid: a dead letter)",
 )

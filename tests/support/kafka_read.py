@@ -68,3 +68,21 @@ async def wait_for_keys(
         if len(found) >= count or loop.time() > deadline:
             return found
         await asyncio.sleep(0.5)
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of ``topic`` that ``group`` has not committed yet (all of them if none)."""
+    partitions = await partitions_of(bootstrap, topic)
+    tps = [TopicPartition(topic, p) for p in partitions]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        ends = await consumer.end_offsets(tps) if tps else {}
+        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+    finally:
+        await admin.close()
+        await consumer.stop()
+    done = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
+    return sum(end - done.get(tp, 0) for tp, end in ends.items())

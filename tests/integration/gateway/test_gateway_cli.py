@@ -38,7 +38,7 @@ def test_gateway_and_send_sample_commands(kafka_bootstrap: str, tmp_path: Path) 
         **os.environ,
         "FERRY_SHOP_WEBHOOK_SECRET": "cli-integration-secret",
         "FERRY__KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "FERRY__GATEWAY__PORT": str(port),
+        "FERRY__SERVICES__GATEWAY__PORT": str(port),
         "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),
     }
     env.pop("FERRY_CONFIG", None)

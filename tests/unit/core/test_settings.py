@@ -130,3 +130,10 @@ def test_registry_resolves_secrets_naming_the_key() -> None:
         registry.resolve_secrets({})
     secret = registry.secret("shop", "webhook_secret", {"FERRY_SHOP_WEBHOOK_SECRET": "v"})
     assert secret.get_secret_value() == "v"
+
+
+def test_an_override_of_an_unknown_section_is_named_not_ignored() -> None:
+    with pytest.raises(ConfigError, match=r"^FERRY__GATEWAY__PORT: no section 'gateway'"):
+        load(environ={"FERRY__GATEWAY__PORT": "8081"})
+    with pytest.raises(ConfigError, match=r"^kafka\.bootstrap: "):
+        load(environ={"FERRY__KAFKA__BOOTSTRAP": "x"})
