@@ -8,7 +8,7 @@ COPY streams streams
 COPY consumers consumers
 COPY sandbox sandbox
 COPY infra/__init__.py infra/__init__.py
-COPY infra/kafka/__init__.py infra/kafka/
+COPY infra/kafka/*.py infra/kafka/
 COPY schemas schemas
 RUN pip install --no-cache-dir . && useradd --create-home ferry && mkdir -p /data && chown ferry /data
 USER ferry

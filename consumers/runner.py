@@ -1,28 +1,9 @@
 """The generic sink runner: consume one topic, apply each event to its target, commit after.
 
-::
-
-    getmany ──▶ per-partition queue ──▶ worker: decode → sink.apply → outcome ──▶ done offset
-                  (pause when full)                    │ permanent → dead letter (acked)
-                                                       │ transient → wait, retry the SAME record
-                                                       └ auth / brake / bug → stop the runner
-    commit loop: every ``commit_interval_s``, on revocation and at shutdown, commit each
-    partition's done offset (the offset after the last record whose effect was confirmed or
-    whose dead letter Kafka acknowledged). Nothing past a record still being retried is ever
-    committed.
-
-Ordering and stalls: each assigned partition has one worker that handles its records one at a
-time, in offset order, so every change to one entity (one key, one partition) is applied in
-order. While the record at the head of a partition fails transiently (the target is down or
-throttling) that partition **stalls**: its worker retries the same record with capped
-exponential backoff for as long as it takes, its queue fills, and the consumer pauses the
-partition; other partitions go on. Transient failures are never dead-lettered.
-
-Stops: an :class:`~ferry.errors.AuthenticationError`, a tripped
-:class:`~ferry.dlq.DlqBrake`, a configuration error or an unexpected exception (a bug) stops the
-runner: every worker finishes its in-flight record, done offsets are committed, and
-:meth:`SinkRunner.run` raises :class:`SinkStopped` with one line to show the operator. The
-failing record is not committed, so it is read again after the cause is fixed.
+One worker per assigned partition applies records in offset order; a permanent failure is
+dead-lettered, a transient one retried on the same record (the partition stalls, others go
+on); credentials refused, the DLQ brake or a bug stop the runner. Offsets are committed only
+past records whose effect was confirmed. Why and how: ``docs/sinks.md``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ferry.kafka import translate_kafka_error
 
 __all__ = ["GatewayProducer"]
 
-log = logging.getLogger("ferry.gateway")
+log = logging.getLogger(__name__)
 
 
 class GatewayProducer:

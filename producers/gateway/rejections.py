@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 __all__ = ["Rejection", "log", "rejection_response"]
 
-log = logging.getLogger("ferry.gateway")
+log = logging.getLogger(__name__)
 
 
 class Rejection(Exception):

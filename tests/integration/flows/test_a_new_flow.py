@@ -198,3 +198,16 @@ async def test_a_flow_added_by_files_only_runs_through_every_stage(
         if (header(r.headers, "ce_subject") or "").startswith(f"carrier:parcel:{RUN}")
     ]
     assert len(outputs) == VALID + len(UPDATED) + len(CLOSED)
+
+
+def test_the_guide_lists_exactly_the_files_the_test_flow_added() -> None:
+    guide = (ROOT / "docs" / "adding-a-flow.md").read_text(encoding="utf-8")
+    block = guide.split("<!-- files of the test flow -->", 1)[1].split("<!-- end -->", 1)[0]
+    listed = {line.strip() for line in block.splitlines() if line.strip().startswith("tests/")}
+    folder = ROOT / "tests" / "flows"
+    present = {
+        str(p.relative_to(ROOT))
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert listed == present

@@ -269,9 +269,9 @@ async def test_one_log_line_per_rejection_without_body_or_secret(
     order = sample_order(1001)
     order["created_at"] = "not a time"
     body, headers = signed_request(order, SECRET)
-    with caplog.at_level(logging.WARNING, logger="ferry.gateway"):
+    with caplog.at_level(logging.WARNING, logger="producers.gateway.rejections"):
         await gw.client.post(URL, content=body, headers=headers)
-    [line] = [r for r in caplog.records if r.name == "ferry.gateway"]
+    [line] = [r for r in caplog.records if r.name == "producers.gateway.rejections"]
     text = line.getMessage()
     assert "status=422" in text
     assert "field=created_at" in text
