@@ -132,20 +132,13 @@ class Registry:
 
     @cached_property
     def systems(self) -> dict[str, System[Any]]:
-        found: dict[str, System[Any]] = {}
-        for flow in self.flows:
-            for system in flow.systems:
-                found.setdefault(system.name, system)
-        return found
+        """The systems every registered flow names, by name, in the order they are named."""
+        return _systems_of(self.flows)
 
     @cached_property
     def active_systems(self) -> dict[str, System[Any]]:
-        """The systems of the enabled flows, in the order the flows name them."""
-        found: dict[str, System[Any]] = {}
-        for flow in self.enabled:
-            for system in flow.systems:
-                found.setdefault(system.name, system)
-        return found
+        """The systems of the enabled flows."""
+        return _systems_of(self.enabled)
 
     def system_settings(self, system: System[Any] | str) -> Any:
         """The validated ``systems.<name>`` section."""
@@ -224,6 +217,14 @@ class Registry:
                     spec.config["retention.ms"] = str(tuning.retention_ms)
                 specs.setdefault(name, spec)
         return list(specs.values())
+
+
+def _systems_of(flows: Iterable[Flow]) -> dict[str, System[Any]]:
+    found: dict[str, System[Any]] = {}
+    for flow in flows:
+        for system in flow.systems:
+            found.setdefault(system.name, system)
+    return found
 
 
 def _defaults(flows: Iterable[Flow]) -> dict[str, Any]:

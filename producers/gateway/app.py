@@ -100,11 +100,14 @@ def create_app(
                 require_signature(route, body, request.headers)
                 require_webhook_topic(route, request.headers)
                 payload = require_json(body)
-                delivery = request.headers.get(route.delivery_header or "") or None
+                source = route.source
+                delivery = (
+                    request.headers.get(source.delivery_header) if source.delivery_header else None
+                )
                 try:
-                    converted = route.convert(
+                    converted = source.convert(
                         payload,
-                        delivery_id=delivery if route.delivery_header else None,
+                        delivery_id=delivery or None,
                         traceparent=request.headers.get("traceparent"),
                     )
                     value = serde.encode(route.event_type, converted.record)

@@ -56,7 +56,7 @@ def require_json_content_type(headers: Headers) -> None:
 
 
 def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> None:
-    scheme = route.signature
+    scheme = route.source.signature
     signature = headers.get(scheme.header)
     if not signature:
         raise Rejection(
@@ -78,16 +78,17 @@ def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> Non
 
 def require_webhook_topic(route: WebhookRoute, headers: Headers) -> None:
     """The topic header is optional; when sent it must name the kind this route takes."""
-    if route.topic_header is None or route.webhook_topic is None:
+    source = route.source
+    if source.topic_header is None or source.webhook_topic is None:
         return
-    topic = headers.get(route.topic_header)
-    if topic is not None and topic.strip() != route.webhook_topic:
+    topic = headers.get(source.topic_header)
+    if topic is not None and topic.strip() != source.webhook_topic:
         raise Rejection(
             422,
-            f"this endpoint takes {route.webhook_topic} webhooks only",
+            f"this endpoint takes {source.webhook_topic} webhooks only",
             reason="unsupported webhook topic",
-            field=route.topic_header,
-            rule=route.webhook_topic,
+            field=source.topic_header,
+            rule=source.webhook_topic,
         )
 
 

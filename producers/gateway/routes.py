@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from ferry.errors import ConfigError
-from ferry.flow import SignatureScheme, WebhookConverter, WebhookSource
+from ferry.flow import WebhookSource
 from ferry.registry import Registry
 
 __all__ = ["WebhookRoute", "webhook_routes"]
@@ -16,36 +16,18 @@ __all__ = ["WebhookRoute", "webhook_routes"]
 
 @dataclass(frozen=True, slots=True)
 class WebhookRoute:
-    """``POST path``: from ``system``, signed by ``signature`` with ``secret``, converted into
-    ``event_type`` and produced to ``topic``."""
+    """``POST source.path``: from ``system``, signed with ``secret`` by the source's scheme,
+    converted into ``event_type`` and produced to ``topic``."""
 
-    path: str
+    source: WebhookSource
     system: str
     event_type: str
     topic: str
-    convert: WebhookConverter
-    signature: SignatureScheme
     secret: SecretStr
-    topic_header: str | None = None
-    webhook_topic: str | None = None
-    delivery_header: str | None = None
 
-    @classmethod
-    def of(
-        cls, source: WebhookSource, *, system: str, event_type: str, topic: str, secret: SecretStr
-    ) -> WebhookRoute:
-        return cls(
-            path=source.path,
-            system=system,
-            event_type=event_type,
-            topic=topic,
-            convert=source.convert,
-            signature=source.signature,
-            secret=secret,
-            topic_header=source.topic_header,
-            webhook_topic=source.webhook_topic,
-            delivery_header=source.delivery_header,
-        )
+    @property
+    def path(self) -> str:
+        return self.source.path
 
 
 def webhook_routes(
@@ -62,12 +44,11 @@ def webhook_routes(
                 f"flows.{flow.name}", f"webhook path {source.path} is taken by another flow"
             )
         system = flow.source.system
-        secret = registry.secret(system, source.secret_field, environ)
-        routes[source.path] = WebhookRoute.of(
-            source,
+        routes[source.path] = WebhookRoute(
+            source=source,
             system=system.name,
             event_type=flow.source.event_type,
             topic=flow.source.topic,
-            secret=secret,
+            secret=registry.secret(system, source.secret_field, environ),
         )
     return list(routes.values())
