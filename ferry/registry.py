@@ -97,7 +97,7 @@ class Registry:
 
     settings: Settings
     flows: tuple[Flow, ...]
-    _systems: dict[str, BaseModel] = field(default_factory=dict, repr=False)
+    sections: Mapping[str, BaseModel] = field(default_factory=dict, repr=False)
 
     # -- flows -------------------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class Registry:
     def system_settings(self, system: System[Any] | str) -> Any:
         """The validated ``systems.<name>`` section."""
         name = system if isinstance(system, str) else system.name
-        return self._systems[name]
+        return self.sections[name]
 
     def secret(self, system: System[Any] | str, field_name: str, environ: Any = None) -> SecretStr:
         """Resolve the secret reference ``systems.<name>.<field>``."""
@@ -262,8 +262,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     first = load_settings(path, environ)
     flows = _registered(first)
     settings = load_settings(path, environ, defaults=_defaults(flows))
-    registry = Registry(settings, tuple(flows))
-    _check_names(settings, flows, registry.systems)
-    for name, system in registry.systems.items():
-        registry._systems[name] = settings.system(name, system.settings)
-    return registry
+    systems = _systems_of(flows)
+    _check_names(settings, flows, systems)
+    sections = {name: settings.system(name, system.settings) for name, system in systems.items()}
+    return Registry(settings, tuple(flows), sections)

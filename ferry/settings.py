@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -182,7 +183,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over what the loader passes (defaults merged with the YAML).
-        environ = _ENVIRON.get("environ")
+        environ = _ENVIRON.get()
         env = _MappingEnvSource(settings_cls, environ) if environ is not None else env_settings
         return (env, init_settings)
 
@@ -206,7 +207,7 @@ class Settings(BaseSettings):
 
 
 # The environment a load reads (tests pass their own); set only while a load runs.
-_ENVIRON: dict[str, Mapping[str, str]] = {}
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("ferry_settings_environ", default=None)
 
 
 class _MappingEnvSource(EnvSettingsSource):
@@ -291,10 +292,10 @@ def load_settings(
     chosen = path if path is not None else env.get("FERRY_CONFIG")
     data = read_config_file(chosen) if chosen else {}
     data = _merge(dict(defaults or {}), data)
-    _ENVIRON["environ"] = env
+    token = _ENVIRON.set(env)
     try:
         return Settings(**data)
     except pydantic.ValidationError as exc:
         raise config_error(exc) from None
     finally:
-        _ENVIRON.clear()
+        _ENVIRON.reset(token)

@@ -1,0 +1,49 @@
+"""The streams app builds one agent and one change-only table per enabled flow (no broker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ferry.registry import load
+from streams.app import StreamsApp
+
+
+def test_one_agent_and_one_table_per_enabled_flow(tmp_path: Path) -> None:
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "registry: tests.flows\n"
+        "flows:\n"
+        "  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n    partitions: 6\n"
+        "  parcels-to-ledger:\n    dlq: {max_consecutive: 3}\n",
+        encoding="utf-8",
+    )
+    registry = load(config, environ={})
+    streams = StreamsApp(registry)
+    assert sorted(streams.stages) == ["parcels-to-ledger", "shop-orders-to-odoo"]
+    agents = {name: agent.channel.get_topic_name() for name, agent in streams.app.agents.items()}
+    assert agents == {
+        "streams.parcels-to-ledger": "src.carrier.parcels",
+        "streams.shop-orders-to-odoo": "src.shop.orders",
+    }
+    tables = {t.changelog_topic.get_topic_name(): t.partitions for t in streams.app.tables.values()}
+    assert tables == {
+        "ferry.streams.parcels-to-ledger.last-sent": 3,
+        "ferry.streams.shop-orders-to-odoo.last-sent": 6,
+    }
+    assert streams.stages["parcels-to-ledger"].brake.settings.max_consecutive == 3
+    assert streams.stages["shop-orders-to-odoo"].brake.settings == registry.settings.dlq
+    assert streams.stages["shop-orders-to-odoo"].dead_letters == "dlq.src.shop.orders"
+
+
+def test_a_disabled_flow_gets_no_agent(tmp_path: Path) -> None:
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "registry: tests.flows\n"
+        "flows:\n"
+        "  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n"
+        "  parcels-to-ledger:\n    enabled: false\n",
+        encoding="utf-8",
+    )
+    streams = StreamsApp(load(config, environ={}))
+    assert list(streams.stages) == ["shop-orders-to-odoo"]
+    assert list(streams.app.agents) == ["streams.shop-orders-to-odoo"]
