@@ -48,6 +48,8 @@ class System(Generic[ConfigT]):
     - ``connect``: the connection (a :class:`~ferry.sink.Target`) its sinks share, given the
       section and the environment the secrets are resolved from;
     - ``sink_port``: the default ops port of ``ferry sink <name>``;
+    - ``services``: Ferry services of its own (a change capture, say), with default ports;
+      ``services.<service name>`` in ``ferry.yaml`` moves them;
     - ``cli``: modules that add commands (each defines ``register(cli: click.Group)``);
     - ``try_it``: what ``ferry up`` suggests a new user runs to see this system at work.
     """
@@ -58,6 +60,7 @@ class System(Generic[ConfigT]):
     sandbox: Callable[[ConfigT, Path], ServiceSpec] | None = None
     connect: Callable[[ConfigT, Mapping[str, str] | None], Target] | None = None
     sink_port: int | None = None
+    services: tuple[ServiceSpec, ...] = ()
     cli: tuple[str, ...] = ()
     try_it: str | None = None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,9 @@ class Registry:
                 specs.append(system.sandbox(section, state_dir / system.name))
         if self.webhook_flows():
             specs.append(ServiceSpec(GATEWAY, (GATEWAY,), self.service(GATEWAY).port))
+        for system in self.active_systems.values():
+            for own in system.services:
+                specs.append(replace(own, port=self.service(own.name).port))
         if self.enabled:
             specs.append(ServiceSpec(STREAMS, (STREAMS,), self.service(STREAMS).port))
         for system_name in self.sink_systems():
@@ -233,6 +236,8 @@ def _defaults(flows: Iterable[Flow]) -> dict[str, Any]:
         for system in flow.systems:
             if system.sink_port is not None:
                 services.setdefault(sink_service(system.name), {"port": system.sink_port})
+            for own in system.services:
+                services.setdefault(own.name, {"port": own.port})
     return {"services": services}
 
 

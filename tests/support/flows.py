@@ -6,10 +6,11 @@ from dataclasses import replace
 from typing import Any
 
 from ferry.flow import Endpoint, Flow, System
+from ferry.stack import ServiceSpec
 from ferry.topics import sink, src
 from streams.flows.shop_orders import FLOW as SHOP_ORDERS
 
-__all__ = ["shop_orders_on", "topics_of"]
+__all__ = ["depot_scans", "shop_orders_on", "topics_of"]
 
 
 def topics_of(name: str) -> tuple[str, str]:
@@ -32,4 +33,19 @@ def shop_orders_on(name: str) -> Flow:
         source=Endpoint(system, SHOP_ORDERS.source.event_type, source),
         target=Endpoint(SHOP_ORDERS.target.system, SHOP_ORDERS.target.event_type, target),
         webhook=None,
+    )
+
+
+def depot_scans(name: str) -> Flow:
+    """The parcels flow from a system ``depot`` that runs a service of its own."""
+    from tests.flows import parcels
+
+    capture = ServiceSpec("depot-capture", ("capture", "depot"), 9200)
+    depot: System[Any] = replace(parcels.CARRIER, name="depot", services=(capture,))
+    flow = parcels.FLOW
+    return replace(
+        flow,
+        name=name,
+        source=Endpoint(depot, flow.source.event_type, src("depot", "parcels")),
+        target=Endpoint(flow.target.system, flow.target.event_type, sink("ledger", "depot")),
     )

@@ -137,3 +137,19 @@ def test_an_override_of_an_unknown_section_is_named_not_ignored() -> None:
         load(environ={"FERRY__GATEWAY__PORT": "8081"})
     with pytest.raises(ConfigError, match=r"^kafka\.bootstrap: "):
         load(environ={"FERRY__KAFKA__BOOTSTRAP": "x"})
+
+
+def test_a_system_adds_its_own_services_with_default_ports(tmp_path: Path) -> None:
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "registry: tests.flows\n"
+        "flows:\n  parcels-to-ledger: {enabled: false}\n"
+        "  depot-scans: {use: tests.support.flows:depot_scans}\n",
+        encoding="utf-8",
+    )
+    registry = load(config, environ={})
+    assert registry.service("depot-capture").port == 9200
+    specs = {s.name: s for s in registry.services(tmp_path)}
+    assert specs["depot-capture"].args == ("capture", "depot")
+    moved = load(config, environ={"FERRY__SERVICES__DEPOT_CAPTURE__PORT": "9300"})
+    assert {s.name: s.port for s in moved.services(tmp_path)}["depot-capture"] == 9300
