@@ -181,8 +181,14 @@ class Worker:
 
 
 def start_worker(
-    bootstrap: str, log: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    bootstrap: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    *,
+    wait_ready: bool = True,
 ) -> Worker:
+    """Start ``python -m streams``; with ``wait_ready``, return once ``/readyz`` answers 200."""
     port = free_port()
     environ = {
         **os.environ,
@@ -200,6 +206,8 @@ def start_worker(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+    if not wait_ready:
+        return Worker(process, port, log, 0.0)
     deadline = began + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -448,11 +456,17 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
         event(f"{run}-{i}", lines=[big_line]) if i == poison else event(f"{run}-{i}")
         for i in range(total)
     ]
-    worker = await asyncio.to_thread(
-        start_worker, kafka_bootstrap, tmp_path / "poison.log", None, ("--config", str(config))
+    # The whole backlog is on the source before the worker starts, so its first fetches fill
+    # the window: the outputs after POISON are queued while POISON's delivery is in flight.
+    await produce_backlog(kafka_bootstrap, source, events)
+    worker = start_worker(
+        kafka_bootstrap,
+        tmp_path / "poison.log",
+        None,
+        ("--config", str(config)),
+        wait_ready=False,  # it may crash (as it must) before it answers /readyz
     )
     try:
-        await produce_backlog(kafka_bootstrap, source, events)
         code = await asyncio.to_thread(worker.process.wait, 60)
     finally:
         await asyncio.to_thread(worker.stop)
