@@ -30,17 +30,16 @@ def _kafka(*args: str) -> int:
 
 
 def _summary(registry: Registry, state: Path, seconds: float, ports: list[int]) -> str:
-    lines = [f"\nFerry is up in {seconds:.1f} s. Logs: {state / 'log'}/\n"]
-    if registry.webhook_flows():
-        gateway = registry.service(GATEWAY)
-        for flow in registry.webhook_flows():
-            assert flow.webhook is not None
-            lines.append(
-                f"  {flow.name:<24} POST http://{gateway.host}:{gateway.port}{flow.webhook.path}"
-            )
+    lines = [f"\nFerry is up in {seconds:.1f} s. Logs: {state / 'log'}/\n", "Flows:"]
     for flow in registry.enabled:
-        lines.append(f"  {flow.name:<24} {flow.source.topic} -> {flow.target.topic}")
-    lines.append(f"  {'metrics':<24} /metrics on ports {', '.join(map(str, ports))}\n")
+        steps = [flow.source.topic, flow.target.topic]
+        if flow.webhook is not None:
+            gateway = registry.service(GATEWAY)
+            steps.insert(0, f"POST http://{gateway.host}:{gateway.port}{flow.webhook.path}")
+        if flow.sink is not None:
+            steps.append(flow.target.system.name)
+        lines.append(f"  {flow.name}: {' -> '.join(steps)}")
+    lines.append(f"\nMetrics: /metrics on ports {', '.join(map(str, ports))}\n")
     tries = [s.try_it for s in registry.active_systems.values() if s.try_it]
     if tries:
         lines += ["From another terminal:\n", *(f"  {t}" for t in tries), ""]
