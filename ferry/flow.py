@@ -10,7 +10,7 @@ See ``docs/adding-a-flow.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -48,8 +48,8 @@ class System(Generic[ConfigT]):
     - ``connect``: the connection (a :class:`~ferry.sink.Target`) its sinks share, given the
       section and the environment the secrets are resolved from;
     - ``sink_port``: the default ops port of ``ferry sink <name>``;
-    - ``services``: Ferry services of its own (a change capture, say), with default ports;
-      ``services.<service name>`` in ``ferry.yaml`` moves them;
+    - ``services``: Ferry services of its own (a change capture, say), given its section and
+      the enabled flows; ``service_ports`` their default ports (``services.<name>`` moves them);
     - ``cli``: modules that add commands (each defines ``register(cli: click.Group)``);
     - ``try_it``: what ``ferry up`` suggests a new user runs to see this system at work.
     """
@@ -60,7 +60,8 @@ class System(Generic[ConfigT]):
     sandbox: Callable[[ConfigT, Path], ServiceSpec] | None = None
     connect: Callable[[ConfigT, Mapping[str, str] | None], Target] | None = None
     sink_port: int | None = None
-    services: tuple[ServiceSpec, ...] = ()
+    services: Callable[[ConfigT, Sequence[Flow]], Sequence[ServiceSpec]] | None = None
+    service_ports: Mapping[str, int] = field(default_factory=dict)
     cli: tuple[str, ...] = ()
     try_it: str | None = None
 

@@ -20,6 +20,7 @@ MetricName = Literal[
     "ferry_dlq_total",
     "ferry_retries_total",
     "ferry_duplicates_total",
+    "ferry_echoes_total",
     "ferry_processing_seconds",
     "ferry_consumer_lag",
     "ferry_http_requests_total",
@@ -54,6 +55,12 @@ class ServiceMetrics:
         self.duplicates = Counter(
             "ferry_duplicates",
             "Events recognised as already applied and skipped",
+            ["service", "topic"],
+            registry=r,
+        )
+        self.echoes = Counter(
+            "ferry_echoes",
+            "Changes Ferry itself wrote, recognised at capture and dropped",
             ["service", "topic"],
             registry=r,
         )

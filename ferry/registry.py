@@ -191,8 +191,9 @@ class Registry:
         if self.webhook_flows():
             specs.append(ServiceSpec(GATEWAY, (GATEWAY,), self.service(GATEWAY).port))
         for system in self.active_systems.values():
-            for own in system.services:
-                specs.append(replace(own, port=self.service(own.name).port))
+            if system.services is not None:
+                own = system.services(self.system_settings(system), self.enabled)
+                specs += [replace(spec, port=self.service(spec.name).port) for spec in own]
         if self.enabled:
             specs.append(ServiceSpec(STREAMS, (STREAMS,), self.service(STREAMS).port))
         for system_name in self.sink_systems():
@@ -236,8 +237,8 @@ def _defaults(flows: Iterable[Flow]) -> dict[str, Any]:
         for system in flow.systems:
             if system.sink_port is not None:
                 services.setdefault(sink_service(system.name), {"port": system.sink_port})
-            for own in system.services:
-                services.setdefault(own.name, {"port": own.port})
+            for name, port in system.service_ports.items():
+                services.setdefault(name, {"port": port})
     return {"services": services}
 
 

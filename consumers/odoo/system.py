@@ -1,18 +1,30 @@
-"""Odoo as a connected system: its settings, embedded-default key, sandbox and sink target."""
+"""Odoo as a connected system: its settings, embedded-default key, sandbox, sink target and
+change capture."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
 from consumers.odoo.target import OdooTarget
-from ferry.flow import System
+from ferry.flow import Flow, System
 from ferry.odoo.settings import OdooSystem
 from ferry.stack import ServiceSpec
+from producers.odoo.settings import CaptureSettings
 
-__all__ = ["ODOO"]
+__all__ = ["CAPTURE_PORT", "ODOO", "OdooSettings"]
+
+CAPTURE = "odoo-capture"
+CAPTURE_PORT = 9102
+
+
+class OdooSettings(OdooSystem):
+    """``systems.odoo``: the connection, and what the change capture reads."""
+
+    capture: CaptureSettings = CaptureSettings()
 
 
 def _secrets() -> dict[str, str]:
@@ -20,18 +32,26 @@ def _secrets() -> dict[str, str]:
     return {"FERRY_ODOO_API_KEY": key, "SANDBOX_ODOO_API_KEY": key}
 
 
-def _sandbox(settings: OdooSystem, state_dir: Path) -> ServiceSpec:
+def _sandbox(settings: OdooSettings, state_dir: Path) -> ServiceSpec:
     port = httpx.URL(settings.url).port or 8069
     args = ("sandbox", "odoo", "--port", str(port), "--data-dir", str(state_dir))
     return ServiceSpec("odoo-sandbox", args, port, probe="jsonrpc")
 
 
-ODOO: System[OdooSystem] = System(
+def _services(settings: OdooSettings, flows: Sequence[Flow]) -> list[ServiceSpec]:
+    """The change capture, when a flow reads from Odoo or models are configured."""
+    reads = any(f.source.system.name == "odoo" for f in flows) or settings.capture.models
+    return [ServiceSpec(CAPTURE, ("capture", "odoo"), CAPTURE_PORT)] if reads else []
+
+
+ODOO: System[OdooSettings] = System(
     "odoo",
-    OdooSystem,
+    OdooSettings,
     secrets=_secrets,
     sandbox=_sandbox,
     connect=OdooTarget.connect,
     sink_port=9101,
-    cli=("sandbox.odoo.cli",),
+    services=_services,
+    service_ports={CAPTURE: CAPTURE_PORT},
+    cli=("sandbox.odoo.cli", "producers.odoo.cli"),
 )

@@ -41,7 +41,12 @@ def depot_scans(name: str) -> Flow:
     from tests.flows import parcels
 
     capture = ServiceSpec("depot-capture", ("capture", "depot"), 9200)
-    depot: System[Any] = replace(parcels.CARRIER, name="depot", services=(capture,))
+    depot: System[Any] = replace(
+        parcels.CARRIER,
+        name="depot",
+        services=lambda settings, flows: [capture],
+        service_ports={"depot-capture": 9200},
+    )
     flow = parcels.FLOW
     return replace(
         flow,

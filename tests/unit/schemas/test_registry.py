@@ -70,7 +70,9 @@ def test_fingerprints_of_our_schemas_agree_with_fastavro() -> None:
 
 def test_versions_are_indexed_by_type_oldest_first() -> None:
     registry = SchemaRegistry.load()
-    assert registry.event_types() == ["odoo.sale_order.upsert", "shop.order.created"]
+    folders = sorted(p.name for p in default_schemas_dir().iterdir() if p.is_dir())
+    assert "shop.order.created" in folders
+    assert registry.event_types() == folders
     assert [sv.version for sv in registry.versions("shop.order.created")] == [1, 2]
     assert registry.latest("shop.order.created").version == 2
     assert registry.get("shop.order.created", 1).ref == "shop.order.created/v1"

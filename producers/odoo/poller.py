@@ -1,0 +1,159 @@
+"""One poll of one feed: every row written since the watermark, once, in ``(write_date, id)``
+order, in pages; then the watermark moves.
+
+Rows are read with ``write_date >= since - overlap`` so that a row committed late within the
+same second (or a slow transaction) is still found; a row already emitted at that
+``(id, write_date)`` is skipped. Pages are keyset-paginated on ``(write_date, id)``. The
+watermark is saved only after Kafka acknowledged the page's events, so a crash re-emits at
+most one page (the stages downstream recognise a repeat).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from producers.odoo.feeds import (
+    STOCK,
+    Captured,
+    Feed,
+    odoo_datetime,
+    parse_odoo_datetime,
+    stock_events,
+)
+from producers.odoo.watermark import Watermark, WatermarkStore
+
+__all__ = ["OdooReader", "Poller"]
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Feed, list[Captured]], Awaitable[None]]
+
+
+class OdooReader(Protocol):
+    async def search_read(
+        self,
+        model: str,
+        domain: Sequence[Any] = ...,
+        fields: Sequence[str] | None = ...,
+        *,
+        offset: int = ...,
+        limit: int | None = ...,
+        order: str | None = ...,
+        context: Mapping[str, Any] | None = ...,
+    ) -> list[dict[str, Any]]: ...
+
+    async def read(
+        self,
+        model: str,
+        ids: Sequence[int],
+        fields: Sequence[str] | None = ...,
+        *,
+        context: Mapping[str, Any] | None = ...,
+    ) -> list[dict[str, Any]]: ...
+
+
+class Poller:
+    """Polls one feed. ``ferry_uid`` is Ferry's own Odoo user: its writes are echoes."""
+
+    def __init__(
+        self,
+        feed: Feed,
+        odoo: OdooReader,
+        emit: Emit,
+        store: WatermarkStore,
+        *,
+        ferry_uid: int | None,
+        overlap_s: float,
+        batch_size: int,
+        warehouse: str,
+        on_echo: Callable[[Feed], None] = lambda feed: None,
+    ) -> None:
+        self.feed = feed
+        self.odoo = odoo
+        self.emit = emit
+        self.store = store
+        self.ferry_uid = ferry_uid
+        self.overlap = timedelta(seconds=overlap_s)
+        self.batch_size = batch_size
+        self.warehouse = warehouse
+        self.on_echo = on_echo
+        self.watermark: Watermark | None = None
+
+    async def poll(self) -> int:
+        """Read and emit everything new; return the number of events emitted."""
+        if self.watermark is None:
+            self.watermark = await self.store.load(self.feed.model)
+        base: list[Any] = []
+        if self.watermark.since is not None:
+            base = [("write_date", ">=", odoo_datetime(self.watermark.since - self.overlap))]
+        after: tuple[str, int] | None = None
+        emitted = 0
+        while True:
+            domain = base + _after(after)
+            rows = await self.odoo.search_read(
+                self.feed.model,
+                domain,
+                list(self.feed.fields),
+                limit=self.batch_size,
+                order="write_date asc, id asc",
+                context={"active_test": False},
+            )
+            if not rows:
+                break
+            emitted += await self._page(rows)
+            if len(rows) < self.batch_size:
+                break
+            last = rows[-1]
+            after = (str(last["write_date"]), int(last["id"]))
+        return emitted
+
+    async def _page(self, rows: list[dict[str, Any]]) -> int:
+        watermark = self.watermark or Watermark()
+        fresh = [r for r in rows if (int(r["id"]), str(r["write_date"])) not in watermark.seen]
+        kept = [r for r in fresh if not self._echo(r)]
+        if self.feed is STOCK:
+            events = await stock_events(kept, self._read_products, self.warehouse)
+        else:
+            events = [self.feed.captured(r) for r in kept]
+        if events:
+            await self.emit(self.feed, events)
+        pairs = {(int(r["id"]), str(r["write_date"])) for r in rows}
+        newest = max(parse_odoo_datetime(r["write_date"]) for r in rows)
+        self.watermark = watermark.advanced(pairs, newest, self.overlap)
+        await self.store.save(self.feed.model, self.watermark)
+        return len(events)
+
+    def _echo(self, row: Mapping[str, Any]) -> bool:
+        if not self.feed.suppress_echo or self.ferry_uid is None:
+            return False
+        writer = row.get("write_uid")
+        uid = writer[0] if isinstance(writer, list | tuple) and writer else writer
+        if uid == self.ferry_uid:
+            self.on_echo(self.feed)
+            return True
+        return False
+
+    async def _read_products(self, ids: Sequence[int], warehouse: str) -> list[dict[str, Any]]:
+        return await self.odoo.read(
+            "product.product",
+            list(ids),
+            ["id", "default_code", "free_qty", "qty_available"],
+            context={"warehouse": warehouse, "active_test": False},
+        )
+
+
+def _after(after: tuple[str, int] | None) -> list[Any]:
+    """Keyset pagination: rows after ``(write_date, id)`` in that order."""
+    if after is None:
+        return []
+    write_date, ident = after
+    return [
+        "|",
+        ("write_date", ">", write_date),
+        "&",
+        ("write_date", "=", write_date),
+        ("id", ">", ident),
+    ]

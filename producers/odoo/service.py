@@ -1,0 +1,240 @@
+"""``ferry capture odoo``: Odoo's changes onto Kafka, by polling ``write_date``.
+
+One :class:`~producers.odoo.poller.Poller` per captured model (those the enabled flows read
+from ``src.odoo.*``, plus ``systems.odoo.capture.models``), every ``interval_s``. Odoo down:
+the poll is retried with backoff, the watermark does not move and ``/readyz`` turns 503. A
+captured field missing in Odoo (a renamed field, another major version): the service stops at
+start with one line naming the model and the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from ferry.envelope import CloudEvent, deterministic_id
+from ferry.errors import AuthenticationError, ConfigError, FerryError, TransientError
+from ferry.kafka import make_producer
+from ferry.metrics import ServiceMetrics
+from ferry.odoo import OdooClient
+from ferry.registry import Registry
+from ferry.retry import Backoff
+from ferry.serde import Serde
+from ferry.service import ops_app, serve
+from ferry.timefmt import format_timestamp
+from ferry.topics import TopicSpec, ensure_topics
+from producers.odoo.feeds import FEEDS, Captured, Feed
+from producers.odoo.poller import Poller
+from producers.odoo.settings import CaptureSettings
+from producers.odoo.watermark import KafkaWatermarks
+
+__all__ = ["SERVICE", "captured_feeds", "run_capture", "run_until_signalled"]
+
+log = logging.getLogger(__name__)
+
+SERVICE = "odoo-capture"
+CE_SOURCE = "ferry/capture/odoo"
+
+
+def captured_feeds(registry: Registry, capture: CaptureSettings) -> list[Feed]:
+    """The feeds the enabled flows read, plus the configured extra models."""
+    wanted: dict[str, Feed] = {}
+    by_type = {f.event_type: f for f in FEEDS.values()}
+    for flow in registry.enabled:
+        feed = by_type.get(flow.source.event_type)
+        if flow.source.system.name == "odoo" and feed is not None:
+            wanted[feed.model] = feed
+    for model in capture.models:
+        if model not in FEEDS:
+            known = ", ".join(sorted(FEEDS))
+            raise ConfigError("systems.odoo.capture.models", f"{model}: not capturable ({known})")
+        wanted.setdefault(model, FEEDS[model])
+    return list(wanted.values())
+
+
+class Emitter:
+    """Encodes captured rows and produces them; returns once Kafka acknowledged all."""
+
+    def __init__(self, producer: AIOKafkaProducer, serde: Serde, metrics: ServiceMetrics) -> None:
+        self.producer = producer
+        self.serde = serde
+        self.metrics = metrics
+
+    async def __call__(self, feed: Feed, events: list[Captured]) -> None:
+        futures = []
+        for event in events:
+            envelope = CloudEvent(
+                id=deterministic_id(CE_SOURCE, event.key, format_timestamp(event.version)),
+                source=CE_SOURCE,
+                type=feed.event_type,
+                subject=event.key,
+            )
+            value = self.serde.encode(feed.event_type, event.record)
+            futures.append(
+                await self.producer.send(
+                    feed.topic, value, key=event.key.encode(), headers=envelope.to_headers()
+                )
+            )
+        await asyncio.gather(*futures)
+        self.metrics.events_out.labels(self.metrics.service, feed.topic).inc(len(events))
+
+
+async def check_fields(odoo: OdooClient, feeds: list[Feed]) -> None:
+    """Every captured field exists in this Odoo; :class:`ConfigError` naming model and field."""
+    for feed in feeds:
+        fields: Mapping[str, Any] = await odoo.execute_kw(
+            feed.model, "fields_get", [], {"attributes": ["type"]}
+        )
+        missing = [f for f in feed.fields if f != "id" and f not in fields]
+        if missing:
+            raise ConfigError(
+                f"capture {feed.model}",
+                f"field {missing[0]} does not exist in this Odoo (renamed or removed?)",
+            )
+
+
+class _Health:
+    def __init__(self, feeds: list[Feed], interval_s: float) -> None:
+        self.last_ok = {f.model: 0.0 for f in feeds}
+        self.interval_s = interval_s
+
+    def ok(self, feed: Feed) -> None:
+        self.last_ok[feed.model] = time.monotonic()
+
+    def ready(self) -> bool:
+        horizon = time.monotonic() - max(3 * self.interval_s, 10.0)
+        return all(t >= horizon for t in self.last_ok.values())
+
+
+async def _poll_forever(
+    poller: Poller, interval_s: float, backoff: Backoff, health: _Health, metrics: ServiceMetrics
+) -> None:
+    failures = 0
+    while True:
+        started = time.perf_counter()
+        try:
+            count = await poller.poll()
+        except TransientError as exc:
+            failures += 1
+            delay = backoff.delay(min(failures, 32), exc.retry_after)
+            log.warning("polling %s failed (%s); again in %.1f s", poller.feed.model, exc, delay)
+            await asyncio.sleep(delay)
+            continue
+        failures = 0
+        health.ok(poller.feed)
+        metrics.processing.labels(metrics.service, f"poll {poller.feed.model}").observe(
+            time.perf_counter() - started
+        )
+        if count:
+            log.info("%s: %d event(s) to %s", poller.feed.model, count, poller.feed.topic)
+        await asyncio.sleep(interval_s)
+
+
+async def run_capture(
+    registry: Registry,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stop: asyncio.Event | None = None,
+    metrics: ServiceMetrics | None = None,
+) -> int:
+    """Capture until ``stop`` is set; return the exit status (1: a fatal problem)."""
+    settings = registry.system_settings("odoo")
+    capture: CaptureSettings = settings.capture
+    feeds = captured_feeds(registry, capture)
+    if not feeds:
+        print(
+            f"{SERVICE}: no enabled flow reads from Odoo and no model is configured",
+            file=sys.stderr,
+        )
+        return 1
+    metrics = metrics or ServiceMetrics(SERVICE)
+    kafka = registry.settings.kafka
+    odoo = OdooClient.from_settings(settings, environ=environ)
+    producer = make_producer(kafka, client_id=SERVICE)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        try:
+            uid = await odoo.authenticate()
+            await check_fields(odoo, feeds)
+        except AuthenticationError:
+            print(f"{SERVICE}: Odoo refused the API key for login {odoo.login}", file=sys.stderr)
+            return 1
+        except ConfigError as exc:
+            print(f"{SERVICE}: {exc}", file=sys.stderr)
+            return 1
+        except FerryError as exc:
+            print(f"{SERVICE}: Odoo is not reachable: {exc}", file=sys.stderr)
+            return 1
+        await producer.start()
+        watermarks = KafkaWatermarks(kafka, producer)
+        specs = registry.topics() + watermarks.topics([f.model for f in feeds])
+        specs += [
+            TopicSpec.for_name(f.topic, kafka.partitions, kafka.replication_factor) for f in feeds
+        ]
+        await ensure_topics(kafka.bootstrap_servers, specs)
+        emit = Emitter(producer, registry.serde(), metrics)
+        health = _Health(feeds, capture.interval_s)
+
+        def echo(feed: Feed) -> None:
+            metrics.echoes.labels(metrics.service, feed.topic).inc()
+
+        backoff = Backoff.from_settings(registry.settings.retry)
+        for feed in feeds:
+            poller = Poller(
+                feed,
+                odoo,
+                emit,
+                watermarks,
+                ferry_uid=uid,
+                overlap_s=capture.overlap_s,
+                batch_size=capture.batch_size,
+                warehouse=capture.warehouse,
+                on_echo=echo,
+            )
+            tasks.append(
+                asyncio.create_task(
+                    _poll_forever(poller, capture.interval_s, backoff, health, metrics),
+                    name=f"capture {feed.model}",
+                )
+            )
+        where = registry.service(SERVICE)
+        tasks.append(
+            asyncio.create_task(serve(ops_app(metrics, health.ready), where.host, where.port))
+        )
+        log.info("capturing %s every %.1f s", ", ".join(f.model for f in feeds), capture.interval_s)
+        waiter = asyncio.create_task((stop or asyncio.Event()).wait())
+        done, _ = await asyncio.wait({*tasks, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        for task in done:
+            if task is not waiter and not task.cancelled() and task.exception() is not None:
+                print(f"{SERVICE}: {task.get_name()}: {task.exception()}", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await producer.stop()
+        await odoo.aclose()
+
+
+async def run_until_signalled(registry: Registry) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        return await run_capture(registry, stop=stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
