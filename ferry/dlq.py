@@ -65,12 +65,14 @@ def error_headers(
     message = str(error) or type(error).__name__
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 1] + "…"
-    field_name = getattr(error, "field", None) if isinstance(error, FerryError) else None
+    field_name = error.field if isinstance(error, FerryError) else None
+    rule = error.rule if isinstance(error, FerryError) else None
     values = {
         "stage": stage,
         "class": type(error).__name__,
         "message": message,
         "field": field_name or "",
+        "rule": rule or "",
         "attempts": str(attempts),
         "first_failed_at": format_timestamp(first_failed_at),
         "service": service,

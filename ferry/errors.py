@@ -43,11 +43,13 @@ __all__ = [
 class FerryError(Exception):
     """Base of every error Ferry raises on purpose.
 
-    ``field`` names the offending field (dotted path) where one is known; it travels to the
-    ``ferry.error.field`` header of a dead letter.
+    ``field`` names the offending field (dotted path) where one is known, ``rule`` the rule it
+    broke; they travel to the ``ferry.error.field`` and ``ferry.error.rule`` headers of a dead
+    letter.
     """
 
     field: str | None = None
+    rule: str | None = None
 
     @property
     def message(self) -> str:
@@ -99,6 +101,7 @@ class OwnershipViolation(PermanentError):
     def __init__(self, system: str, entity: str, owner: str, field: str | None = None) -> None:
         what = f"{entity}.{field}" if field else entity
         super().__init__(f"{system} may not change {what}: owned by {owner}")
+        self.rule = "not_owner"
         self.system = system
         self.entity = entity
         self.owner = owner

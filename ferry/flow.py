@@ -35,7 +35,8 @@ __all__ = [
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 Validator = Callable[[Mapping[str, Any]], None]
-Mapper = Callable[[Mapping[str, Any]], dict[str, Any]]
+# A mapping returns the target record, or None when the event says nothing to the target.
+Mapper = Callable[[Mapping[str, Any]], dict[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

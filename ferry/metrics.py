@@ -21,6 +21,7 @@ MetricName = Literal[
     "ferry_retries_total",
     "ferry_duplicates_total",
     "ferry_echoes_total",
+    "ferry_filtered_total",
     "ferry_processing_seconds",
     "ferry_consumer_lag",
     "ferry_http_requests_total",
@@ -61,6 +62,12 @@ class ServiceMetrics:
         self.echoes = Counter(
             "ferry_echoes",
             "Changes Ferry itself wrote, recognised at capture and dropped",
+            ["service", "topic"],
+            registry=r,
+        )
+        self.filtered = Counter(
+            "ferry_filtered",
+            "Events a flow's mapping found nothing in for its target, acked and dropped",
             ["service", "topic"],
             registry=r,
         )

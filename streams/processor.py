@@ -72,7 +72,8 @@ class FlowProcessor:
         key: bytes | None,
         value: bytes | None,
         headers: Sequence[tuple[str, bytes]] | None,
-    ) -> Output | Failure:
+    ) -> Output | Failure | None:
+        """The output, the failure, or ``None`` when the mapping has nothing for the target."""
         flow = self.flow
         try:
             if value is None:
@@ -95,6 +96,8 @@ class FlowProcessor:
             return Failure("validate", exc)
         try:
             mapped = flow.map(decoded.record)
+            if mapped is None:
+                return None
             data = self._serde.encode(self._target_type, mapped)
         except PermanentError as exc:
             return Failure("map", exc)

@@ -70,6 +70,7 @@ class FlowStage:
         self._events_in = metrics.events_in.labels(service, flow.source.topic)
         self._events_out = metrics.events_out.labels(service, self.target)
         self._duplicates = metrics.duplicates.labels(service, self.target)
+        self._filtered = metrics.filtered.labels(service, flow.source.topic)
         self._processing = metrics.processing.labels(service, flow.name)
         # The newest in-flight send of each key (its digest is what the key will hold).
         self._sending: dict[bytes, Pending] = {}
@@ -125,6 +126,10 @@ class FlowStage:
         if isinstance(outcome, Output):
             self.brake.record(True, topic=message.topic)
             await window.put(pending, await self._emit(pending, outcome))
+        elif outcome is None:  # nothing for the target: acked in its turn
+            self.brake.record(True, topic=message.topic)
+            self._filtered.inc()
+            await window.put(pending, None)
         else:
             await window.put(pending, await self._dead_letter(pending, outcome))
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ferry.dlq import DlqBrake, DlqBrakeTripped, error_headers
-from ferry.errors import ValidationError
+from ferry.errors import OwnershipViolation, ValidationError
 from ferry.retry import Backoff
 from ferry.settings import DlqSettings
 
@@ -31,6 +31,7 @@ def test_error_headers_name_everything_an_operator_needs() -> None:
     )
     assert headers["ferry.error.class"] == b"ValidationError"
     assert headers["ferry.error.field"] == b"currency"
+    assert headers["ferry.error.rule"] == b"must be an ISO 4217 currency code"
     assert headers["ferry.error.message"] == (
         b"currency: must be an ISO 4217 currency code (got 'XYZ')"
     )
@@ -39,6 +40,19 @@ def test_error_headers_name_everything_an_operator_needs() -> None:
     assert headers["ferry.error.partition"] == b"2"
     assert headers["ferry.error.offset"] == b"41"
     assert headers["ferry.error.first_failed_at"] == b"2026-01-01T00:00:00.000Z"
+
+
+def test_an_ownership_violation_is_dead_lettered_with_rule_not_owner() -> None:
+    error = OwnershipViolation("shop", "inventory", "odoo")
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    headers = dict(
+        error_headers(
+            Record(), error, stage="validate", service="s", attempts=1, first_failed_at=when
+        )
+    )
+    assert headers["ferry.error.rule"] == b"not_owner"
+    assert headers["ferry.error.class"] == b"OwnershipViolation"
+    assert headers["ferry.error.message"] == b"shop may not change inventory: owned by odoo"
 
 
 def test_brake_trips_on_ratio_but_not_on_a_few_failures() -> None:
