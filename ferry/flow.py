@@ -31,6 +31,7 @@ __all__ = [
     "System",
     "Validator",
     "WebhookSource",
+    "first_header",
 ]
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
@@ -96,14 +97,24 @@ class Converted:
 
 
 class SignatureScheme(Protocol):
-    """How a system signs its webhooks. ``header`` carries the signature; ``rule`` says it."""
+    """How a system signs its webhooks. ``headers`` may carry the signature (the first found
+    is checked); ``rule`` says how it is made."""
 
     @property
-    def header(self) -> str: ...
+    def headers(self) -> tuple[str, ...]: ...
     @property
     def rule(self) -> str: ...
 
     def verify(self, secret: SecretStr, body: bytes, signature: str) -> bool: ...
+
+
+def first_header(headers: Mapping[str, str], names: Sequence[str]) -> tuple[str, str | None]:
+    """The first of ``names`` present in ``headers`` and its value (else the first name)."""
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            return name, value
+    return (names[0] if names else ""), None
 
 
 class WebhookConverter(Protocol):
@@ -117,17 +128,18 @@ class WebhookSource:
     """A gateway route: ``POST path``, signed with ``signature`` by the source system.
 
     ``secret_field`` names the field of the system's settings that holds the signing secret.
-    ``topic_header``/``webhook_topic``: the header naming the webhook's kind, and the one this
-    route takes. ``delivery_header``: the system's delivery id (the event's id derives from it).
+    ``topic_headers``/``webhook_topic``: the header naming the webhook's kind (first found of
+    the names), and the kind this route takes. ``delivery_headers``: the system's delivery id
+    (the event's id derives from it). Several names: a system's header and its aliases.
     """
 
     path: str
     convert: WebhookConverter
     signature: SignatureScheme
     secret_field: str = "webhook_secret"  # noqa: S105 (a field name, not a secret)
-    topic_header: str | None = None
+    topic_headers: tuple[str, ...] = ()
     webhook_topic: str | None = None
-    delivery_header: str | None = None
+    delivery_headers: tuple[str, ...] = ()
 
 
 SinkFactory = Callable[["Flow", Any], Sink]

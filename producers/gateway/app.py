@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry.envelope import Headers
 from ferry.errors import Unavailable, ValidationError
-from ferry.flow import Converted
+from ferry.flow import Converted, first_header
 from ferry.kafka import translate_kafka_error
 from ferry.metrics import ServiceMetrics
 from ferry.serde import Serde
@@ -101,9 +101,7 @@ def create_app(
                 require_webhook_topic(route, request.headers)
                 payload = require_json(body)
                 source = route.source
-                delivery = (
-                    request.headers.get(source.delivery_header) if source.delivery_header else None
-                )
+                _, delivery = first_header(request.headers, source.delivery_headers)
                 try:
                     converted = source.convert(
                         payload,

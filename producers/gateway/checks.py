@@ -13,6 +13,7 @@ from typing import Any
 from starlette.datastructures import Headers
 
 from ferry.errors import ValidationError
+from ferry.flow import first_header
 from producers.gateway.rejections import Rejection
 from producers.gateway.routes import WebhookRoute
 
@@ -57,13 +58,13 @@ def require_json_content_type(headers: Headers) -> None:
 
 def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> None:
     scheme = route.source.signature
-    signature = headers.get(scheme.header)
+    name, signature = first_header(headers, scheme.headers)
     if not signature:
         raise Rejection(
             401,
-            f"missing signature header {scheme.header}",
+            f"missing signature header {name}",
             reason="missing signature",
-            field=scheme.header,
+            field=name,
             rule=scheme.rule,
         )
     if not scheme.verify(route.secret, body, signature):
@@ -71,7 +72,7 @@ def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> Non
             401,
             "signature does not match the body",
             reason="bad signature",
-            field=scheme.header,
+            field=name,
             rule=scheme.rule,
         )
 
@@ -79,15 +80,15 @@ def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> Non
 def require_webhook_topic(route: WebhookRoute, headers: Headers) -> None:
     """The topic header is optional; when sent it must name the kind this route takes."""
     source = route.source
-    if source.topic_header is None or source.webhook_topic is None:
+    if not source.topic_headers or source.webhook_topic is None:
         return
-    topic = headers.get(source.topic_header)
+    name, topic = first_header(headers, source.topic_headers)
     if topic is not None and topic.strip() != source.webhook_topic:
         raise Rejection(
             422,
             f"this endpoint takes {source.webhook_topic} webhooks only",
             reason="unsupported webhook topic",
-            field=source.topic_header,
+            field=name,
             rule=source.webhook_topic,
         )
 

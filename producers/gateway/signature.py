@@ -44,7 +44,7 @@ def verify(secret: SecretStr | str | bytes, body: bytes, signature: str | None) 
 class HmacSha256Base64:
     """The scheme of Shopify-style webhooks, with the header that carries the signature."""
 
-    header: str
+    headers: tuple[str, ...]
     rule: str = "base64 HMAC-SHA256 of the raw body"
 
     def sign(self, secret: SecretStr | str | bytes, body: bytes) -> str:

@@ -29,6 +29,7 @@ from ferry.topics import entity_key, src
 from producers.gateway.signature import HmacSha256Base64
 
 __all__ = [
+    "ALIASES",
     "CE_SOURCE",
     "DELIVERY_HEADER",
     "EVENT_TYPE",
@@ -48,10 +49,16 @@ TOPIC = src("shop", "orders")
 CE_SOURCE = "ferry/gateway/shop"
 WEBHOOK_TOPIC = "orders/create"
 WEBHOOK_PATH = "/webhooks/shop"
-SIGNATURE_HEADER = "X-Shop-Hmac-Sha256"
-TOPIC_HEADER = "X-Shop-Topic"
-DELIVERY_HEADER = "X-Shop-Webhook-Id"
-SIGNATURE = HmacSha256Base64(SIGNATURE_HEADER)
+# Shopify's header names; Ferry's first ones (X-Shop-*) stay accepted as aliases.
+SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
+TOPIC_HEADER = "X-Shopify-Topic"
+DELIVERY_HEADER = "X-Shopify-Webhook-Id"
+ALIASES = {
+    SIGNATURE_HEADER: "X-Shop-Hmac-Sha256",
+    TOPIC_HEADER: "X-Shop-Topic",
+    DELIVERY_HEADER: "X-Shop-Webhook-Id",
+}
+SIGNATURE = HmacSha256Base64((SIGNATURE_HEADER, ALIASES[SIGNATURE_HEADER]))
 
 _INT32 = (-(2**31), 2**31 - 1)
 

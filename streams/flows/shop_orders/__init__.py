@@ -27,8 +27,8 @@ FLOW = Flow(
         path=webhook.WEBHOOK_PATH,
         convert=webhook.convert_order,
         signature=webhook.SIGNATURE,
-        topic_header=webhook.TOPIC_HEADER,
+        topic_headers=(webhook.TOPIC_HEADER, webhook.ALIASES[webhook.TOPIC_HEADER]),
         webhook_topic=webhook.WEBHOOK_TOPIC,
-        delivery_header=webhook.DELIVERY_HEADER,
+        delivery_headers=(webhook.DELIVERY_HEADER, webhook.ALIASES[webhook.DELIVERY_HEADER]),
     ),
 )

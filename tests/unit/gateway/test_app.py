@@ -138,10 +138,10 @@ async def test_json_with_charset_parameter_is_accepted(gw: Gateway) -> None:
 
 async def test_missing_signature_is_401(gw: Gateway) -> None:
     body, headers = signed()
-    del headers["X-Shop-Hmac-Sha256"]
+    del headers["X-Shopify-Hmac-Sha256"]
     response = await gw.client.post(URL, content=body, headers=headers)
     assert response.status_code == 401
-    assert response.json()["field"] == "X-Shop-Hmac-Sha256"
+    assert response.json()["field"] == "X-Shopify-Hmac-Sha256"
 
 
 async def test_bad_signature_and_tampered_body_are_401_and_never_echo_the_secret(
@@ -149,7 +149,7 @@ async def test_bad_signature_and_tampered_body_are_401_and_never_echo_the_secret
 ) -> None:
     body, headers = signed()
     wrong = await gw.client.post(
-        URL, content=body, headers={**headers, "X-Shop-Hmac-Sha256": "AAAA"}
+        URL, content=body, headers={**headers, "X-Shopify-Hmac-Sha256": "AAAA"}
     )
     tampered = await gw.client.post(URL, content=body.replace(b"1001", b"1002"), headers=headers)
     for response in (wrong, tampered):
@@ -162,7 +162,7 @@ async def test_bad_signature_and_tampered_body_are_401_and_never_echo_the_secret
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b'{"total_price": NaN}'])
 async def test_malformed_json_is_400(gw: Gateway, raw: bytes) -> None:
     _, headers = signed()
-    headers["X-Shop-Hmac-Sha256"] = sign(SECRET, raw)
+    headers["X-Shopify-Hmac-Sha256"] = sign(SECRET, raw)
     response = await gw.client.post(URL, content=raw, headers=headers)
     assert response.status_code == 400
     assert response.json()["error"].startswith("malformed JSON")
@@ -192,10 +192,10 @@ async def test_content_rules_are_not_the_gateways_job(gw: Gateway) -> None:
 
 async def test_other_webhook_topics_are_422(gw: Gateway) -> None:
     body, headers = signed()
-    headers["X-Shop-Topic"] = "orders/updated"
+    headers["X-Shopify-Topic"] = "orders/updated"
     response = await gw.client.post(URL, content=body, headers=headers)
     assert response.status_code == 422
-    assert response.json()["field"] == "X-Shop-Topic"
+    assert response.json()["field"] == "X-Shopify-Topic"
 
 
 async def test_declared_body_over_the_limit_is_413_before_reading() -> None:
@@ -303,3 +303,24 @@ def test_error_bodies_are_json() -> None:
 
     rejection = Rejection(422, "bad", reason="r", field="f", rule="x")
     assert json.loads(json.dumps(rejection.body())) == {"error": "bad", "field": "f", "rule": "x"}
+
+
+async def test_ferrys_first_header_names_stay_accepted_as_aliases(gw: Gateway) -> None:
+    body, headers = signed(1777, delivery_id="alias-delivery")
+    renamed = {
+        "X-Shop-Hmac-Sha256"
+        if k == "X-Shopify-Hmac-Sha256"
+        else "X-Shop-Topic"
+        if k == "X-Shopify-Topic"
+        else "X-Shop-Webhook-Id"
+        if k == "X-Shopify-Webhook-Id"
+        else k: v
+        for k, v in headers.items()
+    }
+    assert "X-Shopify-Hmac-Sha256" not in renamed
+    response = await gw.client.post(URL, content=body, headers=renamed)
+    assert response.status_code == 202
+    assert response.json()["id"] == deterministic_id("shop", "alias-delivery")
+    renamed["X-Shop-Topic"] = "orders/cancelled"
+    refused = await gw.client.post(URL, content=body, headers=renamed)
+    assert (refused.status_code, refused.json()["field"]) == (422, "X-Shop-Topic")
