@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KAFKA_LIBS := infra/kafka/libs/.resolved
 
-.PHONY: up test setup venv jars prometheus lint typecheck schemas unit integration e2e chaos bench down clean
+.PHONY: up test setup venv jars env prometheus lint typecheck schemas unit integration e2e chaos bench down clean
 
 up: setup ## set everything up and run the platform on its embedded defaults
 	$(BIN)/ferry up
@@ -17,7 +17,7 @@ test: setup prometheus ## set everything up and run the whole suite
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-setup: venv jars .env
+setup: venv jars env
 
 venv: $(BIN)/.installed
 
@@ -40,7 +40,7 @@ $(KAFKA_LIBS): infra/kafka/pom.xml
 prometheus:
 	@bash infra/prometheus/install.sh
 
-.env:
+env: venv  # fresh secrets for the embedded defaults; adds what a newer Ferry needs
 	@$(BIN)/python -m ferry.dotenv init .env
 
 lint:

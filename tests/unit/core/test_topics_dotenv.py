@@ -38,3 +38,19 @@ def test_dotenv_init_once_and_load_without_override(tmp_path: Path) -> None:
     assert env["FERRY_ODOO_API_KEY"] == values["FERRY_ODOO_API_KEY"]
     assert len(values["FERRY_ODOO_API_KEY"]) == 40
     assert values["SANDBOX_ODOO_API_KEY"] == values["FERRY_ODOO_API_KEY"]
+
+
+def test_dotenv_init_adds_what_a_newer_ferry_needs_and_keeps_shared_values(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / ".env"
+    path.write_text("FERRY_ODOO_API_KEY=abc123\nOTHER=1\n", encoding="utf-8")
+    written = dotenv.init(path)
+    assert "FERRY_ODOO_API_KEY" not in written
+    assert "SANDBOX_ODOO_API_KEY" in written
+    values = dotenv.load_dotenv(path, {})
+    assert values["FERRY_ODOO_API_KEY"] == "abc123"
+    assert values["SANDBOX_ODOO_API_KEY"] == "abc123"  # one key, both sides
+    assert values["OTHER"] == "1"
+    assert values["FERRY_SHOP_WEBHOOK_SECRET"]
+    assert dotenv.init(path) == []
