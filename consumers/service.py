@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from consumers.runner import SinkRunner, SinkStopped, group_id
 from ferry.errors import AuthenticationError, ConfigError, TransientError
+from ferry.flow import SinkContext
 from ferry.kafka import make_consumer, make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.registry import Registry, sink_service
@@ -28,6 +29,7 @@ from ferry.retry import Backoff
 from ferry.service import ops_app, serve
 from ferry.sink import Target
 from ferry.topics import ensure_topics
+from ferry.versions import VersionStore
 
 __all__ = ["run_sinks", "run_until_signalled"]
 
@@ -54,6 +56,7 @@ async def run_sinks(
     target = _connect(registry, system, environ)
     metrics = ServiceMetrics(service)
     kafka = registry.settings.kafka
+    stores: list[VersionStore] = []
     try:
         try:
             await target.check_credentials()
@@ -66,7 +69,10 @@ async def run_sinks(
         runners = []
         for flow in registry.sink_flows(system):
             assert flow.sink is not None
-            sink = flow.sink(flow, target)
+            versions = VersionStore(kafka, flow.name)
+            await versions.start()
+            stores.append(versions)
+            sink = flow.sink(SinkContext(flow, target, versions))
             tuning = registry.settings.flow(flow.name)
             runners.append(
                 SinkRunner(
@@ -115,6 +121,8 @@ async def run_sinks(
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await pending
     finally:
+        for store in stores:
+            await store.stop()
         await target.aclose()
 
 

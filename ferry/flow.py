@@ -18,9 +18,11 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel, SecretStr
 
 from ferry.envelope import CloudEvent
+from ferry.settings import ServiceSettings
 from ferry.sink import Sink, Target
 from ferry.stack import ServiceSpec
 from ferry.topics import dlq, system_of_topic
+from ferry.versions import VersionStore
 
 __all__ = [
     "Converted",
@@ -28,6 +30,7 @@ __all__ = [
     "Flow",
     "Mapper",
     "SignatureScheme",
+    "SinkContext",
     "System",
     "Validator",
     "WebhookSource",
@@ -35,6 +38,7 @@ __all__ = [
 ]
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
+ServiceLookup = Callable[[str], ServiceSettings]  # a service's name -> where it listens
 Validator = Callable[[Mapping[str, Any]], None]
 # A mapping returns the target record, or None when the event says nothing to the target.
 Mapper = Callable[[Mapping[str, Any]], dict[str, Any] | None]
@@ -46,7 +50,8 @@ class System(Generic[ConfigT]):
 
     - ``settings``: the pydantic model of that section (its defaults are the embedded ones);
     - ``secrets``: fresh values for the git-ignored ``.env`` of the embedded defaults;
-    - ``sandbox``: the stand-in ``ferry up`` starts, given the section and a state directory;
+    - ``sandbox``: the stand-in ``ferry up`` starts, given the section, a state directory and
+      where Ferry's services listen (a sandbox shop posts its webhooks to the gateway);
     - ``connect``: the connection (a :class:`~ferry.sink.Target`) its sinks share, given the
       section and the environment the secrets are resolved from;
     - ``sink_port``: the default ops port of ``ferry sink <name>``;
@@ -59,7 +64,7 @@ class System(Generic[ConfigT]):
     name: str
     settings: type[ConfigT]
     secrets: Callable[[], dict[str, str]] = dict
-    sandbox: Callable[[ConfigT, Path], ServiceSpec] | None = None
+    sandbox: Callable[[ConfigT, Path, ServiceLookup], ServiceSpec] | None = None
     connect: Callable[[ConfigT, Mapping[str, str] | None], Target] | None = None
     sink_port: int | None = None
     services: Callable[[ConfigT, Sequence[Flow]], Sequence[ServiceSpec]] | None = None
@@ -142,7 +147,17 @@ class WebhookSource:
     delivery_headers: tuple[str, ...] = ()
 
 
-SinkFactory = Callable[["Flow", Any], Sink]
+@dataclass(frozen=True, slots=True)
+class SinkContext:
+    """What a sink is built from: its flow, the target system's shared connection, and the
+    flow's version store (for targets that cannot hold Ferry's version themselves)."""
+
+    flow: Flow
+    target: Any
+    versions: VersionStore
+
+
+SinkFactory = Callable[[SinkContext], Sink]
 
 
 @dataclass(frozen=True, slots=True)

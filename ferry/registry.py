@@ -187,7 +187,7 @@ class Registry:
         for system in self.active_systems.values():
             if system.sandbox is not None:
                 section = self.system_settings(system)
-                specs.append(system.sandbox(section, state_dir / system.name))
+                specs.append(system.sandbox(section, state_dir / system.name, self.service))
         if self.webhook_flows():
             specs.append(ServiceSpec(GATEWAY, (GATEWAY,), self.service(GATEWAY).port))
         for system in self.active_systems.values():

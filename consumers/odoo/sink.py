@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from consumers.odoo.sale_orders import EVENT_TYPE, SaleOrderApplier
 from consumers.odoo.target import OdooTarget
 from ferry.dlq import SourceRecord
 from ferry.errors import AuthenticationError
+from ferry.flow import SinkContext
 from ferry.sink import Outcome, SinkEvent
 
 __all__ = ["OdooSaleOrderSink", "sale_order_sink"]
@@ -41,8 +40,10 @@ class OdooSaleOrderSink:
         return await self.target.ready()
 
 
-def sale_order_sink(flow: Any, target: OdooTarget) -> OdooSaleOrderSink:
-    """The sink of a flow whose target is ``odoo.sale_order.upsert``."""
+def sale_order_sink(context: SinkContext) -> OdooSaleOrderSink:
+    """The sink of a flow whose target is ``odoo.sale_order.upsert`` (its version guard lives
+    in Odoo, beside the order)."""
+    flow, target = context.flow, context.target
     if flow.target.event_type != EVENT_TYPE:
         raise ValueError(f"flow {flow.name}: the sale order sink applies {EVENT_TYPE} only")
     return OdooSaleOrderSink(target, topic=flow.target.topic, name=flow.name)

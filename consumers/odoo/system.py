@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from consumers.odoo.target import OdooTarget
-from ferry.flow import Flow, System
+from ferry.flow import Flow, ServiceLookup, System
 from ferry.odoo.settings import OdooSystem
 from ferry.stack import ServiceSpec
 from producers.odoo.settings import CaptureSettings
@@ -32,7 +32,7 @@ def _secrets() -> dict[str, str]:
     return {"FERRY_ODOO_API_KEY": key, "SANDBOX_ODOO_API_KEY": key}
 
 
-def _sandbox(settings: OdooSettings, state_dir: Path) -> ServiceSpec:
+def _sandbox(settings: OdooSettings, state_dir: Path, services: ServiceLookup) -> ServiceSpec:
     port = httpx.URL(settings.url).port or 8069
     args = ("sandbox", "odoo", "--port", str(port), "--data-dir", str(state_dir))
     return ServiceSpec("odoo-sandbox", args, port, probe="jsonrpc")

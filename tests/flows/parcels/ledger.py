@@ -7,7 +7,7 @@ from typing import Any
 
 from ferry.dlq import SourceRecord
 from ferry.errors import Rejected
-from ferry.flow import Flow
+from ferry.flow import SinkContext
 from ferry.settings import SystemModel
 from ferry.sink import Outcome, SinkEvent
 
@@ -69,5 +69,5 @@ class ParcelSink:
         return True
 
 
-def parcel_sink(flow: Flow, ledger: Ledger) -> ParcelSink:
-    return ParcelSink(ledger, topic=flow.target.topic, name=flow.name)
+def parcel_sink(context: SinkContext) -> ParcelSink:
+    return ParcelSink(context.target, topic=context.flow.target.topic, name=context.flow.name)
