@@ -1,0 +1,53 @@
+"""The shop price sink: ``shop.price.set`` → ``productVariantsBulkUpdate`` of one variant.
+
+A command not newer than the version applied for its SKU is a duplicate; a price already
+equal is recorded and not written again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from consumers.shop.inventory import resolve_variant
+from consumers.shop.target import ShopTarget
+from ferry.dlq import SourceRecord
+from ferry.flow import SinkContext
+from ferry.sink import Outcome, SinkEvent
+from ferry.versions import VersionStore
+
+__all__ = ["EVENT_TYPE", "PriceSink", "price_sink"]
+
+EVENT_TYPE = "shop.price.set"
+
+
+class PriceSink:
+    event_type = EVENT_TYPE
+
+    def __init__(
+        self, target: ShopTarget, versions: VersionStore, *, topic: str, name: str
+    ) -> None:
+        self.target = target
+        self.versions = versions
+        self.topic = topic
+        self.name = name
+
+    async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome:
+        sku, version = str(event.data["sku"]), event.data["version"]
+        price: Decimal = event.data["price"]
+        if self.versions.is_stale(sku, version):
+            return Outcome.DUPLICATE
+        variant = await resolve_variant(self.target, sku)
+        if variant.price != price:
+            await self.target.client.set_price(variant.product_id, variant.id, price)
+        await self.versions.put(sku, version)
+        return Outcome.APPLIED
+
+    async def ready(self) -> bool:
+        return await self.target.ready()
+
+
+def price_sink(context: SinkContext) -> PriceSink:
+    flow = context.flow
+    if flow.target.event_type != EVENT_TYPE:
+        raise ValueError(f"flow {flow.name}: the price sink applies {EVENT_TYPE} only")
+    return PriceSink(context.target, context.versions, topic=flow.target.topic, name=flow.name)
