@@ -21,7 +21,7 @@ from ferry.envelope import CloudEvent
 from ferry.settings import ServiceSettings
 from ferry.sink import Sink, Target
 from ferry.stack import ServiceSpec
-from ferry.topics import dlq, system_of_topic
+from ferry.topics import TopicSpec, dlq, system_of_topic
 from ferry.versions import VersionStore
 
 __all__ = [
@@ -39,6 +39,10 @@ __all__ = [
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 ServiceLookup = Callable[[str], ServiceSettings]  # a service's name -> where it listens
+# (section, environment, the gateway's producer, enabled flows) -> (routes, topics they write)
+GatewayRoutes = Callable[
+    [Any, "Mapping[str, str] | None", Any, "Sequence[Flow]"], tuple[list[Any], list[TopicSpec]]
+]
 Validator = Callable[[Mapping[str, Any]], None]
 # A mapping returns the target record, or None when the event says nothing to the target.
 Mapper = Callable[[Mapping[str, Any]], dict[str, Any] | None]
@@ -57,6 +61,9 @@ class System(Generic[ConfigT]):
     - ``sink_port``: the default ops port of ``ferry sink <name>``;
     - ``services``: Ferry services of its own (a change capture, say), given its section and
       the enabled flows; ``service_ports`` their default ports (``services.<name>`` moves them);
+    - ``gateway_routes``: routes it adds to the gateway, given its section, the environment,
+      the gateway's producer and the enabled flows; they return the routes and the topics
+      they write (Odoo's automation webhook, say);
     - ``cli``: modules that add commands (each defines ``register(cli: click.Group)``);
     - ``try_it``: what ``ferry up`` suggests a new user runs to see this system at work.
     """
@@ -69,6 +76,7 @@ class System(Generic[ConfigT]):
     sink_port: int | None = None
     services: Callable[[ConfigT, Sequence[Flow]], Sequence[ServiceSpec]] | None = None
     service_ports: Mapping[str, int] = field(default_factory=dict)
+    gateway_routes: GatewayRoutes | None = None
     cli: tuple[str, ...] = ()
     try_it: str | None = None
 

@@ -4,8 +4,9 @@ change capture."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -13,7 +14,10 @@ from consumers.odoo.target import OdooTarget
 from ferry.flow import Flow, ServiceLookup, System
 from ferry.odoo.settings import OdooSystem
 from ferry.stack import ServiceSpec
+from ferry.topics import TopicSpec
+from producers.odoo.service import captured_feeds
 from producers.odoo.settings import CaptureSettings
+from producers.odoo.webhook import touch_routes
 
 __all__ = ["CAPTURE_PORT", "ODOO", "OdooSettings"]
 
@@ -44,6 +48,18 @@ def _services(settings: OdooSettings, flows: Sequence[Flow]) -> list[ServiceSpec
     return [ServiceSpec(CAPTURE, ("capture", "odoo"), CAPTURE_PORT)] if reads else []
 
 
+def _gateway_routes(
+    settings: OdooSettings, environ: Mapping[str, str] | None, producer: Any, flows: Sequence[Flow]
+) -> tuple[list[Any], list[TopicSpec]]:
+    """Odoo's automation webhook, when ``capture.webhook_token`` is set."""
+    token_ref = settings.capture.webhook_token
+    if token_ref is None:
+        return [], []
+    token = token_ref.resolve("systems.odoo.capture.webhook_token", environ)
+    models = [feed.model for feed in captured_feeds(flows, settings.capture)]
+    return touch_routes(token, models, producer)
+
+
 ODOO: System[OdooSettings] = System(
     "odoo",
     OdooSettings,
@@ -53,5 +69,6 @@ ODOO: System[OdooSettings] = System(
     sink_port=9101,
     services=_services,
     service_ports={CAPTURE: CAPTURE_PORT},
+    gateway_routes=_gateway_routes,
     cli=("sandbox.odoo.cli", "producers.odoo.cli"),
 )

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry.envelope import Headers
@@ -60,11 +60,13 @@ def create_app(
     metrics: ServiceMetrics,
     routes: Sequence[WebhookRoute],
     *,
+    extra_routes: Sequence[BaseRoute] = (),
     ready: ReadyCheck | None = None,
     produce_timeout_s: float = 5.0,
     retry_after_s: int = 5,
 ) -> Starlette:
-    """The gateway app. ``ready`` is the readiness probe (default: always ready)."""
+    """The gateway app: a route per entry of ``routes``, the ``extra_routes`` systems add, the
+    ops pages. ``ready`` is the readiness probe (default: always ready)."""
     service = metrics.service
 
     async def publish(route: WebhookRoute, converted: Converted, value: bytes) -> None:
@@ -122,7 +124,7 @@ def create_app(
     table = [Route(route.path, endpoint(route), methods=["POST"]) for route in routes]
     known = {route.path for route in routes} | {"/metrics", "/healthz", "/readyz"}
     return Starlette(
-        routes=[*table, *ops_routes(metrics, ready or (lambda: True))],
+        routes=[*table, *extra_routes, *ops_routes(metrics, ready or (lambda: True))],
         middleware=[
             Middleware(RequestMetricsMiddleware, metrics=metrics, routes=known),
             Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),

@@ -13,11 +13,13 @@ import logging
 import signal
 from collections.abc import Mapping
 
+from starlette.routing import BaseRoute
+
 from ferry.kafka import make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.registry import GATEWAY, Registry
 from ferry.service import serve
-from ferry.topics import ensure_topics
+from ferry.topics import TopicSpec, ensure_topics
 from producers.gateway.app import SERVICE, create_app
 from producers.gateway.producer import GatewayProducer
 from producers.gateway.routes import webhook_routes
@@ -27,9 +29,9 @@ __all__ = ["run_gateway", "run_until_signalled"]
 log = logging.getLogger(__name__)
 
 
-async def _ensure_topics(registry: Registry) -> None:
+async def _ensure_topics(registry: Registry, extra: list[TopicSpec]) -> None:
     kafka = registry.settings.kafka
-    created = await ensure_topics(kafka.bootstrap_servers, registry.topics())
+    created = await ensure_topics(kafka.bootstrap_servers, registry.topics() + extra)
     if created:
         log.info("created topics: %s", ", ".join(created))
 
@@ -51,10 +53,18 @@ async def run_gateway(
     """
     routes = webhook_routes(registry, environ)
     settings = registry.service(GATEWAY)
+    extra_topics: list[TopicSpec] = []
     producer = GatewayProducer(
         lambda: make_producer(registry.settings.kafka, client_id=SERVICE),
-        prepare=lambda: _ensure_topics(registry),
+        prepare=lambda: _ensure_topics(registry, extra_topics),
     )
+    extra_routes: list[BaseRoute] = []
+    for system in registry.active_systems.values():
+        if system.gateway_routes is not None:
+            section = registry.system_settings(system)
+            more, topics = system.gateway_routes(section, environ, producer, registry.enabled)
+            extra_routes += more
+            extra_topics += topics
     metrics = metrics or ServiceMetrics(SERVICE)
     app = create_app(
         settings,
@@ -62,6 +72,7 @@ async def run_gateway(
         registry.serde(),
         metrics,
         routes,
+        extra_routes=extra_routes,
         ready=producer.ready,
         produce_timeout_s=produce_timeout_s,
     )

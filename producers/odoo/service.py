@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from ferry.envelope import CloudEvent, deterministic_id
 from ferry.errors import AuthenticationError, ConfigError, FerryError, TransientError
+from ferry.flow import Flow
 from ferry.kafka import make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.odoo import OdooClient
@@ -29,12 +31,14 @@ from ferry.registry import Registry
 from ferry.retry import Backoff
 from ferry.serde import Serde
 from ferry.service import ops_app, serve
+from ferry.settings import KafkaSettings
 from ferry.timefmt import format_timestamp
 from ferry.topics import TopicSpec, ensure_topics
 from producers.odoo.feeds import FEEDS, Captured, Feed
 from producers.odoo.poller import Poller
 from producers.odoo.settings import CaptureSettings
 from producers.odoo.watermark import KafkaWatermarks
+from producers.odoo.webhook import TOUCHES
 
 __all__ = ["SERVICE", "captured_feeds", "run_capture", "run_until_signalled"]
 
@@ -44,11 +48,11 @@ SERVICE = "odoo-capture"
 CE_SOURCE = "ferry/capture/odoo"
 
 
-def captured_feeds(registry: Registry, capture: CaptureSettings) -> list[Feed]:
-    """The feeds the enabled flows read, plus the configured extra models."""
+def captured_feeds(flows: Sequence[Flow], capture: CaptureSettings) -> list[Feed]:
+    """The feeds the enabled ``flows`` read, plus the configured extra models."""
     wanted: dict[str, Feed] = {}
     by_type = {f.event_type: f for f in FEEDS.values()}
-    for flow in registry.enabled:
+    for flow in flows:
         feed = by_type.get(flow.source.event_type)
         if flow.source.system.name == "odoo" and feed is not None:
             wanted[feed.model] = feed
@@ -115,8 +119,14 @@ class _Health:
 
 
 async def _poll_forever(
-    poller: Poller, interval_s: float, backoff: Backoff, health: _Health, metrics: ServiceMetrics
+    poller: Poller,
+    capture: CaptureSettings,
+    trigger: asyncio.Event,
+    backoff: Backoff,
+    health: _Health,
+    metrics: ServiceMetrics,
 ) -> None:
+    """Poll every ``interval_s``, or ``debounce_s`` after a touch (however many arrive)."""
     failures = 0
     while True:
         started = time.perf_counter()
@@ -135,7 +145,34 @@ async def _poll_forever(
         )
         if count:
             log.info("%s: %d event(s) to %s", poller.feed.model, count, poller.feed.topic)
-        await asyncio.sleep(interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(trigger.wait(), timeout=capture.interval_s)
+            await asyncio.sleep(capture.debounce_s)  # the rest of a burst rides along
+        trigger.clear()
+
+
+async def _listen_for_touches(kafka: KafkaSettings, triggers: Mapping[str, asyncio.Event]) -> None:
+    """Odoo's webhooks, relayed by the gateway: each wakes its model's poller."""
+    consumer = AIOKafkaConsumer(
+        TOUCHES,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=f"ferry-{SERVICE}",
+        client_id=f"{kafka.client_id}-{SERVICE}-touches",
+        auto_offset_reset="latest",  # a touch only hurries a poll; the watermark has the rest
+        enable_auto_commit=True,
+    )
+    await consumer.start()
+    try:
+        async for record in consumer:
+            try:
+                model = json.loads(record.value or b"{}").get("model")
+            except ValueError:
+                continue
+            trigger = triggers.get(model) if isinstance(model, str) else None
+            if trigger is not None:
+                trigger.set()
+    finally:
+        await consumer.stop()
 
 
 async def run_capture(
@@ -148,7 +185,7 @@ async def run_capture(
     """Capture until ``stop`` is set; return the exit status (1: a fatal problem)."""
     settings = registry.system_settings("odoo")
     capture: CaptureSettings = settings.capture
-    feeds = captured_feeds(registry, capture)
+    feeds = captured_feeds(registry.enabled, capture)
     if not feeds:
         print(
             f"{SERVICE}: no enabled flow reads from Odoo and no model is configured",
@@ -176,6 +213,7 @@ async def run_capture(
         await producer.start()
         watermarks = KafkaWatermarks(kafka, producer)
         specs = registry.topics() + watermarks.topics([f.model for f in feeds])
+        specs.append(TopicSpec(TOUCHES, 1, kafka.replication_factor))
         specs += [
             TopicSpec.for_name(f.topic, kafka.partitions, kafka.replication_factor) for f in feeds
         ]
@@ -187,6 +225,9 @@ async def run_capture(
             metrics.echoes.labels(metrics.service, feed.topic).inc()
 
         backoff = Backoff.from_settings(registry.settings.retry)
+        triggers = {feed.model: asyncio.Event() for feed in feeds}
+        if capture.webhook_token is not None:
+            tasks.append(asyncio.create_task(_listen_for_touches(kafka, triggers), name="touches"))
         for feed in feeds:
             poller = Poller(
                 feed,
@@ -201,7 +242,7 @@ async def run_capture(
             )
             tasks.append(
                 asyncio.create_task(
-                    _poll_forever(poller, capture.interval_s, backoff, health, metrics),
+                    _poll_forever(poller, capture, triggers[feed.model], backoff, health, metrics),
                     name=f"capture {feed.model}",
                 )
             )
