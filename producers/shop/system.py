@@ -25,6 +25,6 @@ SHOP: System[ShopSettings] = System(
     "shop",
     ShopSettings,
     secrets=_secrets,
-    cli=("producers.shop.cli",),
+    cli=("producers.shop.cli", "sandbox.shop.cli"),
     try_it=".venv/bin/ferry shop send-sample   # a signed sample order (--invalid: a dead letter)",
 )
