@@ -49,9 +49,14 @@ class VersionStore:
         return self._versions.get(key)
 
     def is_stale(self, key: str, version: datetime) -> bool:
-        """True when ``version`` is not newer than what was applied for ``key``."""
+        """True when ``version`` is older than what was applied for ``key``.
+
+        An equal version is not stale: sources such as Odoo stamp versions to the second, so a
+        second change within one second carries the same version and must still apply (the
+        sinks set absolute values, so applying the same state again changes nothing).
+        """
         held = self._versions.get(key)
-        return held is not None and version <= held
+        return held is not None and version < held
 
     async def put(self, key: str, version: datetime) -> None:
         if self._producer is None:

@@ -10,6 +10,8 @@ most one page (the stages downstream recognise a repeat).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
@@ -112,7 +114,8 @@ class Poller:
 
     async def _page(self, rows: list[dict[str, Any]]) -> int:
         watermark = self.watermark or Watermark()
-        fresh = [r for r in rows if (int(r["id"]), str(r["write_date"])) not in watermark.seen]
+        marks = {id(r): _mark(r) for r in rows}
+        fresh = [r for r in rows if marks[id(r)] not in watermark.seen]
         kept = [r for r in fresh if not self._echo(r)]
         if self.feed is STOCK:
             events = await stock_events(kept, self._read_products, self.warehouse)
@@ -120,9 +123,8 @@ class Poller:
             events = [self.feed.captured(r) for r in kept]
         if events:
             await self.emit(self.feed, events)
-        pairs = {(int(r["id"]), str(r["write_date"])) for r in rows}
         newest = max(parse_odoo_datetime(r["write_date"]) for r in rows)
-        self.watermark = watermark.advanced(pairs, newest, self.overlap)
+        self.watermark = watermark.advanced(set(marks.values()), newest, self.overlap)
         await self.store.save(self.feed.model, self.watermark)
         return len(events)
 
@@ -143,6 +145,14 @@ class Poller:
             ["id", "default_code", "free_qty", "qty_available"],
             context={"warehouse": warehouse, "active_test": False},
         )
+
+
+def _mark(row: Mapping[str, Any]) -> tuple[int, str, str]:
+    """What identifies one state of a row: its id, its write_date and a digest of its values
+    (a second write within the same second has the same write_date, not the same values)."""
+    text = json.dumps(row, sort_keys=True, default=str, separators=(",", ":"))
+    digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return int(row["id"]), str(row["write_date"]), digest
 
 
 def _after(after: tuple[str, int] | None) -> list[Any]:

@@ -1,8 +1,9 @@
 """The capture's progress per model, kept in a compacted topic ``ferry.capture.odoo.<model>``.
 
-A :class:`Watermark` is the newest ``write_date`` emitted plus the ``(id, write_date)`` pairs
-emitted inside the overlap window, so a restart (or a second instance) re-reads the window and
-emits nothing twice. No local state file.
+A :class:`Watermark` is the newest ``write_date`` emitted plus what was emitted inside the
+overlap window, as ``(id, write_date, digest of the row)``, so a restart (or a second
+instance) re-reads the window and emits nothing twice, while a second write in the same second
+(same ``write_date``, other content) is still news. No local state file.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ def watermark_topic(model: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Watermark:
     since: datetime | None = None
-    seen: frozenset[tuple[int, str]] = field(default_factory=frozenset)
+    seen: frozenset[tuple[int, str, str]] = field(default_factory=frozenset)
 
     def advanced(
-        self, emitted: set[tuple[int, str]], newest: datetime | None, overlap: timedelta
+        self, emitted: set[tuple[int, str, str]], newest: datetime | None, overlap: timedelta
     ) -> Watermark:
         """This watermark after ``emitted`` rows, the newest at ``newest``; pairs older than the
         overlap window are forgotten."""
@@ -47,7 +48,7 @@ class Watermark:
     def to_bytes(self) -> bytes:
         body = {
             "since": format_timestamp(self.since) if self.since else None,
-            "seen": sorted([i, d] for i, d in self.seen),
+            "seen": sorted([i, d, h] for i, d, h in self.seen),
         }
         return json.dumps(body, separators=(",", ":")).encode()
 
@@ -55,7 +56,8 @@ class Watermark:
     def from_bytes(cls, data: bytes) -> Watermark:
         body: dict[str, Any] = json.loads(data)
         since = parse_timestamp(body["since"]) if body.get("since") else None
-        return cls(since, frozenset((int(i), str(d)) for i, d in body.get("seen", [])))
+        seen = frozenset((int(i), str(d), str(h)) for i, d, h in body.get("seen", []))
+        return cls(since, seen)
 
 
 def _moment(odoo_datetime: str) -> datetime:
