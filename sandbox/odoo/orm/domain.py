@@ -268,9 +268,77 @@ def _normalize_right(ftype: str, operator: str, right: Any) -> Any:
     return right
 
 
+WHOLE_SECOND_OPERATORS = ("=", "!=", "in", "not in", "<", "<=", ">", ">=")
+
+
+def _whole_second_compare(
+    model: BaseModel, fname: str, operator: str, right: Any, ids: set[int]
+) -> set[int]:
+    """Odoo 19 compares datetimes at whole seconds (``_optimize_type_datetime``): values are
+    stored with microseconds (``now()``), but ``> X`` means ``>= X + 1 s``, ``<= X`` means
+    ``< X + 1 s`` and ``= X`` means ``X <= value < X + 1 s`` (a date steps by a day for the
+    inequalities). Unset values never match. 17 and 18 compare the stored values as they are.
+    """
+    values = model.values(ids, fname)
+    options = right if isinstance(right, list | tuple) else [right]
+    bounds: list[tuple[dt.datetime, bool]] = []
+    for option in options:
+        if option is None or option is False:
+            continue
+        bounds.append(_datetime_bound(option))
+    if operator in ("<", "<=", ">", ">="):
+        if len(bounds) != 1:
+            return set()
+        start, is_date = bounds[0]
+        step = dt.timedelta(days=1) if is_date else dt.timedelta(seconds=1)
+        low = {">": start + step, ">=": start}.get(operator)
+        high = {"<": start, "<=": start + step}.get(operator)
+        lo = _stored(low) if low is not None else None
+        hi = _stored(high) if high is not None else None
+        return {
+            i
+            for i in ids
+            if values.get(i) and (lo is None or values[i] >= lo) and (hi is None or values[i] < hi)
+        }
+    ranges = [(_stored(b), _stored(b + dt.timedelta(seconds=1))) for b, _ in bounds]
+    with_null = any(o is None or o is False for o in options)
+    hit = {
+        i
+        for i in ids
+        if (values.get(i) and any(lo <= values[i] < hi for lo, hi in ranges))
+        or (with_null and not values.get(i))
+    }
+    if operator in ("!=", "not in"):
+        return {i for i in ids - hit if values.get(i) or not with_null}
+    return hit
+
+
+def _datetime_bound(value: Any) -> tuple[dt.datetime, bool]:
+    """(the value at a whole second, whether it was a date)."""
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0, tzinfo=None), False
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time.min), True
+    text = str(value).strip()
+    if len(text) == 10:
+        return dt.datetime.fromisoformat(text), True
+    return dt.datetime.fromisoformat(normalize_datetime(text)).replace(microsecond=0), False
+
+
+def _stored(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _compare(
     model: BaseModel, ftype: str, fname: str, operator: str, right: Any, ids: set[int]
 ) -> set[int]:
+    if (
+        ftype == "datetime"
+        and model.env.major >= 19
+        and operator in WHOLE_SECOND_OPERATORS
+        and (not (right is None or right is False) or operator in ("in", "not in"))
+    ):
+        return _whole_second_compare(model, fname, operator, right, ids)
     values = model.values(ids, fname)
     right = _normalize_right(ftype, operator, right)
     if operator in ("in", "not in"):
