@@ -1,4 +1,5 @@
-"""Sandbox-only control routes under ``/__sandbox__/``: reset, faults, webhooks, API keys."""
+"""Sandbox-only control routes under ``/__sandbox__/``: reset, faults, webhooks, API keys
+(``POST /users/<login>/api_key`` returns a fresh key for that user)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,14 @@ def routes(emulator: OdooEmulator) -> list[Route]:
         emulator.add_api_key(str(body["key"]), int(body.get("uid", 2)))
         return JSONResponse({"status": "ok"})
 
+    async def user_api_key(request: Request) -> Response:
+        login = request.path_params["login"]
+        try:
+            uid, key = emulator.new_api_key(login)
+        except KeyError:
+            return JSONResponse({"error": f"no active user with login {login!r}"}, status_code=404)
+        return JSONResponse({"login": login, "uid": uid, "key": key})
+
     p = SANDBOX_PREFIX
     return [
         Route(f"{p}/health", health, methods=["GET"]),
@@ -85,4 +94,5 @@ def routes(emulator: OdooEmulator) -> list[Route]:
         Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{p}/webhooks", webhooks, methods=["GET", "POST", "DELETE"]),
         Route(f"{p}/api_keys", api_keys, methods=["POST"]),
+        Route(f"{p}/users/{{login}}/api_key", user_api_key, methods=["POST"]),
     ]

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .auth import Auth
+from .auth import Auth, generate_api_key
 from .faults import Faults
 from .models import ALL_MODELS
 from .orm.registry import Registry
-from .seed import ADMIN_UID, SUPERUSER_ID, seed
+from .seed import ADMIN_UID, DEMO, SUPERUSER_ID, seed, upgrade
 from .service import Services
 from .store import Store
 from .webhooks import WebhookRule, Webhooks
@@ -26,6 +26,7 @@ class EmulatorConfig:
     database: str = "ferry"
     admin_login: str = "admin"
     admin_password: str = "admin"  # noqa: S105  # the public Odoo default; sandbox only
+    demo_password: str = "demo"  # noqa: S105  # Odoo's demo user default; sandbox only
     api_keys: list[str] = field(default_factory=list)
     data_dir: Path | None = None
     webhooks: list[tuple[str, str]] = field(default_factory=list)
@@ -62,14 +63,16 @@ class OdooEmulator:
         self._install()
 
     def _install(self) -> None:
-        if self.store.is_empty():
-            listeners = list(self.registry.listeners)
-            self.registry.listeners.clear()
-            try:
-                self.registry.run(SUPERUSER_ID, {}, seed)
-            finally:
-                self.registry.listeners.extend(listeners)
+        listeners = list(self.registry.listeners)
+        self.registry.listeners.clear()
+        try:
+            self.registry.run(SUPERUSER_ID, {}, seed if self.store.is_empty() else upgrade)
+        finally:
+            self.registry.listeners.extend(listeners)
         self.auth.set_password(ADMIN_UID, self.config.admin_password)
+        demo = self.uid_of(DEMO)
+        if demo is not None:
+            self.auth.set_password(demo, self.config.demo_password)
         for key in self.config.api_keys:
             self.auth.add_api_key(key, ADMIN_UID)
         for model, url in self.config.webhooks:
@@ -77,6 +80,23 @@ class OdooEmulator:
 
     def add_api_key(self, key: str, uid: int = ADMIN_UID) -> None:
         self.auth.add_api_key(key, uid)
+
+    def uid_of(self, login: str) -> int | None:
+        """The id of the active user with that login."""
+        for uid, row in self.store.tables["res.users"].items():
+            if row.get("login") == login and row.get("active", True):
+                return uid
+        return None
+
+    def new_api_key(self, login: str) -> tuple[int, str]:
+        """A fresh API key (40 hex characters) for an active user, as the user would create
+        one in their preferences; it stays valid until the emulator stops."""
+        uid = self.uid_of(login)
+        if uid is None:
+            raise KeyError(login)
+        key = generate_api_key()
+        self.auth.add_api_key(key, uid)
+        return uid, key
 
     def add_webhook(
         self,

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .models.product import default_pricelist_name
+from .models.stock import xmlid_res_id
+from .models.stock_quant import StockQuant
 from .orm.model import Env
 
 SUPERUSER_ID = 1
 ADMIN_UID = 2
+DEMO = "demo"
+ON_HAND = 100.0
 
 # (code, ISO 4217 name, symbol, active) — shipped inactive except EUR and USD, as in Odoo.
 CURRENCIES = [
@@ -79,8 +83,6 @@ LOCATIONS = [
     ("Vendors", "supplier", 2, "stock_location_suppliers"),
     ("Customers", "customer", 2, "stock_location_customers"),
     ("Inventory adjustment", "inventory", 3, "stock_location_inventory"),
-    ("WH", "view", 1, "warehouse0_view_location"),
-    ("Stock", "internal", 7, "stock_location_stock"),
 ]
 
 
@@ -173,6 +175,7 @@ def seed(env: Env) -> None:
         ("base", "user_admin", "res.users", admin),
     ]:
         _xmlid(env, module, name, model, res_id)
+    install_demo_user(env)
     uom = env["uom.uom"].create_records([{"name": "Units"}, {"name": "Dozens"}, {"name": "kg"}])
     _xmlid(env, "uom", "product_uom_unit", "uom.uom", uom[0])
     categ = env["product.category"].create_records([{"name": "All"}])[0]
@@ -180,19 +183,12 @@ def seed(env: Env) -> None:
     loc_ids: list[int] = []
     for name, usage, parent, xmlid in LOCATIONS:
         parent_id = loc_ids[parent - 1] if parent else False
-        parent_name = env.store.tables["stock.location"][parent_id]["name"] if parent_id else ""
         lid = env["stock.location"].create_records(
-            [
-                {
-                    "name": name,
-                    "usage": usage,
-                    "location_id": parent_id,
-                    "complete_name": f"{parent_name}/{name}" if parent_name else name,
-                }
-            ]
+            [{"name": name, "usage": usage, "location_id": parent_id}]
         )[0]
         loc_ids.append(lid)
         _xmlid(env, "stock", xmlid, "stock.location", lid)
+    install_warehouse(env)
     storable: dict[str, Any] = (
         {"type": "consu", "is_storable": True} if env.major >= 18 else {"detailed_type": "product"}
     )
@@ -209,10 +205,93 @@ def seed(env: Env) -> None:
             ]
         )[0]
         variant = env["product.template"].values([tmpl], "product_variant_id")[tmpl]
-        _xmlid(
-            env,
-            "ferry_demo",
-            f"product_{code.lower().replace('-', '_')}",
-            "product.product",
-            variant,
-        )
+        _xmlid(env, "ferry_demo", product_xmlid(code), "product.product", variant)
+    stock_products(env)
+
+
+def product_xmlid(code: str) -> str:
+    return f"product_{code.lower().replace('-', '_')}"
+
+
+def install_demo_user(env: Env) -> int:
+    """Odoo's demo user: Marc Demo, login ``demo``, an internal user of the main company."""
+    found = [u for u, row in env.store.tables["res.users"].items() if row.get("login") == DEMO]
+    if found:
+        return found[0]
+    company = xmlid_res_id(env, "base", "main_company") or 1
+    partner = env["res.partner"].create_records(
+        [
+            {
+                "name": "Marc Demo",
+                "email": "mark.brown23@example.com",
+                "tz": "Europe/Brussels",
+                "company_id": company,
+            }
+        ]
+    )[0]
+    uid = env["res.users"].create_records(
+        [{"login": DEMO, "partner_id": partner, "company_id": company, "company_ids": [company]}]
+    )[0]
+    _xmlid(env, "base", "partner_demo", "res.partner", partner)
+    _xmlid(env, "base", "user_demo", "res.users", uid)
+    return uid
+
+
+def install_warehouse(env: Env) -> int:
+    """The main company's warehouse ``WH`` (named after the company) with ``WH/Stock`` and its
+    receipt and delivery operation types; reuses existing ``WH`` locations."""
+    warehouses = env.store.tables["stock.warehouse"]
+    if warehouses:
+        return min(warehouses)
+    company = xmlid_res_id(env, "base", "main_company") or 1
+    vals: dict[str, Any] = {
+        "name": env.store.tables["res.company"][company]["name"],
+        "code": "WH",
+        "company_id": company,
+        "partner_id": env.store.tables["res.company"][company].get("partner_id") or False,
+    }
+    view = xmlid_res_id(env, "stock", "warehouse0_view_location")
+    stock = xmlid_res_id(env, "stock", "stock_location_stock")
+    if view and stock:
+        vals["view_location_id"], vals["lot_stock_id"] = view, stock
+        # a view location's full name is its own name (an older seed prefixed its parent)
+        env["stock.location"].write_ids([view], {"name": "WH"})
+    wid = env["stock.warehouse"].create_records([vals])[0]
+    row = env.store.tables["stock.warehouse"][wid]
+    if not view:
+        _xmlid(env, "stock", "warehouse0_view_location", "stock.location", row["view_location_id"])
+    if not stock:
+        _xmlid(env, "stock", "stock_location_stock", "stock.location", row["lot_stock_id"])
+    _xmlid(env, "stock", "warehouse0", "stock.warehouse", wid)
+    _xmlid(env, "stock", "picking_type_in", "stock.picking.type", row["in_type_id"])
+    _xmlid(env, "stock", "picking_type_out", "stock.picking.type", row["out_type_id"])
+    return wid
+
+
+def stock_products(env: Env) -> None:
+    """Put ``ON_HAND`` of every seeded product without any quant in ``WH/Stock``, the way a
+    user counts it: ``inventory_quantity`` in inventory mode, then ``action_apply_inventory``."""
+    stock = xmlid_res_id(env, "stock", "stock_location_stock")
+    if not stock:
+        return
+    quants = env.with_context(inventory_mode=True)["stock.quant"]
+    assert isinstance(quants, StockQuant)
+    has_quant = {row.get("product_id") for row in env.store.tables["stock.quant"].values()}
+    counted = []
+    for code, *_rest in PRODUCTS:
+        product = xmlid_res_id(env, "ferry_demo", product_xmlid(code))
+        if product and product in env.store.tables["product.product"] and product not in has_quant:
+            counted += quants.create_records(
+                [{"product_id": product, "location_id": stock, "inventory_quantity": ON_HAND}]
+            )
+    if counted:
+        quants.action_apply_inventory(counted)
+
+
+def upgrade(env: Env) -> None:
+    """Bring a database seeded by an older emulator up to date (a data dir kept across
+    versions): the demo user, the warehouse and the seeded products' stock."""
+    install_demo_user(env)
+    if env.store.tables["stock.location"]:
+        install_warehouse(env)
+        stock_products(env)

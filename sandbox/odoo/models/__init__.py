@@ -16,7 +16,9 @@ from .base import (
 )
 from .product import ProductCategory, ProductPricelist, ProductProduct, ProductTemplate
 from .sale import SaleOrder, SaleOrderLine
-from .stock import StockLocation, StockPicking, StockQuant
+from .stock import StockLocation, StockPickingType, StockWarehouse
+from .stock_picking import StockMove, StockPicking
+from .stock_quant import StockQuant
 
 ALL_MODELS: list[type[BaseModel]] = [
     IrModel,
@@ -34,7 +36,10 @@ ALL_MODELS: list[type[BaseModel]] = [
     SaleOrder,
     SaleOrderLine,
     StockLocation,
+    StockWarehouse,
+    StockPickingType,
     StockQuant,
+    StockMove,
     StockPicking,
     AccountMove,
     AccountPayment,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..orm import fields as f
-from ..orm.fields import Field
+from ..orm.fields import Compute, Field
 from ..orm.model import BaseModel, Env
 
 VARIANT_FIELDS = ("default_code", "barcode")
@@ -66,8 +66,12 @@ class ProductTemplate(BaseModel):
                 compute=_tmpl_variant_value_barcode,
                 inverse=_tmpl_variant_inverse("barcode"),
             ),
-            "qty_available": f.Float("Quantity On Hand", compute=_tmpl_qty),
-            "virtual_available": f.Float("Forecasted Quantity", compute=_tmpl_qty),
+            "qty_available": f.Float("Quantity On Hand", compute=_tmpl_qty("qty_available")),
+            "virtual_available": f.Float(
+                "Forecasted Quantity", compute=_tmpl_qty("virtual_available")
+            ),
+            "incoming_qty": f.Float("Incoming", compute=_tmpl_qty("incoming_qty")),
+            "outgoing_qty": f.Float("Outgoing", compute=_tmpl_qty("outgoing_qty")),
         }
         if major >= 18:
             fields["type"] = f.Selection(
@@ -173,21 +177,67 @@ def _tmpl_variant_inverse(fname: str) -> Any:
     return inverse
 
 
-def _tmpl_qty(env: Env, ids: list[int]) -> dict[int, Any]:
-    by_tmpl = _variants_by_template(env, ids)
-    qty = quantities(env, [p for v in by_tmpl.values() for p in v])
-    return {t: sum(qty.get(p, 0.0) for p in v) for t, v in by_tmpl.items()}
+def _tmpl_qty(fname: str) -> Compute:
+    def compute(env: Env, ids: list[int]) -> dict[int, Any]:
+        by_tmpl = _variants_by_template(env, ids)
+        qty = quantities(env, [p for v in by_tmpl.values() for p in v])
+        return {t: round(sum(qty[p][fname] for p in v), 6) for t, v in by_tmpl.items()}
+
+    return compute
 
 
-def quantities(env: Env, product_ids: list[int]) -> dict[int, float]:
-    locations = env.store.tables["stock.location"]
-    internal = {i for i, row in locations.items() if row.get("usage") == "internal"}
-    wanted = set(product_ids)
-    out = dict.fromkeys(product_ids, 0.0)
+QUANTITY_FIELDS = ("qty_available", "free_qty", "incoming_qty", "outgoing_qty", "virtual_available")
+TODO_MOVE_STATES = ("waiting", "confirmed", "assigned", "partially_available")
+
+
+def is_storable(env: Env, product_id: int) -> bool:
+    """Goods whose stock is tracked: ``is_storable`` (18+), ``type == 'product'`` (17)."""
+    products = env["product.product"]
+    if product_id not in products.table:
+        return False
+    if env.major >= 18:
+        return bool(products.values([product_id], "is_storable").get(product_id))
+    return products.values([product_id], "type").get(product_id) == "product"
+
+
+def quantities(env: Env, product_ids: list[int]) -> dict[int, dict[str, float]]:
+    """``_compute_quantities_dict``: in the locations the context selects (see
+    ``stock.counted_locations``), ``qty_available`` is the quants' quantity, ``free_qty`` that
+    minus what is reserved, ``incoming_qty``/``outgoing_qty`` the moves not done yet that enter
+    or leave those locations, ``virtual_available`` on hand plus incoming minus outgoing.
+    Services have zeros."""
+    from .stock import counted_locations
+
+    out = {p: dict.fromkeys(QUANTITY_FIELDS, 0.0) for p in product_ids}
+    products = env["product.product"]
+    types = products.values(list(out), "type")
+    wanted = {p for p in out if types.get(p) != "service"}
+    if not wanted:
+        return out
+    inside = counted_locations(env)
+    reserved = dict.fromkeys(wanted, 0.0)
     for row in env.store.tables["stock.quant"].values():
         pid = row.get("product_id")
-        if pid in wanted and row.get("location_id") in internal:
-            out[pid] += float(row.get("quantity") or 0.0)
+        if pid in wanted and row.get("location_id") in inside:
+            out[pid]["qty_available"] += float(row.get("quantity") or 0.0)
+            reserved[pid] += float(row.get("reserved_quantity") or 0.0)
+    for row in env.store.tables["stock.move"].values():
+        pid = row.get("product_id")
+        if pid not in wanted or row.get("state") not in TODO_MOVE_STATES:
+            continue
+        source_in = row.get("location_id") in inside
+        dest_in = row.get("location_dest_id") in inside
+        qty = float(row.get("product_uom_qty") or 0.0)
+        if dest_in and not source_in:
+            out[pid]["incoming_qty"] += qty
+        elif source_in and not dest_in:
+            out[pid]["outgoing_qty"] += qty
+    for pid in wanted:
+        q = out[pid]
+        q["free_qty"] = q["qty_available"] - reserved[pid]
+        q["virtual_available"] = q["qty_available"] + q["incoming_qty"] - q["outgoing_qty"]
+        for key in QUANTITY_FIELDS:
+            q[key] = round(q[key], 6) + 0.0
     return out
 
 
@@ -208,9 +258,15 @@ class ProductProduct(BaseModel):
             "barcode": f.Char("Barcode"),
             "active": f.Boolean("Active", default=True),
             "lst_price": f.Float("Sales Price", compute=_lst_price, inverse=_lst_price_inverse),
-            "qty_available": f.Float("Quantity On Hand", compute=_product_qty),
-            "virtual_available": f.Float("Forecasted Quantity", compute=_product_qty),
-            "free_qty": f.Float("Free To Use Quantity", compute=_product_qty),
+            "qty_available": f.Float("Quantity On Hand", compute=_product_qty("qty_available")),
+            "virtual_available": f.Float(
+                "Forecasted Quantity", compute=_product_qty("virtual_available")
+            ),
+            "free_qty": f.Float("Free To Use Quantity ", compute=_product_qty("free_qty")),
+            "incoming_qty": f.Float("Incoming", compute=_product_qty("incoming_qty")),
+            "outgoing_qty": f.Float("Outgoing", compute=_product_qty("outgoing_qty")),
+            "stock_quant_ids": f.One2many("stock.quant", "product_id", "Stock Quants"),
+            "stock_move_ids": f.One2many("stock.move", "product_id", "Stock Moves"),
         }
 
     def create_records(self, vals_list: list[dict[str, Any]]) -> list[int]:
@@ -247,8 +303,11 @@ def _lst_price_inverse(env: Env, rec_id: int, value: Any) -> None:
     env["product.product"].write_ids([rec_id], {"list_price": value})
 
 
-def _product_qty(env: Env, ids: list[int]) -> dict[int, Any]:
-    return dict(quantities(env, ids))
+def _product_qty(fname: str) -> Compute:
+    def compute(env: Env, ids: list[int]) -> dict[int, Any]:
+        return {p: q[fname] for p, q in quantities(env, ids).items()}
+
+    return compute
 
 
 def _company_currency_default(env: Env) -> Any:

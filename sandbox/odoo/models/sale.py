@@ -9,6 +9,7 @@ from ..orm import fields as f
 from ..orm.fields import Field
 from ..orm.model import BaseModel, Env, api_records
 from .product import partner_pricelist
+from .stock_picking import cancel_deliveries, create_deliveries
 
 ORDER_STATES = [
     ("draft", "Quotation"),
@@ -84,19 +85,7 @@ class SaleOrder(BaseModel):
                 f"The following orders are not in a state requiring confirmation: {names}"
             )
         self.write_ids(ids, {"state": "sale", "date_order": self.env.now[:19]})
-        pickings = self.env["stock.picking"]
-        for rec_id in ids:
-            row = self.table[rec_id]
-            pickings.create_records(
-                [
-                    {
-                        "partner_id": row.get("partner_shipping_id") or row.get("partner_id"),
-                        "origin": row["name"],
-                        "sale_id": rec_id,
-                        "state": "assigned",
-                    }
-                ]
-            )
+        create_deliveries(self.env, ids)
         return True
 
     @api_records
@@ -118,6 +107,7 @@ class SaleOrder(BaseModel):
                 "context": {"default_order_id": ids[0]},
                 "target": "new",
             }
+        cancel_deliveries(self.env, ids)
         self.write_ids(ids, {"state": "cancel"})
         return True
 
@@ -195,6 +185,7 @@ class SaleOrderLine(BaseModel):
             "price_subtotal": f.Monetary("Subtotal", compute=_line_subtotals),
             "price_total": f.Monetary("Total", compute=_line_subtotals),
             "qty_delivered": f.Float("Delivery Quantity"),
+            "move_ids": f.One2many("stock.move", "sale_line_id", "Stock Moves"),
             "state": f.Selection(ORDER_STATES, "Order Status", compute=_line_state),
         }
 
@@ -214,7 +205,10 @@ class SaleOrderLine(BaseModel):
         store = self.env.store
         for oid in orders:
             if oid in store.tables["sale.order"]:
-                store.update("sale.order", oid, {"write_date": self.env.now})
+                # the order's stored totals are recomputed: Odoo writes the order
+                store.update(
+                    "sale.order", oid, {"write_uid": self.env.uid, "write_date": self.env.now}
+                )
 
     def after_create(self, ids: list[int]) -> None:
         self._touch_orders(ids)

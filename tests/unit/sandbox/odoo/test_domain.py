@@ -28,7 +28,12 @@ def search(db: Db, dom: list[Any], **context: Any) -> set[str]:
     def run(env: Env) -> set[str]:
         ids = set(env["res.partner"].search(dom))
         names = env["res.partner"].read(sorted(ids), ["name"])
-        return {row["name"] for row in names} - {"My Company", "Administrator", "OdooBot"}
+        return {row["name"] for row in names} - {
+            "My Company",
+            "Administrator",
+            "OdooBot",
+            "Marc Demo",
+        }
 
     return db.run(run, context)
 
