@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema
-from graphql.language import FloatValueNode, IntValueNode, StringValueNode, ValueNode
+from graphql.language import ConstValueNode, FloatValueNode, IntValueNode, StringValueNode
 
 from . import mutations
 from .context import Info, ProductRef
@@ -222,7 +222,7 @@ def _as_string(value: Any) -> str:
     return str(value)
 
 
-def _money_literal(node: ValueNode, _variables: Any = None) -> str:
+def _money_literal(node: ConstValueNode) -> str:
     if isinstance(node, StringValueNode | IntValueNode | FloatValueNode):
         return _parse_money(node.value)
     raise TypeError("Money must be a decimal string")
@@ -235,11 +235,11 @@ def bind(schema: GraphQLSchema) -> GraphQLSchema:
             graphql_type.fields[field_name].resolve = resolve  # type: ignore[attr-defined]
     money = schema.type_map["Money"]
     assert isinstance(money, GraphQLScalarType)
-    money.serialize = _as_string  # type: ignore[method-assign]
-    money.parse_value = _parse_money  # type: ignore[method-assign]
-    money.parse_literal = _money_literal  # type: ignore[method-assign, assignment]
+    money.coerce_output_value = _as_string
+    money.coerce_input_value = _parse_money
+    money.coerce_input_literal = _money_literal
     for name in ("Decimal", "DateTime"):
         scalar = schema.type_map[name]
         assert isinstance(scalar, GraphQLScalarType)
-        scalar.serialize = _as_string  # type: ignore[method-assign]
+        scalar.coerce_output_value = _as_string
     return schema
