@@ -6,13 +6,16 @@ replica has the event. Consumers never auto-commit: offsets are committed after 
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
 
 from ferry.errors import FerryError, Rejected, Unavailable
 from ferry.settings import KafkaSettings
 
-__all__ = ["make_consumer", "make_producer", "translate_kafka_error"]
+__all__ = ["make_consumer", "make_producer", "read_table", "translate_kafka_error"]
 
 
 def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
@@ -58,3 +61,43 @@ def translate_kafka_error(exc: BaseException) -> FerryError:
     if isinstance(exc, TimeoutError | ConnectionError | OSError):
         return Unavailable(f"Kafka unavailable: {name}: {exc}")
     return Rejected(f"Kafka error: {name}: {exc}")
+
+
+async def read_table(
+    settings: KafkaSettings, topic: str, *, attempts: int = 50
+) -> dict[bytes, bytes | None]:
+    """The latest value of every key of a one-partition compacted ``topic``, read to its end.
+
+    A freshly created topic may have no leader yet for a moment: the read is tried again
+    (``attempts`` times, about 0.2 s apart) before it fails with ``Unavailable``.
+    """
+    tp = TopicPartition(topic, 0)
+    last: BaseException | None = None
+    for _ in range(attempts):
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers,
+            enable_auto_commit=False,
+            client_id=f"{settings.client_id}-table-reader",
+            request_timeout_ms=max(settings.request_timeout_ms, 2_000),
+        )
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            async with asyncio.timeout(5):
+                end = (await consumer.end_offsets([tp]))[tp]
+            table: dict[bytes, bytes | None] = {}
+            while await consumer.position(tp) < end:
+                async with asyncio.timeout(10):
+                    batches = await consumer.getmany(tp, timeout_ms=1000)
+                for records in batches.values():
+                    for record in records:
+                        if record.key is not None:
+                            table[record.key] = record.value
+            return table
+        except (KafkaError, TimeoutError) as exc:
+            last = exc
+        finally:
+            await consumer.stop()
+        await asyncio.sleep(0.2)
+    raise Unavailable(f"cannot read {topic}: {translate_kafka_error(last or TimeoutError())}")

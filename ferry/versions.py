@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import TopicPartition
+from aiokafka import AIOKafkaProducer
 
-from ferry.kafka import make_producer
+from ferry.kafka import make_producer, read_table
 from ferry.settings import KafkaSettings
 from ferry.timefmt import format_timestamp, parse_timestamp
 from ferry.topics import TopicSpec, ensure_topics, internal
@@ -69,27 +68,7 @@ class VersionStore:
             self._versions[key] = version
 
     async def _load(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.kafka.bootstrap_servers,
-            enable_auto_commit=False,
-            client_id=f"{self.kafka.client_id}-versions",
-        )
-        await consumer.start()
-        try:
-            tp = TopicPartition(self.topic, 0)
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            end = (await consumer.end_offsets([tp]))[tp]
-            while await consumer.position(tp) < end:
-                for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
-                    for record in records:
-                        if record.key is None or record.value is None:
-                            continue
-                        moment = parse_timestamp(record.value.decode())
-                        key = record.key.decode()
-                        if moment is not None and (
-                            key not in self._versions or moment > self._versions[key]
-                        ):
-                            self._versions[key] = moment
-        finally:
-            await consumer.stop()
+        for key, value in (await read_table(self.kafka, self.topic)).items():
+            moment = parse_timestamp(value.decode()) if value else None
+            if moment is not None:
+                self._versions[key.decode()] = moment

@@ -2,10 +2,12 @@
 order, in pages; then the watermark moves.
 
 Rows are read with ``write_date >= since - overlap`` so that a row committed late within the
-same second (or a slow transaction) is still found; a row already emitted at that
-``(id, write_date)`` is skipped. Pages are keyset-paginated on ``(write_date, id)``. The
-watermark is saved only after Kafka acknowledged the page's events, so a crash re-emits at
-most one page (the stages downstream recognise a repeat).
+same second (or a slow transaction) is still found; a row already emitted in the same state
+is skipped. Odoo 17/18 store ``write_date`` with microseconds but read it to the second (and
+sort by the stored value), so a page never ends inside a second: a full page is cut before
+its last second, that second is read whole (ordered by id), and the next page starts at the
+second after. The watermark is saved only after Kafka acknowledged the page's events, so a
+crash re-emits at most one page (the stages downstream recognise a repeat).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from producers.odoo.feeds import (
@@ -88,31 +90,56 @@ class Poller:
         """Read and emit everything new; return the number of events emitted."""
         if self.watermark is None:
             self.watermark = await self.store.load(self.feed.model)
-        base: list[Any] = []
+        start = None
         if self.watermark.since is not None:
-            base = [("write_date", ">=", odoo_datetime(self.watermark.since - self.overlap))]
-        after: tuple[str, int] | None = None
+            start = self.watermark.since - self.overlap
         emitted = 0
         while True:
-            domain = base + _after(after)
-            rows = await self.odoo.search_read(
-                self.feed.model,
-                domain,
-                list(self.feed.fields),
-                limit=self.batch_size,
-                order="write_date asc, id asc",
-                context={"active_test": False},
-            )
+            domain = [("write_date", ">=", odoo_datetime(start))] if start is not None else []
+            rows = await self._read(domain, limit=self.batch_size, order="write_date asc, id asc")
             if not rows:
                 break
-            emitted += await self._page(rows)
             if len(rows) < self.batch_size:
+                emitted += await self._page(rows)
                 break
-            last = rows[-1]
-            after = (str(last["write_date"]), int(last["id"]))
+            last = parse_odoo_datetime(rows[-1]["write_date"])
+            earlier = [r for r in rows if parse_odoo_datetime(r["write_date"]) < last]
+            if earlier:
+                emitted += await self._page(earlier)
+            emitted += await self._page(await self._second(last))
+            start = last + timedelta(seconds=1)
         return emitted
 
+    async def _second(self, moment: datetime) -> list[dict[str, Any]]:
+        """Every row written within the second ``moment``, by id, in pages."""
+        domain = [
+            ("write_date", ">=", odoo_datetime(moment)),
+            ("write_date", "<", odoo_datetime(moment + timedelta(seconds=1))),
+        ]
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = await self._read(
+                [*domain, ("id", ">", rows[-1]["id"])] if rows else domain,
+                limit=self.batch_size,
+                order="id asc",
+            )
+            rows += page
+            if len(page) < self.batch_size:
+                return rows
+
+    async def _read(self, domain: list[Any], *, limit: int, order: str) -> list[dict[str, Any]]:
+        return await self.odoo.search_read(
+            self.feed.model,
+            domain,
+            list(self.feed.fields),
+            limit=limit,
+            order=order,
+            context={"active_test": False},
+        )
+
     async def _page(self, rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
         watermark = self.watermark or Watermark()
         marks = {id(r): _mark(r) for r in rows}
         fresh = [r for r in rows if marks[id(r)] not in watermark.seen]
@@ -153,17 +180,3 @@ def _mark(row: Mapping[str, Any]) -> tuple[int, str, str]:
     text = json.dumps(row, sort_keys=True, default=str, separators=(",", ":"))
     digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
     return int(row["id"]), str(row["write_date"]), digest
-
-
-def _after(after: tuple[str, int] | None) -> list[Any]:
-    """Keyset pagination: rows after ``(write_date, id)`` in that order."""
-    if after is None:
-        return []
-    write_date, ident = after
-    return [
-        "|",
-        ("write_date", ">", write_date),
-        "&",
-        ("write_date", "=", write_date),
-        ("id", ">", ident),
-    ]

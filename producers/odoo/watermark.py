@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
-
+from ferry.kafka import read_table
 from ferry.settings import KafkaSettings
 from ferry.timefmt import format_timestamp, parse_timestamp
 from ferry.topics import TopicSpec, internal
@@ -89,27 +87,8 @@ class KafkaWatermarks:
         ]
 
     async def load(self, model: str) -> Watermark:
-        topic = watermark_topic(model)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._kafka.bootstrap_servers,
-            enable_auto_commit=False,
-            client_id=f"{self._kafka.client_id}-capture-watermark",
-        )
-        await consumer.start()
-        try:
-            tp = TopicPartition(topic, 0)
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            end = (await consumer.end_offsets([tp]))[tp]
-            found = Watermark()
-            while await consumer.position(tp) < end:
-                for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
-                    for record in records:
-                        if record.key == model.encode() and record.value is not None:
-                            found = Watermark.from_bytes(record.value)
-            return found
-        finally:
-            await consumer.stop()
+        value = (await read_table(self._kafka, watermark_topic(model))).get(model.encode())
+        return Watermark.from_bytes(value) if value else Watermark()
 
     async def save(self, model: str, watermark: Watermark) -> None:
         await self._producer.send_and_wait(

@@ -19,6 +19,7 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
     ">": operator.gt,
     ">=": operator.ge,
+    "<": operator.lt,
 }
 
 
@@ -46,6 +47,7 @@ class FakeOdoo:
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.products: dict[int, dict[str, Any]] = {}
         self.reads: list[list[int]] = []
+        self.clock = 0
 
     def write(self, model: str, ident: int, at: str, uid: int = DEMO_UID, **vals: Any) -> None:
         rows = self.rows.setdefault(model, [])
@@ -53,7 +55,9 @@ class FakeOdoo:
         if row is None:
             row = {"id": ident, "active": True}
             rows.append(row)
-        row.update(vals, write_date=at, write_uid=[uid, "user"])
+        self.clock += 1
+        micro = (self.clock * 7919) % 1_000_000  # later writes are not always later micros
+        row.update(vals, write_date=at, write_uid=[uid, "user"], micro=micro)
 
     async def search_read(
         self,
@@ -66,10 +70,17 @@ class FakeOdoo:
         order: str | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        assert order == "write_date asc, id asc"
-        found = [dict(r) for r in self.rows.get(model, []) if matches(r, domain)]
-        found.sort(key=lambda r: (r["write_date"], r["id"]))
-        return found[:limit]
+        # As Odoo 17/18: write_date is stored with microseconds, compared and sorted as stored,
+        # and read to the second.
+        stored = [(r, r["write_date"] + f".{r['micro']:06}") for r in self.rows.get(model, [])]
+        found = [(r, s) for r, s in stored if matches({**r, "write_date": s}, domain)]
+        if order == "write_date asc, id asc":
+            found.sort(key=lambda pair: (pair[1], pair[0]["id"]))
+        else:
+            assert order == "id asc"
+            found.sort(key=lambda pair: pair[0]["id"])
+        rows = [{k: v for k, v in r.items() if k != "micro"} for r, _ in found]
+        return rows[:limit]
 
     async def read(
         self,
@@ -131,16 +142,18 @@ def product(odoo: FakeOdoo, ident: int, at: str, **vals: Any) -> None:
     odoo.write("product.product", ident, at, **{**base, **vals})
 
 
-async def test_every_change_once_in_write_date_then_id_order() -> None:
+async def test_every_change_once_second_by_second() -> None:
     odoo, sent, store = FakeOdoo(), Sent(), MemoryStore()
     product(odoo, 3, "2026-11-02 10:00:00")
     product(odoo, 1, "2026-11-02 10:00:01")
     product(odoo, 2, "2026-11-02 10:00:00")
     poll, _ = poller(PRODUCTS, odoo, sent, store)
     assert await poll.poll() == 3
-    assert sent.keys() == ["odoo:product:2", "odoo:product:3", "odoo:product:1"]
+    # Within one second Odoo's order is its stored microseconds', not the ids'.
+    assert sorted(sent.keys()[:2]) == ["odoo:product:2", "odoo:product:3"]
+    assert sent.keys()[2] == "odoo:product:1"
     assert await poll.poll() == 0  # the overlap re-reads them; none is emitted twice
-    first = sent.events[0].record
+    first = next(e.record for e in sent.events if e.key == "odoo:product:2")
     assert first["list_price"] == Decimal("9.5000")
     assert first["write_date"] == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     assert (first["action"], first["write_uid"]) == ("changed", DEMO_UID)
@@ -154,8 +167,8 @@ async def test_two_writes_in_one_second_are_never_missed_and_never_doubled() -> 
     product(odoo, 2, "2026-11-02 10:00:05")  # same second, committed after the first poll
     product(odoo, 1, "2026-11-02 10:00:05", name="renamed")  # same second, new content
     assert await poll.poll() == 2
-    assert sent.keys() == ["odoo:product:1", "odoo:product:1", "odoo:product:2"]
-    assert sent.events[1].record["name"] == "renamed"
+    assert sorted(sent.keys()) == ["odoo:product:1", "odoo:product:1", "odoo:product:2"]
+    assert [e.record["name"] for e in sent.events if e.key == "odoo:product:1"] == ["P1", "renamed"]
     assert await poll.poll() == 0  # and nothing again
 
 
@@ -228,3 +241,15 @@ async def test_a_malformed_write_date_names_the_field(raw: Any) -> None:
 
     with pytest.raises(ValidationError, match="write_date"):
         PRODUCTS.captured({"id": 1, "write_date": raw})
+
+
+async def test_a_full_page_inside_one_busy_second_reads_that_second_whole() -> None:
+    odoo, sent, store = FakeOdoo(), Sent(), MemoryStore()
+    for ident in range(1, 8):  # seven rows in one second, micros out of id order
+        product(odoo, ident, "2026-11-02 10:00:00")
+    product(odoo, 8, "2026-11-02 10:00:01")
+    poll, _ = poller(PRODUCTS, odoo, sent, store, batch=3)
+    assert await poll.poll() == 8
+    assert sorted(sent.keys()) == sorted(f"odoo:product:{i}" for i in range(1, 9))
+    assert sent.keys()[-1] == "odoo:product:8"
+    assert await poll.poll() == 0
