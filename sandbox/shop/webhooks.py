@@ -61,6 +61,7 @@ class WebhookSender:
         self._clock = clock
         self._wake = threading.Condition()
         self._stopped = False
+        self._woken = False  # set by wake(): a delivery was queued since the last look
         self._thread: threading.Thread | None = None
 
     def headers(self, delivery: Delivery) -> dict[str, str]:
@@ -117,6 +118,7 @@ class WebhookSender:
 
     def wake(self) -> None:
         with self._wake:
+            self._woken = True
             self._wake.notify_all()
 
     def _should_stop(self) -> bool:
@@ -125,6 +127,8 @@ class WebhookSender:
     def _run(self) -> None:
         with httpx.Client(timeout=httpx.Timeout(TIMEOUT_S, connect=1.0)) as client:
             while not self._should_stop():
+                with self._wake:
+                    self._woken = False
                 pending = self.store.deliveries("pending")
                 now = self._clock()
                 for delivery in pending:
@@ -135,7 +139,7 @@ class WebhookSender:
                 pending = self.store.deliveries("pending")
                 wait = min((d.next_at for d in pending), default=now + 60.0) - self._clock()
                 with self._wake:
-                    if not self._should_stop() and wait > 0:
+                    if not self._woken and not self._should_stop() and wait > 0:
                         self._wake.wait(timeout=min(wait, 60.0))
 
     def _attempt(self, client: httpx.Client, delivery: Delivery) -> None:

@@ -61,7 +61,7 @@ def test_graphql_without_or_with_a_wrong_token_is_401(shop: RunningShop) -> None
 
 
 def test_a_token_expires_after_the_configured_lifetime(api: Api, shop: RunningShop) -> None:
-    api.control("POST", "settings", {"token_lifetime_s": 0.5})
+    api.control("POST", "settings", {"token_lifetime_s": 1.5})
     short = Api(shop, get_token(shop))
     assert short.post(QUERY["query"]).status_code == 200
     wait_for(lambda: short.post(QUERY["query"]).status_code == 401, what="the token to expire")

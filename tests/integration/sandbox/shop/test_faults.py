@@ -20,13 +20,13 @@ def test_an_injected_503_answers_once_then_the_api_is_back(api: Api) -> None:
 
 
 def test_latency_delays_every_answer_but_the_sandbox_routes(api: Api) -> None:
-    api.control("POST", "faults", {"latency_ms": 300})
+    api.control("POST", "faults", {"latency_ms": 1000})
     started = time.monotonic()
     assert api.post(QUERY).status_code == 200
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 1.0
     started = time.monotonic()
     api.control("GET", "health")
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_hung_mutation_is_applied_after_the_client_gave_up(api: Api) -> None:
