@@ -20,6 +20,7 @@ from .product import is_storable
 from .stock import INVENTORY_LOSS, descendants, location_of_usage, next_inventory_date
 
 ROUNDING = 1e-6
+SUPERUSER_ID = 1
 # ``_get_inventory_fields_create``: what a quant may be created with in inventory mode
 INVENTORY_CREATE_FIELDS = {
     "product_id",
@@ -180,6 +181,15 @@ class StockQuant(BaseModel):
                         self.env.store.update(self._name, rec_id, {"inventory_diff_quantity": diff})
                 return
         super().write_ids(ids, vals)
+
+    def before_unlink(self, ids: list[int]) -> None:
+        """``_unlink_except_wrong_permission``: a user (not the superuser) deleting quants
+        counts them at zero and applies that first, so their stock leaves by inventory moves."""
+        if self.env.uid == SUPERUSER_ID:
+            return
+        counted = type(self)(self.env.with_context(inventory_mode=True))
+        counted.write_ids(ids, {"inventory_quantity": 0.0})
+        counted.apply_inventory(ids)
 
     # -- quantities ----------------------------------------------------------------------------
 

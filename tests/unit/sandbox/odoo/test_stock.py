@@ -419,6 +419,24 @@ def test_quant_rules(db: Db) -> None:
         )
 
 
+def test_deleting_a_quant_counts_it_at_zero_first(db: Db) -> None:
+    def delete(env: Env) -> None:
+        quant = env["stock.quant"].search(
+            [("product_id", "=", sku(env, "SKU-004")), ("location_id.usage", "=", "internal")]
+        )
+        env["stock.quant"].unlink(quant)
+
+    db.run(delete)
+    assert qty(db, "SKU-004")["qty_available"] == 0.0
+    loss = db.run(
+        lambda env: env["stock.quant"].search_read(
+            [("product_id", "=", sku(env, "SKU-004")), ("location_id.usage", "=", "inventory")],
+            ["quantity"],
+        )
+    )
+    assert [q["quantity"] for q in loss] == [0.0]  # -100 seeded, +100 back
+
+
 def test_upgrade_brings_an_older_database_up_to_date(db: Db) -> None:
     store = db.registry.store
     store.begin()
