@@ -20,7 +20,8 @@ from .store import Variant
 
 T = TypeVar("T")
 MAX_PAGE = 250
-_TOKEN = re.compile(r'(-?)(?:(\w+):)?("[^"]*"|\S+)')
+_TOKEN = re.compile(r'(-?)(?:(\w+):)?("(?:[^"\\]|\\.)*"|\S+)')
+_ESCAPE = re.compile(r"\\(.)")
 
 
 def paginate(
@@ -91,7 +92,9 @@ def parse_query(query: str) -> list[list[Term]]:
             continue
         if not negate and not field and value == "AND":
             continue
-        groups[-1].append(Term(field.lower() if field else None, value.strip('"'), bool(negate)))
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = _ESCAPE.sub(r"\1", value[1:-1])
+        groups[-1].append(Term(field.lower() if field else None, value, bool(negate)))
     return [g for g in groups if g] or [[]]
 
 

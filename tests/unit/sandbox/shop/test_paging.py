@@ -88,6 +88,11 @@ def test_or_splits_the_query_into_groups() -> None:
     assert len(parse_query("a b OR c")) == 2
 
 
+def test_quoted_values_keep_spaces_and_escaped_quotes() -> None:
+    [[term]] = parse_query(r'sku:"A \"B\" C"')
+    assert (term.field, term.value) == ("sku", 'A "B" C')
+
+
 def test_global_ids_and_cursors_round_trip() -> None:
     assert gid("ProductVariant", 7) == "gid://shopify/ProductVariant/7"
     assert parse_gid("gid://shopify/ProductVariant/7", "ProductVariant") == 7
