@@ -32,12 +32,12 @@ def generate(existing: Mapping[str, str] | None = None) -> dict[str, str]:
     values: dict[str, str] = {}
     for system in registry.systems.values():
         fresh = system.secrets()
-        shared = len(set(fresh.values())) == 1
-        known = [have[name] for name in fresh if have.get(name)]
-        for name, value in fresh.items():
-            if have.get(name):
-                continue
-            values[name] = known[0] if shared and known else value
+        for value in dict.fromkeys(fresh.values()):  # names that share one value, together
+            names = [n for n, v in fresh.items() if v == value]
+            known = [have[n] for n in names if have.get(n)]
+            for name in names:
+                if not have.get(name):
+                    values[name] = known[0] if known else value
     return values
 
 

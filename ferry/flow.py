@@ -55,7 +55,7 @@ class System(Generic[ConfigT]):
     - ``settings``: the pydantic model of that section (its defaults are the embedded ones);
     - ``secrets``: fresh values for the git-ignored ``.env`` of the embedded defaults;
     - ``sandbox``: the stand-in ``ferry up`` starts, given the section, a state directory and
-      where Ferry's services listen (a sandbox shop posts its webhooks to the gateway);
+      where Ferry's services listen (a sandbox posting webhooks needs the gateway's address);
     - ``connect``: the connection (a :class:`~ferry.sink.Target`) its sinks share, given the
       section and the environment the secrets are resolved from;
     - ``sink_port``: the default ops port of ``ferry sink <name>``;

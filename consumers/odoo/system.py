@@ -33,7 +33,11 @@ class OdooSettings(OdooSystem):
 
 def _secrets() -> dict[str, str]:
     key = secrets.token_hex(20)  # 40 hex characters, like an Odoo API key
-    return {"FERRY_ODOO_API_KEY": key, "SANDBOX_ODOO_API_KEY": key}
+    return {
+        "FERRY_ODOO_API_KEY": key,
+        "SANDBOX_ODOO_API_KEY": key,
+        "FERRY_ODOO_WEBHOOK_TOKEN": secrets.token_urlsafe(24),
+    }
 
 
 def _sandbox(settings: OdooSettings, state_dir: Path, services: ServiceLookup) -> ServiceSpec:

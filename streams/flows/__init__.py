@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from ferry.flow import Flow
-from streams.flows import shop_orders
+from streams.flows import odoo_prices, odoo_stock, shop_orders
 
 __all__ = ["FLOWS"]
 
-FLOWS: tuple[Flow, ...] = (shop_orders.FLOW,)
+FLOWS: tuple[Flow, ...] = (
+    shop_orders.FLOW,
+    odoo_stock.FLOW,
+    odoo_prices.FLOW,
+)

@@ -27,6 +27,7 @@ class Platform:
     stack: Stack
     bootstrap: str
     gateway_url: str
+    shop_url: str
     odoo_url: str
     webhook_secret: str
     odoo_api_key: str
@@ -38,7 +39,8 @@ class Platform:
 @contextmanager
 def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
     secrets = dotenv.generate()
-    ports = {name: free_port() for name in ("odoo", "gateway", "streams", "sink")}
+    names = ("odoo", "shop", "gateway", "streams", "sink", "capture", "shop_sink")
+    ports = {name: free_port() for name in names}
     env = {
         **os.environ,
         **secrets,
@@ -47,6 +49,11 @@ def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
         "FERRY__SERVICES__GATEWAY__PORT": str(ports["gateway"]),
         "FERRY__SERVICES__STREAMS__PORT": str(ports["streams"]),
         "FERRY__SERVICES__ODOO_SINK__PORT": str(ports["sink"]),
+        "FERRY__SYSTEMS__SHOP__URL": f"http://127.0.0.1:{ports['shop']}",
+        "FERRY__SERVICES__ODOO_CAPTURE__PORT": str(ports["capture"]),
+        "FERRY__SERVICES__SHOP_SINK__PORT": str(ports["shop_sink"]),
+        "FERRY__SYSTEMS__ODOO__CAPTURE__INTERVAL_S": "1",
+        "FERRY__SYSTEMS__ODOO__CAPTURE__MODELS": '["res.partner"]',
         "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),
     }
     env.pop("FERRY_CONFIG", None)
@@ -59,6 +66,7 @@ def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
             stack=stack,
             bootstrap=bootstrap,
             gateway_url=f"http://127.0.0.1:{ports['gateway']}/webhooks/shop",
+            shop_url=f"http://127.0.0.1:{ports['shop']}",
             odoo_url=registry.system_settings("odoo").url,
             webhook_secret=secrets["FERRY_SHOP_WEBHOOK_SECRET"],
             odoo_api_key=secrets["FERRY_ODOO_API_KEY"],

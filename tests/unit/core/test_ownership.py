@@ -54,9 +54,10 @@ def test_without_the_flow_the_shop_may_not_create_sale_orders() -> None:
 
 
 def test_owners_come_from_the_flows_overridden_by_the_settings() -> None:
-    assert load(environ={}).ownership == {"sale_order": "odoo"}
+    assert load(environ={}).ownership["sale_order"] == "odoo"
+    assert load(environ={}).ownership["inventory"] == "odoo"
     registry = load(environ={"FERRY__OWNERSHIP__SALE_ORDER": "shop"})
-    assert registry.ownership == {"sale_order": "shop"}
+    assert registry.ownership["sale_order"] == "shop"
     guard = OwnershipGuard.of_flows(registry.ownership, registry.enabled)
     guard.check(source="shop", entity="sale_order", target="odoo")
     with pytest.raises(OwnershipViolation, match="owned by shop"):

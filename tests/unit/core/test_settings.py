@@ -53,15 +53,23 @@ def test_flows_are_tuned_and_disabled_by_name(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     registry = load(config, environ={})
-    [flow] = registry.enabled
+    flow = registry.flow("shop-orders-to-odoo")
     assert registry.partitions(flow) == 6
+    assert registry.partitions(registry.flow("odoo-stock-to-shop")) == 3
     topics = {t.name: t for t in registry.topics()}
     assert topics["src.shop.orders"].partitions == 6
     assert topics["src.shop.orders"].config["retention.ms"] == "86400000"
     assert "retention.ms" not in topics["ferry.streams.shop-orders-to-odoo.last-sent"].config
     off = load(config, environ={"FERRY__FLOWS__SHOP_ORDERS_TO_ODOO__ENABLED": "false"})
-    assert off.enabled == ()
-    assert off.services(tmp_path) == []
+    assert "shop-orders-to-odoo" not in [f.name for f in off.enabled]
+    assert "src.shop.orders" not in [t.name for t in off.topics()]
+    names = [f.name for f in off.flows]
+    all_off = load(
+        config,
+        environ={f"FERRY__FLOWS__{n.upper().replace('-', '_')}__ENABLED": "false" for n in names},
+    )
+    assert all_off.enabled == ()
+    assert all_off.services(tmp_path) == []
 
 
 def test_inline_secret_is_refused_naming_the_key_without_echoing_it(tmp_path: Path) -> None:
@@ -93,7 +101,7 @@ def test_unknown_key_and_bad_type_name_the_key(tmp_path: Path) -> None:
 
 
 def test_unknown_flows_services_and_systems_are_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^flows\.nope: no such flow \(known: shop-orders"):
+    with pytest.raises(ConfigError, match=r"^flows\.nope: no such flow \(known: .*shop-orders"):
         load(environ={"FERRY__FLOWS__NOPE__ENABLED": "false"})
     with pytest.raises(ConfigError, match=r"^services\.odoo-snk: no such service"):
         load(environ={"FERRY__SERVICES__ODOO_SNK__PORT": "1"})

@@ -11,7 +11,7 @@ from ferry.registry import Registry, load
 
 ROOT = Path(__file__).resolve().parents[3]
 # Options that differ by nature between a host and containers: where to listen, where data lives.
-_PLACEMENT_OPTIONS = {"--host", "--data-dir"}
+_PLACEMENT_OPTIONS = {"--host", "--data-dir", "--webhook-url"}
 
 
 def _compose() -> dict[str, Any]:
@@ -41,7 +41,15 @@ def _registry() -> Registry:
 def test_every_service_of_make_up_runs_the_same_command_in_compose() -> None:
     services = _compose()["services"]
     specs = _registry().services(Path("var"))
-    assert [s.name for s in specs] == ["odoo-sandbox", "gateway", "streams", "odoo-sink"]
+    assert [s.name for s in specs] == [
+        "shop-sandbox",
+        "odoo-sandbox",
+        "gateway",
+        "odoo-capture",
+        "streams",
+        "odoo-sink",
+        "shop-sink",
+    ]
     for spec in specs:
         assert spec.name in services, f"docker-compose.yml lacks service {spec.name}"
         command = services[spec.name]["command"]
@@ -54,7 +62,7 @@ def test_every_service_of_make_up_runs_the_same_command_in_compose() -> None:
 def test_compose_environment_matches_the_settings_make_up_uses() -> None:
     services = _compose()["services"]
     registry = _registry()
-    for name in ("gateway", "streams", "odoo-sink"):
+    for name in ("gateway", "streams", "odoo-sink", "odoo-capture", "shop-sink"):
         env = services[name]["environment"]
         assert env["FERRY__KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092", name
         # Everything else is the embedded default, as with `make up`.
@@ -63,7 +71,12 @@ def test_compose_environment_matches_the_settings_make_up_uses() -> None:
             "FERRY__SERVICES__GATEWAY__HOST",
             "FERRY__SERVICES__STREAMS__HOST",
             "FERRY__SERVICES__ODOO_SINK__HOST",
+            "FERRY__SERVICES__ODOO_CAPTURE__HOST",
+            "FERRY__SERVICES__SHOP_SINK__HOST",
             "FERRY__SYSTEMS__ODOO__URL",
+            "FERRY__SYSTEMS__SHOP__URL",
+            "FERRY_SHOP_CLIENT_SECRET",
+            "FERRY_ODOO_WEBHOOK_TOKEN",
             "FERRY_SHOP_WEBHOOK_SECRET",
             "FERRY_ODOO_API_KEY",
         }
