@@ -36,9 +36,15 @@ def _summary(registry: Registry, state: Path, seconds: float, ports: list[int]) 
         if flow.webhook is not None:
             gateway = registry.service(GATEWAY)
             steps.insert(0, f"POST http://{gateway.host}:{gateway.port}{flow.webhook.path}")
+        else:
+            steps.insert(0, flow.source.system.name)
         if flow.sink is not None:
             steps.append(flow.target.system.name)
         lines.append(f"  {flow.name}: {' -> '.join(steps)}")
+    sandboxes = [s for s in registry.services(state) if s.probe != "/readyz"]
+    if sandboxes:
+        lines.append("\nSandboxes:")
+        lines += [f"  {s.name}: http://127.0.0.1:{s.port}" for s in sandboxes]
     lines.append(f"\nMetrics: /metrics on ports {', '.join(map(str, ports))}\n")
     tries = [s.try_it for s in registry.active_systems.values() if s.try_it]
     if tries:

@@ -61,5 +61,9 @@ SHOP: System[ShopSettings] = System(
     connect=ShopTarget.connect,
     sink_port=9103,
     cli=("producers.shop.cli", "sandbox.shop.cli"),
-    try_it=".venv/bin/ferry shop send-sample   # a signed sample order (--invalid: a dead letter)",
+    try_it=(
+        ".venv/bin/ferry shop send-sample    # a signed sample order (--invalid: a dead letter)\n"
+        "  .venv/bin/ferry shop order SKU-003=2  # an order placed in the sandbox shop\n"
+        "  .venv/bin/ferry shop show SKU-003     # its level and price in the shop"
+    ),
 )
