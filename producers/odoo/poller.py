@@ -170,7 +170,9 @@ class Poller:
             "product.product",
             list(ids),
             ["id", "default_code", "free_qty", "qty_available"],
-            context={"warehouse": warehouse, "active_test": False},
+            # Odoo 17 reads the warehouse from "warehouse", 18 and 19 from "warehouse_id"
+            # (an id or a name); each ignores the other key.
+            context={"warehouse": warehouse, "warehouse_id": warehouse, "active_test": False},
         )
 
 

@@ -92,7 +92,7 @@ class FakeOdoo:
     ) -> list[dict[str, Any]]:
         assert model == "product.product"
         assert context is not None
-        assert context["warehouse"] == "WH"
+        assert context["warehouse"] == context["warehouse_id"] == "WH"
         self.reads.append(list(ids))
         return [{"id": i, **self.products[i]} for i in ids if i in self.products]
 
