@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import string
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ class ServiceSpec:
     args: tuple[str, ...]  # arguments of the ``ferry`` command
     port: int
     probe: str = "/readyz"  # GET path answering 200 once ready; "jsonrpc" for the Odoo emulator
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # values may hold ${NAME}
 
     def argv(self) -> list[str]:
         return [sys.executable, "-m", "ferry.cli", *self.args]
@@ -46,6 +47,15 @@ class _Running:
     process: subprocess.Popen[bytes]
     log_path: Path
     log: IO[bytes]
+
+
+def _environment(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``base`` plus ``extra``, whose values may name variables of ``base`` as ``${NAME}``
+    (so a spec can pass a secret by name, never by value)."""
+    env = dict(base)
+    for name, value in extra.items():
+        env[name] = string.Template(value).safe_substitute(base)
+    return env
 
 
 def _probe(spec: ServiceSpec, client: httpx.Client) -> bool:
@@ -97,7 +107,7 @@ class Stack:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**self._env, **spec.env},
+            env=_environment(self._env, spec.env),
             cwd=self._cwd,
             start_new_session=True,
         )

@@ -13,6 +13,7 @@ import httpx
 from consumers.odoo.target import OdooTarget
 from ferry.flow import Flow, ServiceLookup, System
 from ferry.odoo.settings import OdooSystem
+from ferry.registry import GATEWAY
 from ferry.stack import ServiceSpec
 from ferry.topics import TopicSpec
 from producers.odoo.service import captured_feeds
@@ -41,9 +42,19 @@ def _secrets() -> dict[str, str]:
 
 
 def _sandbox(settings: OdooSettings, state_dir: Path, services: ServiceLookup) -> ServiceSpec:
+    """The emulator; with a webhook token in the environment, it sends Odoo's automation
+    webhooks for the captured models to the gateway (the token passed by name)."""
     port = httpx.URL(settings.url).port or 8069
     args = ("sandbox", "odoo", "--port", str(port), "--data-dir", str(state_dir))
-    return ServiceSpec("odoo-sandbox", args, port, probe="jsonrpc")
+    env: dict[str, str] = {}
+    token = settings.capture.webhook_token
+    if token is not None and token.kind == "env":
+        gateway = services(GATEWAY)
+        host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::") else gateway.host
+        url = f"http://{host}:{gateway.port}/webhooks/odoo/${{{token.target}}}"
+        models = dict.fromkeys(["stock.quant", "product.product", *settings.capture.models])
+        env["SANDBOX_ODOO_WEBHOOKS"] = " ".join(f"{m}={url}" for m in models)
+    return ServiceSpec("odoo-sandbox", args, port, probe="jsonrpc", env=env)
 
 
 def _services(settings: OdooSettings, flows: Sequence[Flow]) -> list[ServiceSpec]:

@@ -73,6 +73,7 @@ class Poller:
         overlap_s: float,
         batch_size: int,
         warehouse: str,
+        warehouse_id: int | None = None,
         on_echo: Callable[[Feed], None] = lambda feed: None,
     ) -> None:
         self.feed = feed
@@ -83,6 +84,7 @@ class Poller:
         self.overlap = timedelta(seconds=overlap_s)
         self.batch_size = batch_size
         self.warehouse = warehouse
+        self.warehouse_id = warehouse_id
         self.on_echo = on_echo
         self.watermark: Watermark | None = None
 
@@ -166,13 +168,14 @@ class Poller:
         return False
 
     async def _read_products(self, ids: Sequence[int], warehouse: str) -> list[dict[str, Any]]:
+        where: int | str = self.warehouse_id if self.warehouse_id is not None else warehouse
         return await self.odoo.read(
             "product.product",
             list(ids),
             ["id", "default_code", "free_qty", "qty_available"],
-            # Odoo 17 reads the warehouse from "warehouse", 18 and 19 from "warehouse_id"
-            # (an id or a name); each ignores the other key.
-            context={"warehouse": warehouse, "warehouse_id": warehouse, "active_test": False},
+            # Odoo 17 reads the warehouse from "warehouse", 18 and 19 from "warehouse_id" (an id,
+            # or a name matched with ilike); each ignores the other key.
+            context={"warehouse": where, "warehouse_id": where, "active_test": False},
         )
 
 

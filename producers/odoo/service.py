@@ -105,6 +105,20 @@ async def check_fields(odoo: OdooClient, feeds: list[Feed]) -> None:
             )
 
 
+async def warehouse_id(odoo: OdooClient, warehouse: str) -> int:
+    """The id of the warehouse whose code (else name) is ``warehouse``; a missing one is a
+    :class:`ConfigError` naming the key and what exists."""
+    for field in ("code", "name"):
+        found = await odoo.search("stock.warehouse", [(field, "=", warehouse)], limit=1)
+        if found:
+            return found[0]
+    rows = await odoo.search_read("stock.warehouse", [], ["code", "name"])
+    known = ", ".join(f"{r['code']} ({r['name']})" for r in rows) or "none"
+    raise ConfigError(
+        "systems.odoo.capture.warehouse", f"no warehouse {warehouse!r} in Odoo (it has {known})"
+    )
+
+
 class _Health:
     def __init__(self, feeds: list[Feed], interval_s: float) -> None:
         self.last_ok = {f.model: 0.0 for f in feeds}
@@ -201,6 +215,11 @@ async def run_capture(
         try:
             uid = await odoo.authenticate()
             await check_fields(odoo, feeds)
+            stock_at = (
+                await warehouse_id(odoo, capture.warehouse)
+                if any(f.model == "stock.quant" for f in feeds)
+                else None
+            )
         except AuthenticationError:
             print(f"{SERVICE}: Odoo refused the API key for login {odoo.login}", file=sys.stderr)
             return 1
@@ -238,6 +257,7 @@ async def run_capture(
                 overlap_s=capture.overlap_s,
                 batch_size=capture.batch_size,
                 warehouse=capture.warehouse,
+                warehouse_id=stock_at,
                 on_echo=echo,
             )
             tasks.append(

@@ -42,7 +42,9 @@ def _webhook(value: str) -> tuple[str, str]:
     "webhooks",
     multiple=True,
     metavar="MODEL=URL",
-    help="Send automation webhooks for MODEL's creates and writes to URL.",
+    envvar="SANDBOX_ODOO_WEBHOOKS",
+    help="Send automation webhooks for MODEL's creates and writes to URL "
+    "(or $SANDBOX_ODOO_WEBHOOKS, space-separated: a URL may hold a secret token).",
 )
 def odoo_command(
     host: str,

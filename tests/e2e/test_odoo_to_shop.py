@@ -48,10 +48,15 @@ def odoo_products(odoo: OdooReader) -> dict[str, dict[str, Any]]:
         [[["default_code", "in", SKUS]]],
         {
             "fields": ["default_code", "free_qty", "qty_available", "list_price"],
-            "context": {"warehouse": "WH"},
+            "context": {"warehouse": "WH", "warehouse_id": warehouse_id(odoo)},
         },
     )
     return {r["default_code"]: r for r in rows}
+
+
+def warehouse_id(odoo: OdooReader) -> int:
+    [found] = odoo.execute_kw("stock.warehouse", "search", [[["code", "=", "WH"]]])
+    return int(found)
 
 
 def set_on_hand(odoo: OdooReader, product_id: int, quantity: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,7 +37,8 @@ def test_gateway_and_send_sample_commands(kafka_bootstrap: str, tmp_path: Path) 
     port = free_port()
     env = {
         **os.environ,
-        "FERRY_SHOP_WEBHOOK_SECRET": "cli-integration-secret",
+        "FERRY_SHOP_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        "FERRY_ODOO_WEBHOOK_TOKEN": secrets.token_urlsafe(24),
         "FERRY__KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
         "FERRY__SERVICES__GATEWAY__PORT": str(port),
         "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),

@@ -59,7 +59,7 @@ async def running_gateway(bootstrap: str, *, produce_timeout_s: float = 3.0) -> 
     task = asyncio.create_task(
         run_gateway(
             registry,
-            environ={"FERRY_SHOP_WEBHOOK_SECRET": SECRET},
+            environ={"FERRY_SHOP_WEBHOOK_SECRET": SECRET, "FERRY_ODOO_WEBHOOK_TOKEN": SECRET},
             host="127.0.0.1",
             port=port,
             stop=stop,
