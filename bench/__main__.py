@@ -5,7 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("serde", "odoo_emulator", "odoo_client", "stream", "e2e_latency")
+BENCHMARKS = (
+    "serde",
+    "odoo_emulator",
+    "odoo_client",
+    "stream",
+    "e2e_latency",
+    "capture",
+    "odoo_to_shop",
+)
 
 
 def main() -> int:

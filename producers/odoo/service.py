@@ -195,8 +195,12 @@ async def run_capture(
     environ: Mapping[str, str] | None = None,
     stop: asyncio.Event | None = None,
     metrics: ServiceMetrics | None = None,
+    odoo: OdooClient | None = None,
 ) -> int:
-    """Capture until ``stop`` is set; return the exit status (1: a fatal problem)."""
+    """Capture until ``stop`` is set; return the exit status (1: a fatal problem).
+
+    ``odoo`` is the client to use (default: one built from ``systems.odoo``; closed at the end).
+    """
     settings = registry.system_settings("odoo")
     capture: CaptureSettings = settings.capture
     feeds = captured_feeds(registry.enabled, capture)
@@ -208,7 +212,7 @@ async def run_capture(
         return 1
     metrics = metrics or ServiceMetrics(SERVICE)
     kafka = registry.settings.kafka
-    odoo = OdooClient.from_settings(settings, environ=environ)
+    odoo = odoo or OdooClient.from_settings(settings, environ=environ)
     producer = make_producer(kafka, client_id=SERVICE)
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -20,7 +20,7 @@ class CaptureSettings(SystemModel):
 
     interval_s: float = Field(default=5.0, gt=0)
     overlap_s: float = Field(default=5.0, ge=0)
-    batch_size: int = Field(default=200, ge=1, le=10_000)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
     warehouse: str = "WH"
     models: list[str] = Field(default_factory=list)
     webhook_token: Secret | None = SecretRef("env", "FERRY_ODOO_WEBHOOK_TOKEN")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,14 @@ class Platform:
 
 
 @contextmanager
-def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
+def running_platform(
+    bootstrap: str,
+    state_dir: Path,
+    *,
+    config: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Platform]:
+    """The platform on free ports; ``config`` is a ``ferry.yaml``, ``extra_env`` wins last."""
     secrets = dotenv.generate()
     names = ("odoo", "shop", "gateway", "streams", "sink", "capture", "shop_sink")
     ports = {name: free_port() for name in names}
@@ -57,6 +64,9 @@ def running_platform(bootstrap: str, state_dir: Path) -> Iterator[Platform]:
         "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),
     }
     env.pop("FERRY_CONFIG", None)
+    if config is not None:
+        env["FERRY_CONFIG"] = str(config)
+    env.update(extra_env or {})
     registry = load(environ=env)
     log_dir = state_dir / "log"
     stack = Stack(env=env, log_dir=log_dir, cwd=ROOT)
