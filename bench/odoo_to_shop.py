@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 
 from bench.broker import bench_broker
-from tests.e2e.test_odoo_to_shop import odoo_products, set_on_hand, shop_items
 from tests.support.odoo_rpc import OdooReader
 from tests.support.platform import running_platform
+from tests.support.stock import odoo_products, set_on_hand, shop_items
 
 SKUS = [f"SKU-00{n}" for n in range(1, 6)]
 

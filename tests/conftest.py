@@ -7,6 +7,6 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.fixtures.kafka",
     "tests.fixtures.prometheus",
-    # ---- the whole platform (tests/fixtures/platform.py): platform, odoo ----
+    # ---- the whole platform (tests/fixtures/platform.py): platform, odoo, demo ----
     "tests.fixtures.platform",
 ]
