@@ -111,6 +111,21 @@ class Feed:
             }
         return Captured(entity_key("odoo", self.entity, row["id"]), record, version, writer)
 
+    def deleted(self, ident: int, noticed: datetime) -> Captured:
+        """The event of a record that is gone (found by :class:`Reconciler`)."""
+        record: dict[str, Any] = {
+            "action": "deleted",
+            "name": None,
+            "active": False,
+            "write_uid": None,
+            "write_date": noticed,
+        }
+        if self.model == "product.product":
+            record |= {"product_id": ident, "default_code": None, "list_price": None}
+        else:
+            record |= {"partner_id": ident, "email": None}
+        return Captured(entity_key("odoo", self.entity, ident), record, noticed, None)
+
 
 PRODUCTS = Feed(
     "product.product",

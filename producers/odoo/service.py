@@ -35,7 +35,7 @@ from ferry.settings import KafkaSettings
 from ferry.timefmt import format_timestamp
 from ferry.topics import TopicSpec, ensure_topics
 from producers.odoo.feeds import FEEDS, Captured, Feed
-from producers.odoo.poller import Poller
+from producers.odoo.poller import Poller, Reconciler
 from producers.odoo.settings import CaptureSettings
 from producers.odoo.watermark import KafkaWatermarks
 from producers.odoo.webhook import TOUCHES
@@ -165,6 +165,19 @@ async def _poll_forever(
         trigger.clear()
 
 
+async def _reconcile_forever(reconciler: Reconciler, every_s: float) -> None:
+    """Look for deleted records every ``every_s`` (Odoo away: try again next time)."""
+    while True:
+        try:
+            gone = await reconciler.reconcile()
+        except TransientError as exc:
+            log.warning("reconciling %s failed (%s)", reconciler.feed.model, exc)
+        else:
+            if gone:
+                log.info("%s: %d deleted record(s)", reconciler.feed.model, gone)
+        await asyncio.sleep(every_s)
+
+
 async def _listen_for_touches(kafka: KafkaSettings, triggers: Mapping[str, asyncio.Event]) -> None:
     """Odoo's webhooks, relayed by the gateway: each wakes its model's poller."""
     consumer = AIOKafkaConsumer(
@@ -252,6 +265,14 @@ async def run_capture(
         if capture.webhook_token is not None:
             tasks.append(asyncio.create_task(_listen_for_touches(kafka, triggers), name="touches"))
         for feed in feeds:
+            if feed.archivable:  # records that can be archived or deleted: stock cannot
+                reconciler = Reconciler(feed, odoo, emit)
+                tasks.append(
+                    asyncio.create_task(
+                        _reconcile_forever(reconciler, capture.reconcile_every_s),
+                        name=f"reconcile {feed.model}",
+                    )
+                )
             poller = Poller(
                 feed,
                 odoo,

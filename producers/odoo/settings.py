@@ -25,3 +25,4 @@ class CaptureSettings(SystemModel):
     models: list[str] = Field(default_factory=list)
     webhook_token: Secret | None = SecretRef("env", "FERRY_ODOO_WEBHOOK_TOKEN")
     debounce_s: float = Field(default=0.5, ge=0)
+    reconcile_every_s: float = Field(default=300.0, gt=0)  # look for deleted records

@@ -6,8 +6,10 @@ Counts and values come from the fixed vectors below, read back from the sandbox 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -119,3 +121,39 @@ async def test_a_shop_order_confirmed_in_odoo_lowers_the_shop_by_its_quantity(
     )
     await settled(platform)
     assert shop_items(platform)["SKU-003"]["available"] == before - 2
+
+
+async def test_partners_ferry_creates_are_echoes_a_persons_edit_is_news(
+    platform: Platform, demo: OdooReader, odoo: OdooReader
+) -> None:
+    email = f"echo-{uuid.uuid4().hex[:8]}@example.com"
+    async with httpx.AsyncClient(timeout=10) as http:
+        placed = await http.post(
+            f"{platform.shop_url}/__sandbox__/orders",
+            json={"line_items": [{"sku": "SKU-005", "quantity": 1}], "email": email},
+        )
+    assert placed.status_code == 201, placed.text
+    await until(
+        lambda: odoo.count("res.partner", [["email", "=", email]]) == 1, "Ferry's partner in Odoo"
+    )
+    [partner] = odoo.execute_kw("res.partner", "search", [[["email", "=", email]]])
+    key = f"odoo:partner:{partner}".encode()
+
+    async def events() -> list[dict[str, Any]]:
+        return [
+            SERDE.decode(r.value).record
+            for r in await read_all(platform.bootstrap, "src.odoo.partners")
+            if r.key == key and r.value
+        ]
+
+    await settled(platform)
+    assert await events() == []  # written by Ferry: never captured back
+    demo.execute_kw("res.partner", "write", [[partner], {"phone": "+49 30 1234567"}])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not await events():
+        assert loop.time() < deadline, "the person's edit was not captured"
+        await asyncio.sleep(0.3)
+    await settled(platform)
+    [edited] = await events()
+    assert (edited["partner_id"], edited["email"]) == (partner, email)

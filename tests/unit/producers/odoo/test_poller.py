@@ -253,3 +253,35 @@ async def test_a_full_page_inside_one_busy_second_reads_that_second_whole() -> N
     assert sorted(sent.keys()) == sorted(f"odoo:product:{i}" for i in range(1, 9))
     assert sent.keys()[-1] == "odoo:product:8"
     assert await poll.poll() == 0
+
+
+class Ids:
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+
+    async def search(
+        self,
+        model: str,
+        domain: Sequence[Any] = (),
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        order: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        assert context == {"active_test": False}
+        return list(self.ids)
+
+
+async def test_a_deleted_record_is_found_by_reconciliation_and_emitted_once() -> None:
+    from producers.odoo.poller import Reconciler
+
+    odoo, sent = Ids([1, 2, 3]), Sent()
+    reconciler = Reconciler(PRODUCTS, odoo, sent)
+    assert await reconciler.reconcile() == 0  # the first look learns the ids
+    odoo.ids = [1, 3, 4]
+    assert await reconciler.reconcile() == 1
+    [gone] = sent.events
+    assert gone.key == "odoo:product:2"
+    assert (gone.record["action"], gone.record["product_id"]) == ("deleted", 2)
+    assert await reconciler.reconcile() == 0
