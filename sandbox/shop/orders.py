@@ -122,7 +122,8 @@ class Orders:
             ]
             customer = dict(order.customer)
             email = order.email or customer.get("email")
-            customer.setdefault("email", email)
+            if order.email:  # the buyer's address: the customer's too, as in Shopify
+                customer["email"] = order.email
             payload = order_payload(
                 order_id=order_id,
                 number=number,
