@@ -30,12 +30,12 @@ async def test_prometheus_counts_what_went_in_and_out(
         await prometheus.wait_up_async(f"e2e-{job}", timeout_s=30)
 
     # This flow's topics only: the platform runs other flows beside it (Odoo into the shop).
-    orders, commands = 'topic="src.shop.orders"', 'topic="sink.odoo.sale_orders"'
+    src_topic, sink_topic = 'topic="src.shop.orders"', 'topic="sink.odoo.sale_orders"'
     queries = {
-        "accepted": f'sum(ferry_events_out_total{{job="e2e-gateway", {orders}}})',
-        "mapped": f'sum(ferry_events_out_total{{job="e2e-streams", {commands}}})',
-        "rejected": f'sum(ferry_dlq_total{{job="e2e-streams", {orders}}})',
-        "applied": f'sum(ferry_events_out_total{{job="e2e-odoo-sink", {commands}}})',
+        "accepted": f'sum(ferry_events_out_total{{job="e2e-gateway", {src_topic}}})',
+        "mapped": f'sum(ferry_events_out_total{{job="e2e-streams", {sink_topic}}})',
+        "rejected": f'sum(ferry_dlq_total{{job="e2e-streams", {src_topic}}})',
+        "applied": f'sum(ferry_events_out_total{{job="e2e-odoo-sink", {sink_topic}}})',
     }
     before = {name: _total(prometheus, q) for name, q in queries.items()}
 
