@@ -139,7 +139,8 @@ def uvicorn_config(emulator: OdooEmulator, host: str, port: int, **kw: Any) -> u
 
 def serve(emulator: OdooEmulator, host: str = "127.0.0.1", port: int = 8069) -> None:
     """Run in the foreground until interrupted."""
-    uvicorn.Server(uvicorn_config(emulator, host, port, log_level="info")).run()
+    # No line per request: a polling capture would fill the log of a quiet stack.
+    uvicorn.Server(uvicorn_config(emulator, host, port, log_level="info", access_log=False)).run()
 
 
 class RunningEmulator:

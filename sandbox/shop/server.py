@@ -51,7 +51,8 @@ def uvicorn_config(shop: ShopEmulator, host: str, port: int, **kw: Any) -> uvico
 def serve(shop: ShopEmulator, host: str = "127.0.0.1", port: int = 8070) -> None:
     """Run in the foreground until interrupted."""
     shop.start()
-    uvicorn.Server(uvicorn_config(shop, host, port, log_level="info")).run()
+    # No line per request: the sinks' calls would fill the log of a quiet stack.
+    uvicorn.Server(uvicorn_config(shop, host, port, log_level="info", access_log=False)).run()
 
 
 class RunningShop:
