@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from consumers.shop.client import Variant
@@ -39,6 +40,18 @@ async def resolve_variant(target: ShopTarget, sku: str) -> Variant:
     return variant
 
 
+async def with_variant(
+    target: ShopTarget, sku: str, write: Callable[[Variant], Awaitable[None]]
+) -> None:
+    """``write`` with the SKU's variant (cached); refused for good with a cached variant, the
+    variant is looked up afresh and ``write`` tried once more (Shopify may have replaced it)."""
+    try:
+        await write(await resolve_variant(target, sku))
+    except Rejected:
+        target.client.forget_variant(sku)
+        await write(await resolve_variant(target, sku))
+
+
 class InventorySink:
     event_type = EVENT_TYPE
 
@@ -56,7 +69,15 @@ class InventorySink:
         wanted = int(data["available"])
         if self.versions.is_stale(sku, version):
             return Outcome.DUPLICATE
-        variant = await resolve_variant(self.target, sku)
+
+        async def write(variant: Variant) -> None:
+            await self._set(event, sku, variant, wanted)
+
+        await with_variant(self.target, sku, write)
+        await self.versions.put(sku, version)
+        return Outcome.APPLIED
+
+    async def _set(self, event: SinkEvent, sku: str, variant: Variant, wanted: int) -> None:
         location = await self.target.location_id()
         client = self.target.client
         current = await client.available(variant.inventory_item_id, location)
@@ -82,8 +103,6 @@ class InventorySink:
                 wanted, current = max(wanted - sold, 0), now
         else:
             raise Unavailable(f"sku {sku}: the shop's level kept changing; trying again later")
-        await self.versions.put(sku, version)
-        return Outcome.APPLIED
 
     async def ready(self) -> bool:
         return await self.target.ready()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from consumers.shop.inventory import resolve_variant
+from consumers.shop.client import Variant
+from consumers.shop.inventory import with_variant
 from consumers.shop.target import ShopTarget
 from ferry.dlq import SourceRecord
 from ferry.flow import SinkContext
@@ -36,9 +37,12 @@ class PriceSink:
         price: Decimal = event.data["price"]
         if self.versions.is_stale(sku, version):
             return Outcome.DUPLICATE
-        variant = await resolve_variant(self.target, sku)
-        if variant.price != price:
-            await self.target.client.set_price(variant.product_id, variant.id, price)
+
+        async def write(variant: Variant) -> None:
+            if variant.price != price:
+                await self.target.client.set_price(variant.product_id, variant.id, price)
+
+        await with_variant(self.target, sku, write)
         await self.versions.put(sku, version)
         return Outcome.APPLIED
 

@@ -55,13 +55,27 @@ class Shop:
         self.prices: list[Decimal] = []
         self.sold_before_write: list[int] = []  # units a shop order takes before the next set
 
+        self.item = VARIANT.inventory_item_id  # the item Shopify holds now
+        self.cached: Variant | None = None
+        self.lookups = 0
+
     async def variant_by_sku(self, sku: str) -> Variant | None:
-        return replace(VARIANT, price=self.price) if sku == VARIANT.sku else None
+        if sku != VARIANT.sku:
+            return None
+        if self.cached is None:
+            self.lookups += 1
+            self.cached = replace(VARIANT, price=self.price, inventory_item_id=self.item)
+        return replace(self.cached, price=self.price)
+
+    def forget_variant(self, sku: str | None = None) -> None:
+        self.cached = None
 
     async def location_id(self, name: str | None = None) -> str:
         return "gid://shopify/Location/1"
 
     async def available(self, item: str, location: str) -> int:
+        if item != self.item:
+            raise Rejected(f"inventoryItem: no inventory item {item}")
         return self.level
 
     async def set_available(
@@ -173,3 +187,13 @@ async def test_a_price_is_set_once_and_never_backwards() -> None:
     same = price | {"version": T0 + timedelta(minutes=1)}
     assert await sink.apply(event(same), RECORD) is Outcome.APPLIED
     assert shop.prices == [Decimal("41.5000")]  # the equal price was not written again
+
+
+async def test_a_variant_replaced_in_the_shop_is_looked_up_afresh() -> None:
+    shop, versions = Shop(10), Versions()
+    sink = InventorySink(target(shop), versions, topic="t", name="f")
+    await sink.apply(event(level(7), "first"), RECORD)
+    shop.item = "gid://shopify/InventoryItem/30"  # the merchant recreated the variant
+    assert await sink.apply(event(level(5), "second"), RECORD) is Outcome.APPLIED
+    assert shop.level == 5
+    assert shop.lookups == 2
