@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ferry.envelope import CloudEvent, Headers, deterministic_id, header
+from ferry.registry import load
 from ferry.serde import SingleObjectSerde
 from ferry.topics import TopicSpec, ensure_topics
 from tests.support.flows import topics_of
@@ -178,6 +179,13 @@ class Worker:
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def only_flow(name: str) -> str:
+    """The ``flows:`` entries that run only the test's own copy of the shop-orders flow."""
+    registered = [f.name for f in load(environ={}).flows]
+    off = "".join(f"  {n}:\n    enabled: false\n" for n in registered)
+    return off + f"  {name}:\n    use: tests.support.flows:shop_orders_on\n"
 
 
 def start_worker(
@@ -383,9 +391,8 @@ async def test_the_dlq_brake_stops_the_worker_without_committing(
     config = tmp_path / "ferry.yaml"
     config.write_text(
         "flows:\n"
-        "  shop-orders-to-odoo:\n    enabled: false\n"
-        f"  {name}:\n    use: tests.support.flows:shop_orders_on\n"
-        "    dlq:\n      window: 10\n      min_events: 5\n      max_invalid_ratio: 0.5\n"
+        + only_flow(name)
+        + "    dlq:\n      window: 10\n      min_events: 5\n      max_invalid_ratio: 0.5\n"
         "      max_consecutive: 5\n",
         encoding="utf-8",
     )
@@ -445,10 +452,7 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
     )
     config = tmp_path / "ferry.yaml"
     config.write_text(
-        "kafka:\n  partitions: 1\n"
-        "flows:\n"
-        "  shop-orders-to-odoo:\n    enabled: false\n"
-        f"  {name}:\n    use: tests.support.flows:shop_orders_on\n",
+        "kafka:\n  partitions: 1\nflows:\n" + only_flow(name),
         encoding="utf-8",
     )
     big_line = {**shop_order("x")["lines"][0], "title": "Mug " + "x" * 40_000}
