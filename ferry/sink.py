@@ -7,14 +7,18 @@ everything else: polling, ordering, retries, dead letters, commits.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ferry.dlq import SourceRecord
 from ferry.envelope import CloudEvent
+from ferry.errors import FerryError
 
-__all__ = ["Outcome", "Sink", "SinkEvent", "Target"]
+__all__ = ["CachedProbe", "Outcome", "Sink", "SinkEvent", "Target"]
 
 
 class Outcome(enum.Enum):
@@ -71,3 +75,33 @@ class Target(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class CachedProbe:
+    """A target's readiness: ``check`` answered within ``timeout_s`` at the last look, which
+    is at most ``every_s`` old (so ``/readyz`` never hammers the target)."""
+
+    def __init__(
+        self,
+        check: Callable[[], Awaitable[object]],
+        *,
+        every_s: float = 5.0,
+        timeout_s: float = 3.0,
+    ) -> None:
+        self._check = check
+        self.every_s = every_s
+        self.timeout_s = timeout_s
+        self._looked_at = -1e9
+        self._ok = False
+
+    async def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self._looked_at >= self.every_s:
+            self._looked_at = now
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    await self._check()
+                self._ok = True
+            except (FerryError, TimeoutError):
+                self._ok = False
+        return self._ok

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Mapping
 
-from ferry.errors import AuthenticationError, FerryError
+from ferry.errors import AuthenticationError
 from ferry.odoo import OdooClient
 from ferry.odoo.settings import OdooSystem
+from ferry.sink import CachedProbe
 
 __all__ = ["OdooTarget", "key_hint"]
 
@@ -27,9 +26,9 @@ class OdooTarget:
     ) -> None:
         self.odoo = odoo
         self.key_hint = key_hint
-        self.probe_every_s = probe_every_s
-        self._probed_at = -1e9
-        self._reachable = False
+        self._probe = CachedProbe(
+            lambda: odoo.search("res.currency", [], limit=1), every_s=probe_every_s
+        )
 
     @classmethod
     def connect(cls, settings: OdooSystem, environ: Mapping[str, str] | None) -> OdooTarget:
@@ -51,16 +50,7 @@ class OdooTarget:
 
     async def ready(self) -> bool:
         """Odoo answered a cheap authenticated read within the last ``probe_every_s``."""
-        now = time.monotonic()
-        if now - self._probed_at >= self.probe_every_s:
-            self._probed_at = now
-            try:
-                async with asyncio.timeout(3):
-                    await self.odoo.search("res.currency", [], limit=1)
-                self._reachable = True
-            except (FerryError, TimeoutError):
-                self._reachable = False
-        return self._reachable
+        return await self._probe()
 
     async def aclose(self) -> None:
         await self.odoo.aclose()

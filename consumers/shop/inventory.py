@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from consumers.shop.client import Variant
 from consumers.shop.errors import StaleQuantity
-from consumers.shop.target import ShopTarget
+from consumers.shop.sink import ShopSink, with_variant
 from ferry.dlq import SourceRecord
-from ferry.errors import Rejected, Unavailable
+from ferry.errors import Unavailable
 from ferry.flow import SinkContext
 from ferry.sink import Outcome, SinkEvent
-from ferry.versions import VersionStore
 
-__all__ = ["EVENT_TYPE", "InventorySink", "inventory_sink", "resolve_variant"]
+__all__ = ["EVENT_TYPE", "InventorySink", "inventory_sink"]
 
 log = logging.getLogger(__name__)
 
@@ -33,35 +31,8 @@ MAX_STALE_RETRIES = 5
 _KEYS = uuid.UUID("6b1f1a52-4bde-4e0c-9a59-8c0f0e3d2a10")
 
 
-async def resolve_variant(target: ShopTarget, sku: str) -> Variant:
-    variant = await target.client.variant_by_sku(sku)
-    if variant is None:
-        raise Rejected(f"sku {sku}: no variant with this SKU in the shop", field="sku")
-    return variant
-
-
-async def with_variant(
-    target: ShopTarget, sku: str, write: Callable[[Variant], Awaitable[None]]
-) -> None:
-    """``write`` with the SKU's variant (cached); refused for good with a cached variant, the
-    variant is looked up afresh and ``write`` tried once more (Shopify may have replaced it)."""
-    try:
-        await write(await resolve_variant(target, sku))
-    except Rejected:
-        target.client.forget_variant(sku)
-        await write(await resolve_variant(target, sku))
-
-
-class InventorySink:
+class InventorySink(ShopSink):
     event_type = EVENT_TYPE
-
-    def __init__(
-        self, target: ShopTarget, versions: VersionStore, *, topic: str, name: str
-    ) -> None:
-        self.target = target
-        self.versions = versions
-        self.topic = topic
-        self.name = name
 
     async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome:
         data: dict[str, Any] = event.data
@@ -103,9 +74,6 @@ class InventorySink:
                 wanted, current = max(wanted - sold, 0), now
         else:
             raise Unavailable(f"sku {sku}: the shop's level kept changing; trying again later")
-
-    async def ready(self) -> bool:
-        return await self.target.ready()
 
 
 def inventory_sink(context: SinkContext) -> InventorySink:

@@ -9,28 +9,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from consumers.shop.client import Variant
-from consumers.shop.inventory import with_variant
-from consumers.shop.target import ShopTarget
+from consumers.shop.sink import ShopSink, with_variant
 from ferry.dlq import SourceRecord
 from ferry.flow import SinkContext
 from ferry.sink import Outcome, SinkEvent
-from ferry.versions import VersionStore
 
 __all__ = ["EVENT_TYPE", "PriceSink", "price_sink"]
 
 EVENT_TYPE = "shop.price.set"
 
 
-class PriceSink:
+class PriceSink(ShopSink):
     event_type = EVENT_TYPE
-
-    def __init__(
-        self, target: ShopTarget, versions: VersionStore, *, topic: str, name: str
-    ) -> None:
-        self.target = target
-        self.versions = versions
-        self.topic = topic
-        self.name = name
 
     async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome:
         sku, version = str(event.data["sku"]), event.data["version"]
@@ -45,9 +35,6 @@ class PriceSink:
         await with_variant(self.target, sku, write)
         await self.versions.put(sku, version)
         return Outcome.APPLIED
-
-    async def ready(self) -> bool:
-        return await self.target.ready()
 
 
 def price_sink(context: SinkContext) -> PriceSink:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Mapping
 
 from consumers.shop.client import ShopifyClient
 from consumers.shop.settings import ShopAdminSettings
-from ferry.errors import FerryError
+from ferry.sink import CachedProbe
 
 __all__ = ["ShopTarget"]
 
@@ -21,9 +19,7 @@ class ShopTarget:
     ) -> None:
         self.client = client
         self.location = location
-        self.probe_every_s = probe_every_s
-        self._probed_at = -1e9
-        self._reachable = False
+        self._probe = CachedProbe(lambda: client.locations(refresh=True), every_s=probe_every_s)
 
     @classmethod
     def connect(cls, settings: ShopAdminSettings, environ: Mapping[str, str] | None) -> ShopTarget:
@@ -38,16 +34,8 @@ class ShopTarget:
         await self.location_id()
 
     async def ready(self) -> bool:
-        now = time.monotonic()
-        if now - self._probed_at >= self.probe_every_s:
-            self._probed_at = now
-            try:
-                async with asyncio.timeout(3):
-                    await self.client.locations(refresh=True)
-                self._reachable = True
-            except (FerryError, TimeoutError):
-                self._reachable = False
-        return self._reachable
+        """The shop answered a cheap query within the last ``probe_every_s``."""
+        return await self._probe()
 
     async def aclose(self) -> None:
         await self.client.aclose()
