@@ -243,7 +243,8 @@ class OdooClient:
         context: Mapping[str, Any] | None = None,
     ) -> list[int]:
         kwargs = _kwargs(offset=offset or None, limit=limit, order=order, context=context)
-        return _int_list(await self.execute_kw(model, "search", [list(domain)], kwargs), model)
+        with self._errors(f"{model}.search"):
+            return _int_list(await self.execute_kw(model, "search", [list(domain)], kwargs), model)
 
     async def search_read(
         self,
@@ -264,7 +265,8 @@ class OdooClient:
             order=order,
             context=context,
         )
-        return _dict_list(await self.execute_kw(model, "search_read", [], kwargs), model)
+        with self._errors(f"{model}.search_read"):
+            return _dict_list(await self.execute_kw(model, "search_read", [], kwargs), model)
 
     async def read(
         self,
@@ -275,7 +277,8 @@ class OdooClient:
         context: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         kwargs = _kwargs(fields=list(fields) if fields is not None else None, context=context)
-        return _dict_list(await self.execute_kw(model, "read", [list(ids)], kwargs), model)
+        with self._errors(f"{model}.read"):
+            return _dict_list(await self.execute_kw(model, "read", [list(ids)], kwargs), model)
 
     @overload
     async def create(
@@ -305,21 +308,22 @@ class OdooClient:
         """One record (a dict → its id) or many in one call and one transaction (a list →
         their ids, in order)."""
         kwargs = _kwargs(context=context)
-        if isinstance(vals, Mapping):
-            result = await self.execute_kw(model, "create", [dict(vals)], kwargs)
-            # JSON-2 answers a recordset as its ids: a single create comes back as [id].
-            if isinstance(result, list) and len(result) == 1:
-                result = result[0]
-            if isinstance(result, bool) or not isinstance(result, int):
-                raise _unexpected(f"{model}.create", result)
-            return result
-        rows = [dict(v) for v in vals]
-        if not rows:
-            return []
-        ids = _int_list(await self.execute_kw(model, "create", [rows], kwargs), model)
-        if len(ids) != len(rows):
-            raise _unexpected(f"{model}.create", ids)
-        return ids
+        with self._errors(f"{model}.create"):
+            if isinstance(vals, Mapping):
+                result = await self.execute_kw(model, "create", [dict(vals)], kwargs)
+                # JSON-2 answers a recordset as its ids: a single create comes back as [id].
+                if isinstance(result, list) and len(result) == 1:
+                    result = result[0]
+                if isinstance(result, bool) or not isinstance(result, int):
+                    raise _unexpected(f"{model}.create", result)
+                return result
+            rows = [dict(v) for v in vals]
+            if not rows:
+                return []
+            ids = _int_list(await self.execute_kw(model, "create", [rows], kwargs), model)
+            if len(ids) != len(rows):
+                raise _unexpected(f"{model}.create", ids)
+            return ids
 
     async def write(
         self,
@@ -355,17 +359,18 @@ class OdooClient:
         """
         kwargs = _kwargs(context=context)
         where = f"{model}.load"
-        result = await self.execute_kw(
-            model, "load", [list(fields), [list(r) for r in rows]], kwargs
-        )
-        if not isinstance(result, Mapping):
-            raise _unexpected(where, result)
-        messages = result.get("messages") or []
-        errors = [m for m in messages if isinstance(m, Mapping) and m.get("type") == "error"]
-        ids = result.get("ids")
-        if errors or not isinstance(ids, list):
-            raise _load_rejected(where, errors or messages)
-        return _int_list(ids, model)
+        with self._errors(where):
+            result = await self.execute_kw(
+                model, "load", [list(fields), [list(r) for r in rows]], kwargs
+            )
+            if not isinstance(result, Mapping):
+                raise _unexpected(where, result)
+            messages = result.get("messages") or []
+            errors = [m for m in messages if isinstance(m, Mapping) and m.get("type") == "error"]
+            ids = result.get("ids")
+            if errors or not isinstance(ids, list):
+                raise _load_rejected(where, errors or messages)
+            return _int_list(ids, model)
 
     # -- external ids ------------------------------------------------------------------------
 

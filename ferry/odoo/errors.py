@@ -189,13 +189,17 @@ def translate(exc: BaseException, where: str, *, redact: Iterable[str] = ()) -> 
 
 @contextmanager
 def odoo_errors(where: str, *, redact: Iterable[str] = ()) -> Iterator[None]:
-    """Translate what escapes the block; Ferry's own errors pass through untouched."""
+    """Translate what escapes the block; every error text leaves it with ``redact`` hidden
+    (the one redaction point for Odoo's answers)."""
+    secrets = [s for s in redact if s]
     try:
         yield
-    except FerryError:
+    except FerryError as exc:  # built from an answer (an echo may hold the key): redacted too
+        if secrets and any(s in str(exc) for s in secrets):
+            raise _redacted(exc, secrets) from exc.__cause__
         raise
     except (OdooFault, MalformedResponse, httpx.HTTPError) as exc:
-        raise translate(exc, where, redact=redact) from exc
+        raise translate(exc, where, redact=secrets) from exc
 
 
 def _translate(exc: BaseException, where: str) -> FerryError:

@@ -530,3 +530,29 @@ def test_from_settings_resolves_the_key_reference() -> None:
     with pytest.raises(ConfigError) as info:
         OdooClient.from_settings(settings, environ={})
     assert info.value.key == "odoo.api_key"
+
+
+@pytest.mark.parametrize("protocol", ["json2", "jsonrpc"])
+async def test_an_answer_that_echoes_the_request_never_shows_the_key(
+    protocol: ProtocolChoice, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy (or server) that answers 200 with the request it got, key and all."""
+    caplog.set_level(logging.DEBUG)
+    version = "19.0" if protocol == "json2" else "17.0"
+    fake = FakeOdoo(version)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content or b"{}")
+        params = body.get("params", {}) if isinstance(body, dict) else {}
+        if params.get("service") == "common" or request.url.path.endswith("context_get"):
+            return fake.handle(request)
+        echo = {"authorization": request.headers.get("authorization"), "body": body}
+        return httpx.Response(200, json=echo if protocol == "json2" else {"result": echo})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    odoo = OdooClient(URL, "ferry", "admin", KEY, protocol=protocol, http=http)
+    with pytest.raises(FerryError) as caught:
+        await odoo.search_read("res.partner", [], ["name"])
+    assert "unexpected answer" in str(caught.value)
+    assert KEY not in str(caught.value)
+    assert KEY not in caplog.text
