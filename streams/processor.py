@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from ferry.envelope import CloudEvent, Headers
-from ferry.errors import DecodeError, PermanentError
+from ferry.errors import DecodeError, PermanentError, ValidationError
 from ferry.flow import Flow
 from ferry.ownership import OwnershipGuard
 from ferry.serde import Serde
@@ -52,6 +52,12 @@ def content_digest(mapped: Mapping[str, Any], version_field: str | None = None) 
     content = {k: v for k, v in mapped.items() if k != version_field}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_jsonable)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _arithmetic(exc: ArithmeticError) -> ValidationError:
+    """An arithmetic error (overflow, division by zero) on an event's content: a dead letter
+    with rule ``arithmetic``, never a crashed worker."""
+    return ValidationError("(record)", "arithmetic", type(exc).__name__, str(exc) or None)
 
 
 class FlowProcessor:
@@ -94,6 +100,8 @@ class FlowProcessor:
             )
         except PermanentError as exc:
             return Failure("validate", exc)
+        except ArithmeticError as exc:  # a rule's arithmetic on this content: the content's
+            return Failure("validate", _arithmetic(exc))
         try:
             mapped = flow.map(decoded.record)
             if mapped is None:
@@ -101,5 +109,7 @@ class FlowProcessor:
             data = self._serde.encode(self._target_type, mapped)
         except PermanentError as exc:
             return Failure("map", exc)
+        except ArithmeticError as exc:
+            return Failure("map", _arithmetic(exc))
         derived = envelope.derive(type=self._target_type, source=self.ce_source)
         return Output(key, data, derived.to_headers(), content_digest(mapped, flow.version_field))
