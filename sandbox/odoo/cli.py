@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from sandbox.common.cli import add_to_sandbox
+
 from .emulator import API_KEY_ENV, SUPPORTED_VERSIONS, EmulatorConfig, OdooEmulator
 from .server import serve
 
@@ -73,6 +75,4 @@ def odoo_command(
 
 def register(cli: click.Group) -> None:
     """Add ``ferry sandbox odoo``."""
-    from ferry.cli.sandbox import sandbox_group
-
-    sandbox_group(cli).add_command(odoo_command)
+    add_to_sandbox(cli, odoo_command)

@@ -3,28 +3,18 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import SANDBOX_PREFIX
+from sandbox.common.control import bad_request, faults_route, read_json, reset_route
+from sandbox.common.faults import SANDBOX_PREFIX
 
 if TYPE_CHECKING:
     from .emulator import OdooEmulator
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    body = json.loads(raw)
-    if not isinstance(body, dict):
-        raise ValueError("expected a JSON object")
-    return body
 
 
 def routes(emulator: OdooEmulator) -> list[Route]:
@@ -37,26 +27,12 @@ def routes(emulator: OdooEmulator) -> list[Route]:
             }
         )
 
-    async def reset(request: Request) -> Response:
-        emulator.reset()
-        return JSONResponse({"status": "reset"})
-
-    async def faults(request: Request) -> Response:
-        if request.method == "DELETE":
-            emulator.faults.clear()
-        elif request.method == "POST":
-            try:
-                emulator.faults.configure_from_json(await _json(request))
-            except (ValueError, TypeError) as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse(emulator.faults.snapshot())
-
     async def webhooks(request: Request) -> Response:
         if request.method == "DELETE":
             emulator.webhooks.clear()
         elif request.method == "POST":
             try:
-                body = await _json(request)
+                body = await read_json(request)
                 rule = emulator.add_webhook(
                     str(body["model"]),
                     str(body["url"]),
@@ -65,7 +41,7 @@ def routes(emulator: OdooEmulator) -> list[Route]:
                     body.get("name", "Send Webhook Notification"),
                 )
             except (ValueError, TypeError, KeyError) as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
+                return bad_request(exc)
             return JSONResponse(asdict(rule))
         return JSONResponse(
             {
@@ -75,7 +51,7 @@ def routes(emulator: OdooEmulator) -> list[Route]:
         )
 
     async def api_keys(request: Request) -> Response:
-        body = await _json(request)
+        body = await read_json(request)
         emulator.add_api_key(str(body["key"]), int(body.get("uid", 2)))
         return JSONResponse({"status": "ok"})
 
@@ -90,8 +66,8 @@ def routes(emulator: OdooEmulator) -> list[Route]:
     p = SANDBOX_PREFIX
     return [
         Route(f"{p}/health", health, methods=["GET"]),
-        Route(f"{p}/reset", reset, methods=["POST"]),
-        Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),
+        reset_route(emulator.reset),
+        faults_route(emulator.faults),
         Route(f"{p}/webhooks", webhooks, methods=["GET", "POST", "DELETE"]),
         Route(f"{p}/api_keys", api_keys, methods=["POST"]),
         Route(f"{p}/users/{{login}}/api_key", user_api_key, methods=["POST"]),

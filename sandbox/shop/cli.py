@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from sandbox.common.cli import add_to_sandbox
+
 from .emulator import CLIENT_ID_ENV, CLIENT_SECRET_ENV, DEFAULT_CLIENT_ID, ShopConfig, ShopEmulator
 from .schema import API_VERSION
 from .server import serve
@@ -63,6 +65,4 @@ def shop_command(
 
 def register(cli: click.Group) -> None:
     """Add ``ferry sandbox shop``."""
-    from ferry.cli.sandbox import sandbox_group
-
-    sandbox_group(cli).add_command(shop_command)
+    add_to_sandbox(cli, shop_command)

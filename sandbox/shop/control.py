@@ -3,7 +3,6 @@ inventory and prices (read and merchant edits), orders (place, list, fulfil), we
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -12,25 +11,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import SANDBOX_PREFIX
+from sandbox.common.control import bad_request, faults_route, read_json, reset_route
+from sandbox.common.faults import SANDBOX_PREFIX
+
 from .orders import LineRequest, NewOrder, OrderError
 from .schema import API_VERSION
 from .store import Level
 
 if TYPE_CHECKING:
     from .emulator import ShopEmulator
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    body = json.loads(raw) if raw else {}
-    if not isinstance(body, dict):
-        raise ValueError("expected a JSON object")
-    return body
-
-
-def _bad(exc: Exception) -> Response:
-    return JSONResponse({"error": str(exc)}, status_code=400)
 
 
 def inventory(shop: ShopEmulator) -> dict[str, Any]:
@@ -98,24 +87,10 @@ def routes(shop: ShopEmulator) -> list[Route]:
             {"status": "ok", "api_version": API_VERSION, "shop_domain": shop.config.shop_domain}
         )
 
-    async def reset(request: Request) -> Response:
-        shop.reset()
-        return JSONResponse({"status": "reset"})
-
-    async def faults(request: Request) -> Response:
-        if request.method == "DELETE":
-            shop.faults.clear()
-        elif request.method == "POST":
-            try:
-                shop.faults.configure(**await _json(request))
-            except (ValueError, TypeError) as exc:
-                return _bad(exc)
-        return JSONResponse(shop.faults.snapshot())
-
     async def settings(request: Request) -> Response:
         if request.method == "POST":
             try:
-                body = await _json(request)
+                body = await read_json(request)
                 if "token_lifetime_s" in body:
                     shop.auth.lifetime_s = float(body["token_lifetime_s"])
                 shop.bucket.configure(
@@ -124,7 +99,7 @@ def routes(shop: ShopEmulator) -> list[Route]:
                 if body.get("fill_bucket"):
                     shop.bucket.fill()
             except (ValueError, TypeError) as exc:
-                return _bad(exc)
+                return bad_request(exc)
         return JSONResponse(
             {"token_lifetime_s": shop.auth.lifetime_s, "throttle_status": shop.bucket.status()}
         )
@@ -136,20 +111,20 @@ def routes(shop: ShopEmulator) -> list[Route]:
     async def levels(request: Request) -> Response:
         if request.method == "POST":
             try:
-                _edit(shop, await _json(request))
+                _edit(shop, await read_json(request))
             except (ValueError, TypeError, KeyError, InvalidOperation) as exc:
-                return _bad(exc)
+                return bad_request(exc)
         return JSONResponse(inventory(shop))
 
     async def orders(request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse({"orders": shop.store.orders()})
         try:
-            payload, delivery = shop.orders.place(_new_order(await _json(request)))
+            payload, delivery = shop.orders.place(_new_order(await read_json(request)))
         except OrderError as exc:
             return JSONResponse({"error": exc.message, "code": exc.code}, status_code=422)
         except (ValueError, TypeError, KeyError) as exc:
-            return _bad(exc)
+            return bad_request(exc)
         webhook_id = delivery.webhook_id if delivery else None
         return JSONResponse({"order": payload, "webhook_id": webhook_id}, status_code=201)
 
@@ -164,13 +139,13 @@ def routes(shop: ShopEmulator) -> list[Route]:
     async def webhooks(request: Request) -> Response:
         if request.method == "POST":
             try:
-                body = await _json(request)
+                body = await read_json(request)
                 if "url" in body:
                     shop.webhooks.url = body["url"] or None
                 if "retry_delays_s" in body:
                     shop.webhooks.retry_delays_s = tuple(float(x) for x in body["retry_delays_s"])
             except (ValueError, TypeError) as exc:
-                return _bad(exc)
+                return bad_request(exc)
         deliveries = []
         for d in shop.store.deliveries():
             entry = asdict(d)
@@ -188,8 +163,8 @@ def routes(shop: ShopEmulator) -> list[Route]:
     p = SANDBOX_PREFIX
     return [
         Route(f"{p}/health", health, methods=["GET"]),
-        Route(f"{p}/reset", reset, methods=["POST"]),
-        Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),
+        reset_route(shop.reset),
+        faults_route(shop.faults),
         Route(f"{p}/settings", settings, methods=["GET", "POST"]),
         Route(f"{p}/tokens/expire", expire_tokens, methods=["POST"]),
         Route(f"{p}/inventory", levels, methods=["GET", "POST"]),

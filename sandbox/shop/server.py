@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from typing import Any
+from functools import partial
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -12,10 +11,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.common import server as common
+from sandbox.common.server import fault_injecting_app
+
 from . import control
 from .emulator import ShopConfig, ShopEmulator
-from .faults import FaultMiddleware, refusing_protocol
 from .graphql_api import AdminApi
+
+__all__ = ["RunningShop", "create_app", "serve", "uvicorn_config"]
 
 
 def create_app(shop: ShopEmulator) -> Starlette:
@@ -28,76 +31,39 @@ def create_app(shop: ShopEmulator) -> Starlette:
         Route("/admin/oauth/access_token", api.access_token, methods=["POST"]),
         Route("/admin/api/{version}/graphql.json", api.graphql, methods=["POST"]),
         *control.routes(shop),
-        Route("/{path:path}", not_found),
     ]
-    app = Starlette(routes=routes)
+    app = fault_injecting_app(routes, shop.faults, not_found)
     app.state.shop = shop
-    app.add_middleware(FaultMiddleware, faults=shop.faults)
     return app
 
 
 def uvicorn_config(shop: ShopEmulator, host: str, port: int, **kw: Any) -> uvicorn.Config:
-    return uvicorn.Config(
-        create_app(shop),
-        host=host,
-        port=port,
-        http=refusing_protocol(shop.faults),
-        lifespan="off",
-        log_level=kw.pop("log_level", "warning"),
-        **kw,
-    )
+    return common.uvicorn_config(create_app(shop), shop.faults, host, port, **kw)
 
 
 def serve(shop: ShopEmulator, host: str = "127.0.0.1", port: int = 8070) -> None:
-    """Run in the foreground until interrupted."""
+    """Run in the foreground until interrupted (the webhook sender started first)."""
     shop.start()
-    # No line per request: the sinks' calls would fill the log of a quiet stack.
-    uvicorn.Server(uvicorn_config(shop, host, port, log_level="info", access_log=False)).run()
+    common.serve(create_app(shop), shop.faults, host, port)
 
 
-class RunningShop:
+class RunningShop(common.RunningServer):
     """A shop served by uvicorn in a background thread; ``port=0`` picks a free port."""
+
+    name = "the shop emulator"
 
     def __init__(self, config: ShopConfig, host: str = "127.0.0.1", port: int = 0) -> None:
         self.shop = ShopEmulator(config)
-        self.host = host
-        # IPPROTO_TCP: asyncio sets TCP_NODELAY only on such sockets (no delayed-ACK stalls).
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self.port: int = self._sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn_config(self.shop, host, self.port))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        super().__init__(partial(uvicorn_config, self.shop), host, port)
 
     @property
     def graphql_url(self) -> str:
         return f"{self.url}/admin/api/2026-10/graphql.json"
 
-    def start(self) -> RunningShop:
+    def start(self) -> Self:
         self.shop.start()
-        self._thread.start()
-        for _ in range(500):
-            if self._server.started:
-                return self
-            if not self._thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        raise RuntimeError("the shop emulator did not start")
+        return super().start()
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        super().stop()
         self.shop.close()
-
-    def __enter__(self) -> RunningShop:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -1,0 +1,1 @@
+"""What the emulators share: fault injection, the control routes' pieces and the uvicorn runners."""
