@@ -120,6 +120,7 @@ class FlowSettings(_Model):
     retention_ms: int | None = Field(default=None, ge=-1)
     dlq: DlqSettings | None = None
     batch_size: int = Field(default=500, ge=1)
+    max_future_s: float = Field(default=86_400.0, gt=0)  # versions further ahead: refused
 
 
 def _key(name: str) -> str:

@@ -9,6 +9,7 @@ How acks, order and the change-only filter hold: ``docs/streams.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import faust
@@ -74,7 +75,12 @@ class StreamsApp:
             stage = FlowStage(
                 self.app,
                 flow,
-                FlowProcessor(flow, guard, serde),
+                FlowProcessor(
+                    flow,
+                    guard,
+                    serde,
+                    max_future=timedelta(seconds=settings.flow(flow.name).max_future_s),
+                ),
                 self._table(flow),
                 brake=registry.brake(flow),
                 metrics=self.metrics,

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +54,10 @@ def content_digest(mapped: Mapping[str, Any], version_field: str | None = None) 
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+FUTURE_VERSION = "future_version"
+DEFAULT_MAX_FUTURE = timedelta(hours=24)
+
+
 def _arithmetic(exc: ArithmeticError) -> ValidationError:
     """An arithmetic error (overflow, division by zero) on an event's content: a dead letter
     with rule ``arithmetic``, never a crashed worker."""
@@ -63,8 +67,16 @@ def _arithmetic(exc: ArithmeticError) -> ValidationError:
 class FlowProcessor:
     """The pure part of one flow."""
 
-    def __init__(self, flow: Flow, guard: OwnershipGuard, serde: Serde) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        guard: OwnershipGuard,
+        serde: Serde,
+        *,
+        max_future: timedelta = DEFAULT_MAX_FUTURE,
+    ) -> None:
         self.flow = flow
+        self.max_future = max_future
         self._guard = guard
         self._serde = serde
         self._source_type = flow.source.event_type
@@ -106,10 +118,28 @@ class FlowProcessor:
             mapped = flow.map(decoded.record)
             if mapped is None:
                 return None
+            self._check_version(mapped)
             data = self._serde.encode(self._target_type, mapped)
+        except ValidationError as exc:
+            stage = "validate" if exc.rule == FUTURE_VERSION else "map"
+            return Failure(stage, exc)
         except PermanentError as exc:
             return Failure("map", exc)
         except ArithmeticError as exc:
             return Failure("map", _arithmetic(exc))
         derived = envelope.derive(type=self._target_type, source=self.ce_source)
         return Output(key, data, derived.to_headers(), content_digest(mapped, flow.version_field))
+
+    def _check_version(self, mapped: Mapping[str, Any]) -> None:
+        """A version too far ahead would freeze the entity (nothing newer could ever win)."""
+        name = self.flow.version_field
+        version = mapped.get(name) if name else None
+        if isinstance(version, datetime) and version.tzinfo is not None:
+            limit = datetime.now(UTC) + self.max_future
+            if version > limit:
+                raise ValidationError(
+                    str(name),
+                    FUTURE_VERSION,
+                    version.isoformat(),
+                    f"more than {self.max_future} ahead of now",
+                )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import decimal
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -67,3 +67,14 @@ def test_an_arithmetic_error_is_a_dead_letter_not_a_crash(
     assert outcome.stage == stage
     assert isinstance(outcome.error, ValidationError)
     assert outcome.error.rule == "arithmetic"
+
+
+def test_a_version_far_in_the_future_is_refused_with_rule_future_version() -> None:
+    now = datetime.now(UTC)
+    soon = process(FLOW, SCAN | {"scanned_at": now + timedelta(hours=23)})
+    assert isinstance(soon, Output)
+    late = process(FLOW, SCAN | {"scanned_at": now + timedelta(hours=25)})
+    assert isinstance(late, Failure)
+    assert late.stage == "validate"
+    assert isinstance(late.error, ValidationError)
+    assert (late.error.field, late.error.rule) == ("version", "future_version")
