@@ -217,7 +217,7 @@ class Registry:
             names.append(changelog_topic(flow))
             for name in names:
                 spec = TopicSpec.for_name(name, partitions, kafka.replication_factor)
-                if tuning.retention_ms is not None and not name.startswith(("dlq.", "ferry.")):
+                if not name.startswith(("dlq.", "ferry.")):
                     spec.config["retention.ms"] = str(tuning.retention_ms)
                 specs.setdefault(name, spec)
         return list(specs.values())

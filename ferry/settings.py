@@ -117,7 +117,9 @@ class FlowSettings(_Model):
     enabled: bool = True
     use: str | None = None
     partitions: int | None = Field(default=None, ge=1)
-    retention_ms: int | None = Field(default=None, ge=-1)
+    # src/sink topics keep a week by default: a stalled consumer has that long before Kafka
+    # deletes what it has not read (the broker's own default may be shorter); -1: for ever
+    retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
     dlq: DlqSettings | None = None
     batch_size: int = Field(default=500, ge=1)
     max_future_s: float = Field(default=86_400.0, gt=0)  # versions further ahead: refused

@@ -60,6 +60,10 @@ def test_flows_are_tuned_and_disabled_by_name(tmp_path: Path) -> None:
     assert topics["src.shop.orders"].partitions == 6
     assert topics["src.shop.orders"].config["retention.ms"] == "86400000"
     assert "retention.ms" not in topics["ferry.streams.shop-orders-to-odoo.last-sent"].config
+    week = str(7 * 24 * 3600 * 1000)  # the default of every other flow's src/sink topics
+    assert topics["src.odoo.stock"].config["retention.ms"] == week
+    assert topics["sink.shop.inventory"].config["retention.ms"] == week
+    assert topics["dlq.src.odoo.stock"].config["retention.ms"] == str(28 * 24 * 3600 * 1000)
     off = load(config, environ={"FERRY__FLOWS__SHOP_ORDERS_TO_ODOO__ENABLED": "false"})
     assert "shop-orders-to-odoo" not in [f.name for f in off.enabled]
     assert "src.shop.orders" not in [t.name for t in off.topics()]
