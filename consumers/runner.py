@@ -73,6 +73,10 @@ class ConsumerLike(Protocol):
     def resume(self, *partitions: TopicPartition) -> None: ...
     def assignment(self) -> set[TopicPartition]: ...
     def highwater(self, partition: TopicPartition) -> int | None: ...
+    async def committed(self, partition: TopicPartition) -> int | None: ...
+    async def beginning_offsets(
+        self, partitions: Sequence[TopicPartition]
+    ) -> Mapping[TopicPartition, int]: ...
 
 
 class ProducerLike(Protocol):
@@ -416,6 +420,34 @@ class SinkRunner:
         if tasks:
             await asyncio.wait(tasks)
 
+    async def check_retention(self, assigned: Iterable[TopicPartition]) -> None:
+        """Kafka deleted records this group never read (retention outran a stall): say how
+        many, once, in ERROR and in ``ferry_records_lost_to_retention_total``; never skip
+        silently. The consumer goes on from the log start (there is nothing earlier)."""
+        for tp in sorted(assigned):
+            try:
+                committed = await self.consumer.committed(tp)
+                if committed is None:
+                    continue
+                start = (await self.consumer.beginning_offsets([tp]))[tp]
+            except Exception as exc:  # the check must never break an assignment
+                log.warning("cannot check the retention of %s[%d]: %s", tp.topic, tp.partition, exc)
+                continue
+            if committed < start:
+                lost = start - committed
+                log.error(
+                    "%s[%d]: %d record(s) were deleted by retention before this group read "
+                    "them (committed offset %d, log start %d); they are lost to this sink",
+                    tp.topic,
+                    tp.partition,
+                    lost,
+                    committed,
+                    start,
+                )
+                self.metrics.records_lost.labels(
+                    self.metrics.service, tp.topic, str(tp.partition)
+                ).inc(lost)
+
     async def revoke(self, revoked: Iterable[TopicPartition]) -> None:
         """Finish in-flight records of ``revoked`` partitions, commit them, forget them."""
         tps = [tp for tp in revoked if tp in self._partitions]
@@ -445,6 +477,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
+        await self._runner.check_retention(assigned)
 
 
 def _brake(part: _Partition, *, ok: bool) -> None:

@@ -22,6 +22,7 @@ MetricName = Literal[
     "ferry_duplicates_total",
     "ferry_echoes_total",
     "ferry_filtered_total",
+    "ferry_records_lost_to_retention_total",
     "ferry_processing_seconds",
     "ferry_consumer_lag",
     "ferry_http_requests_total",
@@ -69,6 +70,12 @@ class ServiceMetrics:
             "ferry_filtered",
             "Events a flow's mapping found nothing in for its target, acked and dropped",
             ["service", "topic"],
+            registry=r,
+        )
+        self.records_lost = Counter(
+            "ferry_records_lost_to_retention",
+            "Records Kafka deleted by retention before the consumer group read them",
+            ["service", "topic", "partition"],
             registry=r,
         )
         self.processing = Histogram(

@@ -87,7 +87,8 @@ class FakeConsumer:
             TopicPartition(TOPIC, p): [] for p in range(partitions)
         }
         self.position: dict[TopicPartition, int] = dict.fromkeys(self.logs, 0)
-        self.committed: dict[TopicPartition, int] = {}
+        self.committed_offsets: dict[TopicPartition, int] = {}
+        self.log_start: dict[TopicPartition, int] = dict.fromkeys(self.logs, 0)
         self.commits: list[dict[TopicPartition, int]] = []
         self.paused: set[TopicPartition] = set()
         self.batch = batch
@@ -137,7 +138,15 @@ class FakeConsumer:
     async def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
         assert offsets
         self.commits.append(dict(offsets))
-        self.committed.update(offsets)
+        self.committed_offsets.update(offsets)
+
+    async def committed(self, partition: TopicPartition) -> int | None:
+        return self.committed_offsets.get(partition)
+
+    async def beginning_offsets(
+        self, partitions: Sequence[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        return {tp: self.log_start[tp] for tp in partitions}
 
     def pause(self, *partitions: TopicPartition) -> None:
         self.paused.update(partitions)

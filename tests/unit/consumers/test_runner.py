@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -82,7 +83,7 @@ async def test_applies_every_record_and_commits_after() -> None:
     for i in range(6):
         consumer.add_command(i % 2, command(i))
     runner = make_runner(sink, consumer, producer)
-    await run_until(runner, lambda: consumer.committed == {P0: 3, P1: 3})
+    await run_until(runner, lambda: consumer.committed_offsets == {P0: 3, P1: 3})
     assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(6))
     assert [o for p, o in sink.seen if p == 0] == [0, 1, 2]  # in order within a partition
     assert producer.sent == []
@@ -101,7 +102,7 @@ async def test_undecodable_record_is_dead_lettered_and_committed() -> None:
     consumer.add(0, b"\xc3\x01garbage", headers_for(good), key=b"shop:order:1")
     consumer.add_command(0, command(2))
     runner = make_runner(sink, consumer, producer)
-    await run_until(runner, lambda: consumer.committed.get(P0) == 2)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 2)
     assert sink.applied == ["ferry.shop_order_2"]
     [letter] = producer.sent
     assert letter.topic == f"dlq.{TOPIC}"
@@ -120,7 +121,7 @@ async def test_wrong_event_type_and_missing_envelope_are_dead_lettered() -> None
     consumer.add(0, encode(data), headers_for(data, event_type="shop.order.created"))
     consumer.add(0, encode(data), [])
     runner = make_runner(sink, consumer, producer)
-    await run_until(runner, lambda: consumer.committed.get(P0) == 2)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 2)
     assert sink.applied == []
     messages = [s.header("ferry.error.message") for s in producer.sent]
     assert "ce_type" in messages[0]
@@ -139,7 +140,7 @@ async def test_permanent_error_goes_to_the_dlq_with_its_field_then_the_partition
     consumer.add_command(0, command(1))
     consumer.add_command(0, command(2))
     runner = make_runner(sink, consumer, producer)
-    await run_until(runner, lambda: consumer.committed.get(P0) == 2)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 2)
     [letter] = producer.sent
     assert letter.header("ferry.error.field") == "order_lines[0].default_code"
     assert letter.header("ferry.error.class") == "ValidationError"
@@ -166,7 +167,7 @@ async def test_transient_error_retries_the_same_record_and_commits_only_after_su
     for i in range(3):
         consumer.add_command(0, command(i))
     runner = make_runner(sink, consumer, producer)
-    await run_until(runner, lambda: consumer.committed.get(P0) == 3)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 3)
     assert [o for _, o in sink.seen] == [0, 1, 1, 1, 1, 1, 2]
     assert all(c.get(P0, 0) <= 1 for c in commits_while_failing)
     assert producer.sent == []
@@ -186,9 +187,11 @@ async def test_a_failing_partition_stalls_while_the_others_go_on() -> None:
     runner = make_runner(sink, consumer, producer, max_buffered=2)
     await run_until(
         runner,
-        lambda: consumer.committed.get(P1) == 4 and sample(runner, "ferry_retries_total") > 5,
+        lambda: (
+            consumer.committed_offsets.get(P1) == 4 and sample(runner, "ferry_retries_total") > 5
+        ),
     )
-    assert consumer.committed.get(P0) == 1  # never past the record that keeps failing
+    assert consumer.committed_offsets.get(P0) == 1  # never past the record that keeps failing
     assert producer.sent == []  # the target being down is never a reason to dead-letter
     assert max(c.get(P0, 0) for c in consumer.commits) == 1
 
@@ -208,7 +211,7 @@ async def test_authentication_error_stops_the_runner_without_dead_lettering() ->
     runner = make_runner(sink, consumer, producer)
     with pytest.raises(SinkStopped, match="check FERRY_ODOO_API_KEY"):
         await runner.run()
-    assert consumer.committed == {P0: 1}
+    assert consumer.committed_offsets == {P0: 1}
     assert producer.sent == []
     assert consumer.stopped
     assert producer.stopped
@@ -226,7 +229,7 @@ async def test_the_brake_stops_instead_of_dead_lettering_everything() -> None:
     with pytest.raises(SinkStopped, match="3 consecutive events failed"):
         await runner.run()
     assert len(producer.sent) == 2  # the third is not dead-lettered, and not committed
-    assert consumer.committed == {P0: 2}
+    assert consumer.committed_offsets == {P0: 2}
 
 
 async def test_duplicates_are_counted_and_committed() -> None:
@@ -236,7 +239,7 @@ async def test_duplicates_are_counted_and_committed() -> None:
     consumer, sink = FakeConsumer(partitions=1), FakeSink(behaviour)
     consumer.add_command(0, command(1))
     runner = make_runner(sink, consumer)
-    await run_until(runner, lambda: consumer.committed.get(P0) == 1)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 1)
     assert sample(runner, "ferry_duplicates_total") == 1
     assert sample(runner, "ferry_events_out_total") == 0
 
@@ -261,7 +264,7 @@ async def test_stop_finishes_the_in_flight_record_and_commits_it() -> None:
     release.set()
     await asyncio.wait_for(task, 5)
     assert sink.applied == ["ferry.shop_order_1"]  # the next record was not started
-    assert consumer.committed == {P0: 1}
+    assert consumer.committed_offsets == {P0: 1}
 
 
 async def test_stop_interrupts_a_retry_wait_without_committing() -> None:
@@ -273,7 +276,7 @@ async def test_stop_interrupts_a_retry_wait_without_committing() -> None:
     slow = Backoff(max_attempts=3, base_delay_s=1, max_delay_s=60)
     runner = make_runner(sink, consumer, backoff=slow)
     await asyncio.wait_for(run_until(runner, lambda: len(sink.seen) == 1), 5)
-    assert consumer.committed == {}
+    assert consumer.committed_offsets == {}
 
 
 async def test_a_dead_letter_not_acknowledged_is_retried_before_the_commit() -> None:
@@ -284,7 +287,7 @@ async def test_a_dead_letter_not_acknowledged_is_retried_before_the_commit() -> 
     producer.fail_next = 2
     consumer.add_command(0, command(1))
     runner = make_runner(sink, consumer, producer)
-    await run_until(runner, lambda: consumer.committed.get(P0) == 1)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 1)
     assert len(producer.sent) == 1
 
 
@@ -297,7 +300,7 @@ async def test_an_unexpected_exception_stops_without_committing_the_record() -> 
     runner = make_runner(sink, consumer, producer)
     with pytest.raises(SinkStopped, match=r"unexpected error.*KeyError"):
         await runner.run()
-    assert consumer.committed == {}
+    assert consumer.committed_offsets == {}
     assert producer.sent == []
 
 
@@ -321,7 +324,7 @@ async def test_a_full_partition_is_paused_and_resumed() -> None:
     assert P0 in consumer.paused
     assert consumer.position[P0] == 5  # nothing more fetched while paused
     gate.set()
-    await eventually(lambda: consumer.committed.get(P0) == 20)
+    await eventually(lambda: consumer.committed_offsets.get(P0) == 20)
     runner.stop()
     await task
     assert paused_seen[0] is True
@@ -349,7 +352,25 @@ async def test_revocation_drains_and_commits_the_partition() -> None:
     task = asyncio.create_task(runner.run())
     await eventually(lambda: len(sink.applied) == 4)
     await runner.revoke({P0})
-    assert consumer.committed == {P0: 2}
+    assert consumer.committed_offsets == {P0: 2}
     runner.stop()
     await task
-    assert consumer.committed == {P0: 2, P1: 2}
+    assert consumer.committed_offsets == {P0: 2, P1: 2}
+
+
+async def test_records_deleted_by_retention_before_they_were_read_are_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    consumer, producer, sink = FakeConsumer(), FakeProducer(), FakeSink()
+    for n in range(6):
+        consumer.add_command(0, command(n))
+    consumer.committed_offsets[P0] = 2  # what the group had read before a long stall
+    consumer.log_start[P0] = 5  # retention deleted offsets 2, 3 and 4 meanwhile
+    consumer.position[P0] = 5
+    runner = make_runner(sink, consumer, producer)
+    with caplog.at_level(logging.ERROR):
+        await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 6)
+    assert sample(runner, "ferry_records_lost_to_retention_total", partition="0") == 3
+    assert sample(runner, "ferry_records_lost_to_retention_total", partition="1") == 0
+    [line] = [r.getMessage() for r in caplog.records if "retention" in r.getMessage()]
+    assert "3 record(s) were deleted by retention" in line
