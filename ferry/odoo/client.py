@@ -450,6 +450,8 @@ class OdooClient:
             winner = await self.xmlid_lookup(module, name)
             if winner is None or winner.model != model:
                 raise
+            if winner.res_id == res_id:  # another writer adopted our record: it is the winner
+                return ExternalIdWinner(res_id=res_id, orphan=None)
             await self.unlink(model, [res_id])
             return ExternalIdWinner(res_id=winner.res_id, orphan=res_id)
         return ExternalIdWinner(res_id=res_id, orphan=None)

@@ -556,3 +556,22 @@ async def test_an_answer_that_echoes_the_request_never_shows_the_key(
     assert "unexpected answer" in str(caught.value)
     assert KEY not in str(caught.value)
     assert KEY not in caplog.text
+
+
+async def test_create_with_xmlid_keeps_its_record_when_another_writer_adopted_it() -> None:
+    """A second sink instance found our fresh record by its stamp and registered the external
+    id for it before we could: the winner is our own record, which must stay."""
+    odoo = MiniOdoo()
+
+    def adopted(new_id: Any) -> None:
+        odoo.insert(
+            "ir.model.data",
+            {"module": "ferry", "name": "p1", "model": "res.partner", "res_id": new_id},
+        )
+
+    odoo.after[("res.partner", "create")] = adopted
+    winner = await odoo.client().create_with_xmlid("res.partner", "ferry", "p1", {"name": "A"})
+    [partner] = odoo.rows("res.partner")
+    assert winner == ExternalIdWinner(res_id=partner["id"], orphan=None)
+    assert xmlid_rows(odoo) == [("ferry", "p1", "res.partner", partner["id"])]
+    assert ("res.partner", "unlink") not in odoo.calls
