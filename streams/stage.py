@@ -78,15 +78,25 @@ class FlowStage:
     # -- the agent -------------------------------------------------------------------------
 
     async def agent(self, stream: faust.StreamT[bytes]) -> None:
+        """Two ordered windows: ``sent`` settles an event once Kafka acknowledged its output or
+        dead letter (and sends the change-only table's changelog record); ``recorded`` acks it
+        once Kafka acknowledged that changelog record too. Both are pipelined."""
         manual = cast("faust.Stream[bytes]", stream).noack()
 
-        async def settle(pending: Pending) -> None:
-            self._settle(pending)
+        async def ack(pending: Pending) -> None:
             await manual.ack(pending.event)
 
-        window: AckWindow[Pending] = AckWindow(self.max_in_flight, settle)
+        recorded: AckWindow[Pending] = AckWindow(self.max_in_flight, ack)
+
+        async def settle(pending: Pending) -> None:
+            await recorded.put(pending, self._settle(pending))
+
+        sent: AckWindow[Pending] = AckWindow(self.max_in_flight, settle)
         agent = asyncio.current_task()
-        drainer = asyncio.create_task(window.run(), name=f"streams.{self.flow.name}.acks")
+        drainers = [
+            asyncio.create_task(sent.run(), name=f"streams.{self.flow.name}.sent"),
+            asyncio.create_task(recorded.run(), name=f"streams.{self.flow.name}.recorded"),
+        ]
 
         def on_drainer_done(task: asyncio.Task[None]) -> None:
             # A failed delivery: stop the agent wherever it waits (the next event, a full
@@ -94,23 +104,29 @@ class FlowStage:
             if not task.cancelled() and task.exception() is not None and agent is not None:
                 agent.cancel()
 
-        drainer.add_done_callback(on_drainer_done)
+        for drainer in drainers:
+            drainer.add_done_callback(on_drainer_done)
         self._sending.clear()
         try:
             async for event in manual.events():
                 try:
-                    await self.handle(event, window)
+                    await self.handle(event, sent)
                 except DlqBrakeTripped:
-                    await window.drained()  # the events before it: delivered and acked
+                    await sent.drained()  # the events before it: delivered and acked
+                    await recorded.drained()
                     raise
-            await window.drained()
+            await sent.drained()
+            await recorded.drained()
         except asyncio.CancelledError:
-            if window.failure is not None:
-                raise window.failure from None
+            failure = sent.failure or recorded.failure
+            if failure is not None:
+                raise failure from None
             raise
         finally:
-            drainer.cancel()
-            window.clear()
+            for drainer in drainers:
+                drainer.cancel()
+            sent.clear()
+            recorded.clear()
             self._sending.clear()
 
     async def handle(self, event: EventT[bytes], window: AckWindow[Pending]) -> None:
@@ -185,12 +201,14 @@ class FlowStage:
         pending.failure = failure
         return delivery
 
-    def _settle(self, pending: Pending) -> None:
-        """Kafka acknowledged what was sent for ``pending`` (if anything): record it."""
+    def _settle(self, pending: Pending) -> Awaitable[Any] | None:
+        """Kafka acknowledged what was sent for ``pending`` (if anything): record it; return
+        the delivery of the changelog record (``None`` when nothing was remembered)."""
         output, failure = pending.output, pending.failure
+        recording: Awaitable[Any] | None = None
         if output is not None:
             if output.key is not None:
-                self._remember(pending, output.key)
+                recording = self._remember(pending, output.key)
             self._events_out.inc()
         elif failure is not None:
             message = pending.event.message
@@ -204,11 +222,16 @@ class FlowStage:
                 failure.error,
             )
         self._processing.observe(time.perf_counter() - pending.began)
+        return recording
 
-    def _remember(self, pending: Pending, key: bytes) -> None:
-        """``table[key] = digest`` outside faust's event context (see ``docs/streams.md``)."""
+    def _remember(self, pending: Pending, key: bytes) -> Awaitable[Any]:
+        """``table[key] = digest`` outside faust's event context (see ``docs/streams.md``);
+        the changelog record's delivery, which the event's ack waits for."""
         if self._sending.get(key) is pending:
             del self._sending[key]  # no newer send of the key in flight
         table = self.table
-        table.send_changelog(pending.event.message.partition, key, pending.digest)
+        delivery: Awaitable[Any] = table.send_changelog(
+            pending.event.message.partition, key, pending.digest
+        )
         table.data[key] = pending.digest
+        return delivery
