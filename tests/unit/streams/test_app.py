@@ -47,3 +47,37 @@ def test_a_disabled_flow_gets_no_agent(tmp_path: Path) -> None:
     streams = StreamsApp(load(config, environ={}))
     assert list(streams.stages) == ["shop-orders-to-odoo"]
     assert list(streams.app.agents) == ["streams.shop-orders-to-odoo"]
+
+
+async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Path) -> None:
+    """The event's ack waits for this delivery: the table's record must reach Kafka first."""
+    import asyncio
+    from types import SimpleNamespace
+    from typing import Any
+
+    from streams.processor import Output
+    from streams.stage import Pending
+
+    config = tmp_path / "ferry.yaml"
+    config.write_text("registry: tests.flows\n", encoding="utf-8")
+    stage = StreamsApp(load(config, environ={})).stages["parcels-to-ledger"]
+    delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    sent: list[tuple[int, bytes, bytes]] = []
+
+    class Table:
+        data: dict[bytes, bytes] = {}
+
+        def send_changelog(self, partition: int, key: bytes, value: bytes) -> Any:
+            sent.append((partition, key, value))
+            return delivery
+
+        def get(self, key: bytes) -> bytes | None:
+            return self.data.get(key)
+
+    stage.table = Table()
+    event: Any = SimpleNamespace(message=SimpleNamespace(partition=2, topic="t", offset=7))
+    pending = Pending(event, 0.0, output=Output(b"k", b"v", [], "d1"), digest=b"d1")
+    assert stage._settle(pending) is delivery
+    assert sent == [(2, b"k", b"d1")]
+    dead = Pending(event, 0.0)
+    assert stage._settle(dead) is None  # nothing remembered: nothing to wait for
