@@ -128,11 +128,19 @@ class TransientError(FerryError):
 
 
 class Unavailable(TransientError):
-    """The target could not be reached, timed out, or answered 5xx."""
+    """The target could not be reached, timed out, or answered 5xx.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    ``ambiguous``: the request may have reached the target and may still take effect (a
+    timeout after sending, a dropped connection, a gateway's 502/504), so the caller cannot
+    tell whether it happened.
+    """
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, ambiguous: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 class Throttled(TransientError):

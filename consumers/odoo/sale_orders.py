@@ -9,14 +9,15 @@ this way (idempotency, crash windows, version guard, updates, currency): ``docs/
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from consumers.odoo.lookups import MODULE, Lookups, Product
 from consumers.runner import Outcome
-from ferry.errors import Rejected, ValidationError
+from ferry.errors import Rejected, Unavailable, ValidationError
 from ferry.odoo import OdooClient
 from ferry.timefmt import format_timestamp, parse_timestamp
 
@@ -61,12 +62,44 @@ def _split_xmlid(external_id: str) -> tuple[str, str]:
 class SaleOrderApplier:
     """Applies one command (the Avro record as a dict) through an :class:`OdooClient`."""
 
-    def __init__(self, odoo: OdooClient, lookups: Lookups | None = None) -> None:
+    def __init__(
+        self,
+        odoo: OdooClient,
+        lookups: Lookups | None = None,
+        *,
+        settle_s: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.odoo = odoo
         self.lookups = lookups or Lookups(odoo)
+        self.settle_s = settle_s
+        self._clock = clock
+        self._unsure: dict[str, float] = {}  # external id -> when a write of it went unanswered
 
     async def apply(self, command: Mapping[str, Any]) -> Outcome:
+        """Apply one command. After a write that went unanswered (it may still commit), the
+        same order is not looked at again until Odoo's longest request time (``settle_s``, its
+        ``limit_time_real``) has passed: a look before could miss the running transaction and
+        create a second order (``docs/odoo-sink.md``)."""
         external_id = str(command["external_id"])
+        unsure_since = self._unsure.get(external_id)
+        if unsure_since is not None:
+            wait = unsure_since + self.settle_s - self._clock()
+            if wait > 0:
+                raise Unavailable(
+                    f"{external_id}: an earlier write may still be running in Odoo; "
+                    f"looking again in {wait:.0f} s",
+                    retry_after=wait,
+                )
+            del self._unsure[external_id]
+        try:
+            return await self._apply(command, external_id)
+        except Unavailable as exc:
+            if exc.ambiguous:
+                self._unsure[external_id] = self._clock()
+            raise
+
+    async def _apply(self, command: Mapping[str, Any], external_id: str) -> Outcome:
         module, name = _split_xmlid(external_id)
         version = _aware(command["source_updated_at"], "source_updated_at")
         stamp = format_stamp(external_id, version)

@@ -28,7 +28,7 @@ class OdooSaleOrderSink:
         self.target = target
         self.topic = topic
         self.name = name
-        self.applier = applier or SaleOrderApplier(target.odoo)
+        self.applier = applier or SaleOrderApplier(target.odoo, settle_s=target.request_limit_s)
 
     async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome:
         try:

@@ -22,10 +22,16 @@ class OdooTarget:
     """The client, plus the one line an operator sees when Odoo refuses the key."""
 
     def __init__(
-        self, odoo: OdooClient, *, key_hint: str = "FERRY_ODOO_API_KEY", probe_every_s: float = 5.0
+        self,
+        odoo: OdooClient,
+        *,
+        key_hint: str = "FERRY_ODOO_API_KEY",
+        probe_every_s: float = 5.0,
+        request_limit_s: float = 120.0,
     ) -> None:
         self.odoo = odoo
         self.key_hint = key_hint
+        self.request_limit_s = request_limit_s
         self._probe = CachedProbe(
             lambda: odoo.search("res.currency", [], limit=1), every_s=probe_every_s
         )
@@ -33,7 +39,11 @@ class OdooTarget:
     @classmethod
     def connect(cls, settings: OdooSystem, environ: Mapping[str, str] | None) -> OdooTarget:
         """From ``systems.odoo``; ``ConfigError`` when the key cannot be resolved."""
-        return cls(OdooClient.from_settings(settings, environ=environ), key_hint=key_hint(settings))
+        return cls(
+            OdooClient.from_settings(settings, environ=environ),
+            key_hint=key_hint(settings),
+            request_limit_s=settings.request_limit_s,
+        )
 
     def refused(self, exc: AuthenticationError) -> AuthenticationError:
         """``exc`` as the operator's one line."""

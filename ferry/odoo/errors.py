@@ -222,11 +222,12 @@ def _translate(exc: BaseException, where: str) -> FerryError:
     if isinstance(exc, httpx.TooManyRedirects):
         return Rejected(f"{where}: {type(exc).__name__}: {exc}")
     if isinstance(exc, httpx.HTTPError):
-        # TimeoutException, ConnectError, ReadError, WriteError, RemoteProtocolError, ProxyError,
-        # DecodingError, …: the request may or may not have reached Odoo. Writes are idempotent
-        # (upsert by external id), so trying again is safe.
+        # Not connected (refused, connect timeout, no pooled connection): the request never left.
+        # Anything else (a read timeout, a dropped connection, …): it may have reached Odoo and
+        # may still commit, so the caller cannot know whether it happened (ambiguous).
         detail = str(exc) or "no detail"
-        return Unavailable(f"{where}: {type(exc).__name__}: {detail}")
+        unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+        return Unavailable(f"{where}: {type(exc).__name__}: {detail}", ambiguous=not unsent)
     return Unavailable(f"{where}: {type(exc).__name__}: {exc}")
 
 
@@ -252,7 +253,8 @@ def _from_status(status: int, retry_after: float | None, text: str) -> FerryErro
     if status == 429:
         return Throttled(text, retry_after=retry_after)
     if _transient_status(status):
-        return Unavailable(text, retry_after=retry_after)
+        # A proxy's 502/504: Odoo behind it may have got the request and may still commit it.
+        return Unavailable(text, retry_after=retry_after, ambiguous=status in (502, 504))
     if status in (401, 403):
         return AuthenticationError(text)
     return Rejected(text, status=status)

@@ -19,3 +19,6 @@ class OdooSystem(SystemModel):
     api_key: Secret = SecretRef("env", "FERRY_ODOO_API_KEY")
     protocol: Literal["auto", "jsonrpc", "json2"] = "auto"
     timeout_s: float = Field(default=10.0, gt=0)
+    # Odoo's limit_time_real: the longest a request may run there. After a write went
+    # unanswered, Ferry waits this long before it looks for the record again.
+    request_limit_s: float = Field(default=120.0, gt=0)

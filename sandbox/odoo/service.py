@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +137,9 @@ class Services:
         context = kwargs.get("context") or {}
         if not isinstance(context, Mapping):
             raise ValueError(f"context must be a dictionary, got {context!r}")
+        slow = self.emulator.faults.take_slow_call(model, method)
+        if slow:
+            time.sleep(slow)  # a worker thread: other requests go on meanwhile
         return self.emulator.registry.run(
             uid, dict(context), lambda env: call_kw(env, model, method, args, kwargs)
         )

@@ -337,3 +337,26 @@ async def test_a_sigkilled_sink_restarted_doubles_nothing(
     await eventually(lambda: odoo.confirmed(refs(orders)) == 30, timeout_s=90, what="30 orders")
     assert odoo.orders(refs(orders)) == 30
     assert second.kill(signal.SIGTERM) == 0
+
+
+@pytest.mark.parametrize(
+    "call", ["sale.order.create", "ir.model.data.create", "sale.order.action_confirm"]
+)
+async def test_a_write_odoo_commits_after_the_sink_gave_up_never_doubles_an_order(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any, call: str
+) -> None:
+    """One call of the sequence runs (and commits) only after the sink's timeout: the sink's
+    retry must not look for the order before that transaction could have ended."""
+    sink = make_sink(FERRY__SYSTEMS__ODOO__TIMEOUT_S="1", FERRY__SYSTEMS__ODOO__REQUEST_LIMIT_S="4")
+    sink.start()
+    sink.wait_ready()
+    orders = batch(3)
+    odoo.faults(slow_calls={call: [2.5, 3]})
+    await produce(kafka_bootstrap, orders)
+    await eventually(lambda: odoo.confirmed(refs(orders)) == 3, timeout_s=120, what="3 orders")
+    await asyncio.sleep(3)  # longer than the slow calls: a late commit would show now
+    odoo.clear_faults()
+    assert odoo.orders(refs(orders)) == 3
+    assert odoo.confirmed(refs(orders)) == 3
+    assert sink.metric("ferry_dlq_total") == 0
+    assert sink.kill(signal.SIGTERM) == 0

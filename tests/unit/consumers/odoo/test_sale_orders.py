@@ -254,3 +254,57 @@ async def test_the_sink_is_ready_only_while_odoo_answers() -> None:
     assert await sink.ready() is False
     with pytest.raises(Unavailable):
         await sink.apply(event(command(7)), RECORD)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("call", [("sale.order", "create"), ("ir.model.data", "create")])
+async def test_a_write_odoo_commits_after_the_client_gave_up_never_doubles_the_order(
+    call: tuple[str, str],
+) -> None:
+    """The client times out; Odoo's transaction is still running and commits later."""
+    import httpx
+
+    odoo, clock = MiniOdoo(), Clock()
+    late: list[tuple[str, dict[str, Any]]] = []
+
+    def commits_later(result: Any) -> None:
+        model = call[0]
+        row = odoo.tables[model].pop(int(result))  # not visible yet: still in its transaction
+        late.append((model, row))
+        raise httpx.ReadTimeout("timed out waiting for Odoo's answer")
+
+    odoo.after[call] = commits_later
+    sink = SaleOrderApplier(odoo.client(), clock=clock, settle_s=120.0)
+    cmd = command(7)
+    with pytest.raises(Unavailable):
+        await sink.apply(cmd)
+    del odoo.after[call]
+    # The redelivery, moments later: the first transaction has not committed.
+    clock.now += 1
+    with pytest.raises(Unavailable, match="may still be running"):
+        await sink.apply(cmd)
+    # The first transaction commits; once Odoo's longest request time has passed, look again.
+    for model, row in late:
+        odoo.tables[model][row["id"]] = row
+    clock.now += 120
+    assert await sink.apply(cmd) is Outcome.APPLIED
+    [order] = orders(odoo)
+    assert order["state"] == "sale"
+    assert [link["res_id"] for link in xmlids(odoo, "sale.order")] == [order["id"]]
+
+
+async def test_a_connection_refused_before_sending_is_not_ambiguous() -> None:
+    odoo, clock = MiniOdoo(), Clock()
+    odoo.down = True
+    sink = SaleOrderApplier(odoo.client(), clock=clock, settle_s=120.0)
+    with pytest.raises(Unavailable):
+        await sink.apply(command(8))
+    odoo.down = False
+    assert await sink.apply(command(8)) is Outcome.APPLIED  # at once: nothing may be running
