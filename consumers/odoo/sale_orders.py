@@ -8,6 +8,8 @@ this way (idempotency, crash windows, version guard, updates, currency): ``docs/
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +23,15 @@ from ferry.errors import Rejected, Unavailable, ValidationError
 from ferry.odoo import OdooClient
 from ferry.timefmt import format_timestamp, parse_timestamp
 
-__all__ = ["EVENT_TYPE", "MODEL", "SaleOrderApplier", "format_stamp", "parse_stamp"]
+__all__ = [
+    "EVENT_TYPE",
+    "MODEL",
+    "SaleOrderApplier",
+    "command_digest",
+    "format_stamp",
+    "parse_stamp",
+    "stamp_digest",
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +42,32 @@ _DATETIME = "%Y-%m-%d %H:%M:%S"
 _READ_FIELDS = ["id", "name", "state", STAMP_FIELD, "order_line"]
 
 
-def format_stamp(external_id: str, version: datetime) -> str:
-    """``ferry.shop_order_42@2026-11-01T12:30:15.123Z``."""
-    return f"{external_id}@{format_timestamp(version)}"
+def format_stamp(external_id: str, version: datetime, digest: str | None = None) -> str:
+    """``ferry.shop_order_42@2026-11-01T12:30:15.123Z#3f2a…`` (the digest of the content)."""
+    stamp = f"{external_id}@{format_timestamp(version)}"
+    return f"{stamp}#{digest}" if digest else stamp
 
 
 def parse_stamp(external_id: str, stamp: Any) -> datetime | None:
     """The version in ``stamp`` if it is this external id's stamp, else None."""
     if not isinstance(stamp, str) or not stamp.startswith(external_id + "@"):
         return None
-    return parse_timestamp(stamp[len(external_id) + 1 :])
+    return parse_timestamp(stamp[len(external_id) + 1 :].partition("#")[0])
+
+
+def stamp_digest(stamp: Any) -> str | None:
+    """The content digest in a stamp (``None`` in a stamp written before digests)."""
+    if not isinstance(stamp, str) or "#" not in stamp:
+        return None
+    return stamp.rpartition("#")[2] or None
+
+
+def command_digest(command: Mapping[str, Any]) -> str:
+    """A digest of what a command says, its version left out: two states stamped with the
+    same version are told apart by it."""
+    content = {k: v for k, v in command.items() if k != "source_updated_at"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 def _aware(value: Any, field: str) -> datetime:
@@ -102,13 +128,16 @@ class SaleOrderApplier:
     async def _apply(self, command: Mapping[str, Any], external_id: str) -> Outcome:
         module, name = _split_xmlid(external_id)
         version = _aware(command["source_updated_at"], "source_updated_at")
-        stamp = format_stamp(external_id, version)
+        digest = command_digest(command)
+        stamp = format_stamp(external_id, version, digest)
 
         order = await self._find(module, name, str(command["client_order_ref"]), external_id)
         if order is not None:
             applied = parse_stamp(external_id, order.get(STAMP_FIELD))
-            if applied is not None and version <= applied:
-                if version == applied and await self._finish(order, command):
+            held = stamp_digest(order.get(STAMP_FIELD))
+            same = version == applied and (held is None or held == digest)
+            if applied is not None and (version < applied or same):
+                if same and await self._finish(order, command):
                     return Outcome.APPLIED
                 log.debug(
                     "%s: version %s not newer than %s: skipped", external_id, version, applied

@@ -6,7 +6,13 @@ from typing import Any
 import pytest
 
 from consumers.odoo.lookups import Lookups, partner_xmlid_name
-from consumers.odoo.sale_orders import SaleOrderApplier, format_stamp, parse_stamp
+from consumers.odoo.sale_orders import (
+    SaleOrderApplier,
+    command_digest,
+    format_stamp,
+    parse_stamp,
+    stamp_digest,
+)
 from consumers.odoo.sink import OdooSaleOrderSink
 from consumers.odoo.target import OdooTarget
 from consumers.runner import Outcome
@@ -40,6 +46,10 @@ def test_stamp_round_trip() -> None:
     assert parse_stamp("ferry.shop_order_7", stamp) == moment
     assert parse_stamp("ferry.shop_order_70", stamp) is None
     assert parse_stamp("ferry.shop_order_7", "typed by hand") is None
+    with_digest = format_stamp("ferry.shop_order_7", moment, "3f2a9c")
+    assert with_digest == "ferry.shop_order_7@2026-11-01T12:30:15.123Z#3f2a9c"
+    assert parse_stamp("ferry.shop_order_7", with_digest) == moment
+    assert (stamp_digest(with_digest), stamp_digest(stamp)) == ("3f2a9c", None)
 
 
 async def test_creates_one_confirmed_order_with_its_customer_and_lines() -> None:
@@ -50,7 +60,7 @@ async def test_creates_one_confirmed_order_with_its_customer_and_lines() -> None
     assert order["state"] == "sale"
     assert order["client_order_ref"] == "#7"
     assert order["date_order"] == "2026-11-01 12:30:15"
-    assert order["origin"] == "ferry.shop_order_7@2026-11-01T12:30:15.123Z"
+    assert order["origin"] == f"ferry.shop_order_7@2026-11-01T12:30:15.123Z#{command_digest(cmd)}"
     [link] = xmlids(odoo, "sale.order")
     assert (link["module"], link["name"], link["res_id"]) == ("ferry", "shop_order_7", order["id"])
     lines = odoo.rows("sale.order.line")
@@ -170,7 +180,7 @@ async def test_an_older_command_never_overwrites_a_newer_one() -> None:
     codes = {p["id"]: p["default_code"] for p in odoo.rows("product.product")}
     lines = odoo.rows("sale.order.line")
     assert sorted(codes[line["product_id"]] for line in lines) == ["SKU-002", "SKU-003"]
-    assert order["origin"].endswith("12:35:15.123Z")
+    assert order["origin"].endswith(f"12:35:15.123Z#{command_digest(newer)}")
     assert order["state"] == "draft"
 
 
@@ -308,3 +318,24 @@ async def test_a_connection_refused_before_sending_is_not_ambiguous() -> None:
         await sink.apply(command(8))
     odoo.down = False
     assert await sink.apply(command(8)) is Outcome.APPLIED  # at once: nothing may be running
+
+
+async def test_the_same_version_with_other_content_is_applied_not_skipped() -> None:
+    """Two states stamped with one millisecond: the later one in the partition wins."""
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    assert await sink.apply(command(9)) is Outcome.APPLIED
+    changed = command(9, client_order_ref="#9-gift")  # same source_updated_at
+    assert await sink.apply(changed) is Outcome.APPLIED
+    [order] = orders(odoo)
+    assert order["client_order_ref"] == "#9-gift"
+    assert await sink.apply(changed) is Outcome.DUPLICATE  # that content again: nothing to do
+
+
+async def test_same_version_other_lines_on_a_confirmed_order_is_refused_not_skipped() -> None:
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    await sink.apply(command(10))
+    with pytest.raises(Rejected) as caught:
+        await sink.apply(command(10, skus=("SKU-002",)))
+    assert caught.value.field == "order_lines"
