@@ -141,8 +141,8 @@ class WebhookSource:
     """A gateway route: ``POST path``, signed with ``signature`` by the source system.
 
     ``secret_field`` names the field of the system's settings that holds the signing secret.
-    ``topic_headers``/``webhook_topic``: the header naming the webhook's kind (first found of
-    the names), and the kind this route takes. ``delivery_headers``: the system's delivery id
+    ``topic_headers``/``webhook_topics``: the header naming the webhook's kind (first found of
+    the names), and the kinds this route takes. ``delivery_headers``: the system's delivery id
     (the event's id derives from it). Several names: a system's header and its aliases.
     """
 
@@ -151,7 +151,7 @@ class WebhookSource:
     signature: SignatureScheme
     secret_field: str = "webhook_secret"  # noqa: S105 (a field name, not a secret)
     topic_headers: tuple[str, ...] = ()
-    webhook_topic: str | None = None
+    webhook_topics: tuple[str, ...] = ()
     delivery_headers: tuple[str, ...] = ()
 
 

@@ -144,6 +144,8 @@ class SaleOrderApplier:
                 )
                 return Outcome.DUPLICATE
 
+        if command.get("cancel"):
+            return await self._cancel(module, name, order, command, stamp, external_id)
         vals = await self._order_vals(command)
         vals[STAMP_FIELD] = stamp
         if order is None:
@@ -246,21 +248,50 @@ class SaleOrderApplier:
             order[STAMP_FIELD] = vals[STAMP_FIELD]
             return
         if state == "cancel":
-            raise Rejected(
+            raise _locked(
                 f"{MODEL}({order_id}) {order.get('name', '')} is cancelled in Odoo; "
                 "Ferry does not revive cancelled orders",
-                field="external_id",
+                "state",
             )
         # Confirmed (or locked): the lines must already be what the command says.
         if not await self._same_lines(order, vals["order_line"]):
-            raise Rejected(
+            raise _locked(
                 f"{MODEL}({order_id}) {order.get('name', '')} is confirmed; Ferry does not "
                 "rewrite the lines of a confirmed order",
-                field="order_lines",
+                "order_lines",
             )
         header = {"client_order_ref": vals["client_order_ref"], STAMP_FIELD: vals[STAMP_FIELD]}
         await self.odoo.write(MODEL, [order_id], header)
         order[STAMP_FIELD] = vals[STAMP_FIELD]
+
+    async def _cancel(
+        self,
+        module: str,
+        name: str,
+        order: dict[str, Any] | None,
+        command: Mapping[str, Any],
+        stamp: str,
+        external_id: str,
+    ) -> Outcome:
+        """Cancel the order through Odoo's cancel path (the warning wizard skipped, as the
+        wizard's own button does); an order Odoo never saw is recorded, then cancelled."""
+        if order is None:
+            vals = await self._order_vals(command)
+            vals[STAMP_FIELD] = stamp
+            order = await self._create(module, name, vals, external_id)
+        elif order.get("state") == "cancel":
+            return Outcome.DUPLICATE
+        order_id = int(order["id"])
+        try:
+            await self.odoo.execute_kw(
+                MODEL, "action_cancel", [[order_id]], {"context": {"disable_cancel_warning": True}}
+            )
+        except Rejected as exc:
+            raise _locked(
+                f"{external_id}: Odoo refused to cancel {MODEL}({order_id}): {exc}", "cancel"
+            ) from exc
+        await self.odoo.write(MODEL, [order_id], {STAMP_FIELD: stamp})
+        return Outcome.APPLIED
 
     async def _same_lines(self, order: Mapping[str, Any], commands: Sequence[Any]) -> bool:
         ids = [int(i) for i in order.get("order_line") or []]
@@ -288,6 +319,16 @@ class SaleOrderApplier:
         await self.odoo.execute_kw(MODEL, "action_confirm", [[int(order["id"])]])
         order["state"] = "sale"
         return True
+
+
+ORDER_LOCKED = "order_locked"
+
+
+def _locked(message: str, field: str) -> Rejected:
+    """What Odoo will not change on an order in its state: a dead letter naming the field."""
+    error = Rejected(message, field=field)
+    error.rule = ORDER_LOCKED
+    return error
 
 
 def _line_vals(line: Mapping[str, Any], product: Product) -> dict[str, Any]:

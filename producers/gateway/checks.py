@@ -80,16 +80,17 @@ def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> Non
 def require_webhook_topic(route: WebhookRoute, headers: Headers) -> None:
     """The topic header is optional; when sent it must name the kind this route takes."""
     source = route.source
-    if not source.topic_headers or source.webhook_topic is None:
+    if not source.topic_headers or not source.webhook_topics:
         return
     name, topic = first_header(headers, source.topic_headers)
-    if topic is not None and topic.strip() != source.webhook_topic:
+    if topic is not None and topic.strip() not in source.webhook_topics:
+        kinds = ", ".join(source.webhook_topics)
         raise Rejection(
             422,
-            f"this endpoint takes {source.webhook_topic} webhooks only",
+            f"this endpoint takes {kinds} webhooks only",
             reason="unsupported webhook topic",
             field=name,
-            rule=source.webhook_topic,
+            rule=kinds,
         )
 
 

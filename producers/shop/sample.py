@@ -126,14 +126,18 @@ def sample_order(
 
 
 def signed_request(
-    order: dict[str, Any], secret: SecretStr | str, *, delivery_id: str | None = None
+    order: dict[str, Any],
+    secret: SecretStr | str,
+    *,
+    delivery_id: str | None = None,
+    topic: str = WEBHOOK_TOPIC,
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers a shop sends for ``order``."""
     body = json.dumps(order, separators=(",", ":")).encode("utf-8")
     headers = {
         "Content-Type": "application/json",
         SIGNATURE_HEADER: SIGNATURE.sign(secret, body),
-        TOPIC_HEADER: WEBHOOK_TOPIC,
+        TOPIC_HEADER: topic,
     }
     if delivery_id:
         headers[DELIVERY_HEADER] = delivery_id

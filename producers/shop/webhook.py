@@ -39,6 +39,7 @@ __all__ = [
     "TOPIC_HEADER",
     "WEBHOOK_PATH",
     "WEBHOOK_TOPIC",
+    "WEBHOOK_TOPICS",
     "convert_order",
     "order_event_id",
     "order_record",
@@ -48,6 +49,8 @@ EVENT_TYPE = "shop.order.created"
 TOPIC = src("shop", "orders")
 CE_SOURCE = "ferry/gateway/shop"
 WEBHOOK_TOPIC = "orders/create"
+# One order's life: each is the whole order as the shop holds it, a newer updated_at each time.
+WEBHOOK_TOPICS = (WEBHOOK_TOPIC, "orders/updated", "orders/cancelled")
 WEBHOOK_PATH = "/webhooks/shop"
 # Shopify's header names; Ferry's first ones (X-Shop-*) stay accepted as aliases.
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
@@ -125,6 +128,7 @@ def order_record(payload: Any, *, delivery_id: str | None = None) -> dict[str, A
         "note": _optional_str(order.get("note"), "note"),
         "tags": _tags(order.get("tags"), "tags"),
         "taxes_included": _bool(order.get("taxes_included"), "taxes_included"),
+        "cancelled_at": _optional_timestamp(order.get("cancelled_at"), "cancelled_at"),
     }
 
 
@@ -259,6 +263,10 @@ def _timestamp(value: Any, path: str) -> datetime:
     # Avro keeps milliseconds; truncate here so the record equals what a reader decodes.
     moment = moment.astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _optional_timestamp(value: Any, path: str) -> datetime | None:
+    return None if value is None else _timestamp(value, path)
 
 
 def _bool(value: Any, path: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -139,3 +140,44 @@ async def test_unknown_sku_is_dead_lettered_by_the_sink(
         lambda: len(odoo.sale_orders_by_xmlid(_xmlids(ids[:1]))) == 1, what="the good order"
     )
     assert odoo.sale_orders_by_xmlid(_xmlids(ids[1:])) == {}
+
+
+async def test_an_order_updated_then_cancelled_in_the_shop_ends_cancelled_in_odoo_once(
+    platform: Platform, odoo: OdooReader
+) -> None:
+    [order_id] = order_ids(1)
+    created = unique_order(order_id)
+    stamp = datetime.fromisoformat(created["updated_at"])
+    updated = {
+        **created,
+        "note": "gift wrap",
+        "updated_at": (stamp + timedelta(minutes=5)).isoformat(),
+    }
+    cancelled = {
+        **updated,
+        "updated_at": (stamp + timedelta(minutes=9)).isoformat(),
+        "cancelled_at": (stamp + timedelta(minutes=9)).isoformat(),
+    }
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for body_order, topic in (
+            (created, "orders/create"),
+            (updated, "orders/updated"),
+            (cancelled, "orders/cancelled"),
+        ):
+            body, headers = signed_request(
+                body_order, platform.webhook_secret, delivery_id=str(uuid.uuid4()), topic=topic
+            )
+            assert (
+                await http.post(platform.gateway_url, content=body, headers=headers)
+            ).status_code == 202
+    [name] = _xmlids([order_id])
+    await eventually(
+        lambda: odoo.sale_orders_by_xmlid([name]).get(name, {}).get("state") == "cancel",
+        what="the order cancelled in Odoo",
+    )
+    await asyncio.sleep(3)  # a late duplicate or a revival would show now
+    found = odoo.sale_orders_by_xmlid([name])
+    assert found[name]["state"] == "cancel"
+    assert (
+        odoo.count("sale.order", [["client_order_ref", "=", found[name]["client_order_ref"]]]) == 1
+    )

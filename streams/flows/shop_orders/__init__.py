@@ -28,7 +28,7 @@ FLOW = Flow(
         convert=webhook.convert_order,
         signature=webhook.SIGNATURE,
         topic_headers=(webhook.TOPIC_HEADER, webhook.ALIASES[webhook.TOPIC_HEADER]),
-        webhook_topic=webhook.WEBHOOK_TOPIC,
+        webhook_topics=webhook.WEBHOOK_TOPICS,
         delivery_headers=(webhook.DELIVERY_HEADER, webhook.ALIASES[webhook.DELIVERY_HEADER]),
     ),
 )

@@ -20,7 +20,8 @@ target                        source
 ``date_order``                ``created_at``
 ``source_system``             ``shop``
 ``source_updated_at``         ``updated_at`` (the sink's version guard compares it)
-``confirm``                   ``True``: a paid shop order is a sale order, not a quotation
+``confirm``                   ``True`` unless cancelled: a paid shop order is a sale order
+``cancel``                    ``cancelled_at`` is set (``orders/cancelled``)
 ============================  ===============================================================
 """
 
@@ -158,5 +159,7 @@ def shop_order_to_sale_order(record: Mapping[str, Any]) -> dict[str, Any]:
         "date_order": _timestamp(record, "created_at"),
         "source_system": SOURCE_SYSTEM,
         "source_updated_at": _timestamp(record, "updated_at"),
-        "confirm": True,
+        # A paid order is a sale order, not a quotation; a cancelled one is cancelled in Odoo.
+        "confirm": record.get("cancelled_at") is None,
+        "cancel": record.get("cancelled_at") is not None,
     }

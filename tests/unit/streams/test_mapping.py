@@ -167,3 +167,12 @@ def test_the_flow_declares_its_types_entity_and_mapping() -> None:
         "source_updated_at",
     )
     assert FLOW.map is shop_order_to_sale_order
+
+
+def test_a_cancelled_order_is_cancelled_in_odoo_not_confirmed() -> None:
+    assert (shop_order_to_sale_order(order())["confirm"], order().get("cancelled_at")) == (
+        True,
+        None,
+    )
+    mapped = shop_order_to_sale_order(order(cancelled_at=UPDATED))
+    assert (mapped["confirm"], mapped["cancel"]) == (False, True)

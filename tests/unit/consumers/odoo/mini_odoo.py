@@ -135,6 +135,15 @@ class MiniOdoo:
             for i in args[0]:
                 self.tables[model].pop(i)
             return True
+        if method == "action_cancel":
+            for i in args[0]:
+                row = self.tables[model][i]
+                if row.get("locked"):
+                    raise LookupError("You cannot cancel a locked order. Please unlock it first.")
+                if row["state"] != "draft" and not context.get("disable_cancel_warning"):
+                    return {"res_model": "sale.order.cancel", "type": "ir.actions.act_window"}
+                row["state"] = "cancel"
+            return True
         if method == "action_confirm":
             for i in args[0]:
                 row = self.tables[model][i]

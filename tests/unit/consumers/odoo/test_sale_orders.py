@@ -339,3 +339,45 @@ async def test_same_version_other_lines_on_a_confirmed_order_is_refused_not_skip
     with pytest.raises(Rejected) as caught:
         await sink.apply(command(10, skus=("SKU-002",)))
     assert caught.value.field == "order_lines"
+
+
+async def test_a_cancelled_shop_order_cancels_the_sale_order_once() -> None:
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    await sink.apply(command(11))
+    later = command(
+        11, cancel=True, confirm=False, source_updated_at=datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    assert await sink.apply(later) is Outcome.APPLIED
+    [order] = orders(odoo)
+    assert order["state"] == "cancel"
+    assert parse_stamp("ferry.shop_order_11", order["origin"]) == later["source_updated_at"]
+    assert await sink.apply(later) is Outcome.DUPLICATE  # a redelivery
+    assert await sink.apply(command(11)) is Outcome.DUPLICATE  # the older state: never revives
+    newer = command(11, source_updated_at=datetime(2026, 11, 3, tzinfo=UTC))
+    with pytest.raises(Rejected) as caught:
+        await sink.apply(newer)  # a newer state that is not cancelled: Odoo keeps it cancelled
+    assert (caught.value.field, caught.value.rule) == ("state", "order_locked")
+
+
+async def test_an_order_cancelled_before_odoo_saw_it_is_recorded_cancelled() -> None:
+    odoo = MiniOdoo()
+    assert await applier(odoo).apply(command(12, cancel=True, confirm=False)) is Outcome.APPLIED
+    [order] = orders(odoo)
+    assert order["state"] == "cancel"
+    assert [link["res_id"] for link in xmlids(odoo, "sale.order")] == [order["id"]]
+
+
+async def test_a_locked_order_is_not_cancelled_and_the_refusal_names_it() -> None:
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    await sink.apply(command(13))
+    [order] = orders(odoo)
+    order["locked"] = True
+    later = command(
+        13, cancel=True, confirm=False, source_updated_at=datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    with pytest.raises(Rejected) as caught:
+        await sink.apply(later)
+    assert (caught.value.field, caught.value.rule) == ("cancel", "order_locked")
+    assert orders(odoo)[0]["state"] == "sale"
