@@ -107,5 +107,6 @@ def test_cli_list_prints_versions_and_wire_fingerprints() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == len(registry)
-    v2 = registry.get("shop.order.created", 2)
-    assert f"shop.order.created\tv2\t{v2.fingerprint_hex} (latest)" in lines
+    v2, v3 = registry.get("shop.order.created", 2), registry.get("shop.order.created", 3)
+    assert f"shop.order.created\tv2\t{v2.fingerprint_hex}" in lines
+    assert f"shop.order.created\tv3\t{v3.fingerprint_hex} (latest)" in lines

@@ -73,8 +73,8 @@ def test_versions_are_indexed_by_type_oldest_first() -> None:
     folders = sorted(p.name for p in default_schemas_dir().iterdir() if p.is_dir())
     assert "shop.order.created" in folders
     assert registry.event_types() == folders
-    assert [sv.version for sv in registry.versions("shop.order.created")] == [1, 2]
-    assert registry.latest("shop.order.created").version == 2
+    assert [sv.version for sv in registry.versions("shop.order.created")] == [1, 2, 3]
+    assert registry.latest("shop.order.created").version == 3
     assert registry.get("shop.order.created", 1).ref == "shop.order.created/v1"
     assert registry.by_fingerprint(0) is None
 

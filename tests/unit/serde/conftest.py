@@ -67,6 +67,11 @@ def order_v2() -> dict[str, Any]:
     }
 
 
+def order_v3() -> dict[str, Any]:
+    """The latest shop.order.created: v2 and when the shop cancelled it."""
+    return {**order_v2(), "cancelled_at": None}
+
+
 def upsert_v1() -> dict[str, Any]:
     return {
         "external_id": "ferry.shop_order_820982911946154508",
@@ -94,3 +99,8 @@ def upsert_v1() -> dict[str, Any]:
         "source_updated_at": datetime(2024, 5, 1, 12, 31, 0, tzinfo=UTC),
         "confirm": True,
     }
+
+
+def upsert_v2() -> dict[str, Any]:
+    """The latest odoo.sale_order.upsert: v1 and whether to cancel."""
+    return {**upsert_v1(), "cancel": False}
