@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -102,6 +103,25 @@ def topics_for_flow(
     return [TopicSpec.for_name(n, partitions, replication_factor) for n in names]
 
 
+async def _until_led(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float = 15) -> None:
+    """Return once every partition of ``names`` has a leader (a topic is not usable before:
+    clients would meet NotLeaderForPartition while it is elected)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    waiting = list(names)
+    while waiting and loop.time() < deadline:
+        described = await admin.describe_topics(waiting)
+        waiting = [
+            entry["topic"]
+            for entry in described
+            if entry["error_code"]
+            or not entry["partitions"]
+            or any(p["leader"] < 0 for p in entry["partitions"])
+        ]
+        if waiting:
+            await asyncio.sleep(0.1)
+
+
 async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     wanted = {s.name: s for s in specs}
@@ -122,7 +142,7 @@ async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> l
             for s in missing
         ]
         response = await admin.create_topics(new, timeout_ms=30_000)
-        created = []
+        created: list[str] = []
         for entry in response.topic_errors:
             name, code = entry[0], entry[1]
             if code == TopicAlreadyExistsError.errno:
@@ -131,6 +151,7 @@ async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> l
                 message = entry[2] if len(entry) > 2 and entry[2] else for_code(code).__name__
                 raise Unavailable(f"cannot create topic {name}: {message}")
             created.append(name)
+        await _until_led(admin, created)
         return created
     finally:
         await admin.close()

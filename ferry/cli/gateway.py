@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import click
 
 from ferry.cli.config import ConfigProblem, config_option, load_registry
 from ferry.errors import ConfigError
+from ferry.logs import configure as configure_logging
 
 
 @click.command("gateway")
@@ -25,7 +25,7 @@ def gateway(config_path: str | None, host: str | None, port: int | None) -> None
         webhook_routes(registry)  # every route's secret resolves, or one line and exit 2
     except ConfigError as exc:
         raise ConfigProblem(exc) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     try:
         asyncio.run(run_until_signalled(registry, host=host, port=port))
     except OSError as exc:  # e.g. the port is in use

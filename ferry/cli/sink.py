@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import click
 
 from ferry.cli.config import ConfigProblem, config_option, load_registry
 from ferry.errors import ConfigError
+from ferry.logs import configure as configure_logging
 
 
 @click.command("sink")
@@ -23,8 +23,7 @@ def sink(system: str, config_path: str | None) -> None:
     from consumers.service import run_until_signalled
 
     registry = load_registry(config_path)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per call is noise
+    configure_logging()
     try:
         status = asyncio.run(run_until_signalled(registry, system))
     except ConfigError as exc:

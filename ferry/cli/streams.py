@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 
 from ferry.cli.config import config_option, load_registry
+from ferry.logs import configure as configure_logging
 
 __all__ = ["register", "streams_command"]
 
@@ -23,9 +23,7 @@ __all__ = ["register", "streams_command"]
 def streams_command(config_path: str | None, log_level: str) -> None:
     """Validate and map every enabled flow (src.* -> sink.*)."""
     registry = load_registry(config_path)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level.upper())
     from streams.worker import run  # faust is slow to import: only when running
 
     sys.exit(run(registry, loglevel=log_level))

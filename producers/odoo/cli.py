@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import click
 
 from ferry.cli.config import ConfigProblem, config_option, load_registry
 from ferry.errors import ConfigError
+from ferry.logs import configure as configure_logging
 
 
 def register(cli: click.Group) -> None:
@@ -35,8 +35,7 @@ def odoo(config_path: str | None) -> None:
         registry.secret("odoo", "api_key")
     except ConfigError as exc:
         raise ConfigProblem(exc) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     status = asyncio.run(run_until_signalled(registry))
     if status:
         raise SystemExit(status)

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
 
 from ferry.envelope import CloudEvent, deterministic_id
 from ferry.errors import AuthenticationError, ConfigError, FerryError, TransientError
@@ -179,17 +180,21 @@ async def _reconcile_forever(reconciler: Reconciler, every_s: float) -> None:
 
 
 async def _listen_for_touches(kafka: KafkaSettings, triggers: Mapping[str, asyncio.Event]) -> None:
-    """Odoo's webhooks, relayed by the gateway: each wakes its model's poller."""
+    """Odoo's webhooks, relayed by the gateway: each wakes its model's poller.
+
+    No consumer group: every capture instance hears every touch from now on (a touch only
+    hurries a poll; the watermark has the rest), and nothing waits for a group coordinator.
+    """
     consumer = AIOKafkaConsumer(
-        TOUCHES,
         bootstrap_servers=kafka.bootstrap_servers,
-        group_id=f"ferry-{SERVICE}",
         client_id=f"{kafka.client_id}-{SERVICE}-touches",
-        auto_offset_reset="latest",  # a touch only hurries a poll; the watermark has the rest
-        enable_auto_commit=True,
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:
+        touches = TopicPartition(TOUCHES, 0)
+        consumer.assign([touches])
+        await consumer.seek_to_end(touches)
         async for record in consumer:
             try:
                 model = json.loads(record.value or b"{}").get("model")

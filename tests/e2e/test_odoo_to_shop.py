@@ -159,3 +159,14 @@ async def test_partners_ferry_creates_are_echoes_a_persons_edit_is_news(
     await settled(platform)
     [edited] = await events()
     assert (edited["partner_id"], edited["email"]) == (partner, email)
+
+
+def test_no_service_logged_an_error_or_a_traceback(platform: Platform) -> None:
+    """Last in this module: everything above ran on this platform, and nothing went wrong."""
+    found = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted(platform.log_dir.glob("*.log"))
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if " ERROR " in line or "[ERROR]" in line or "Traceback" in line
+    ]
+    assert not found, "\n".join(found[:20])
