@@ -73,20 +73,45 @@ class Captured:
     writer: int | None
 
 
+# A feed's own fields of one record: (id, the row read; None once the record is gone).
+Values = Callable[[int, Mapping[str, Any] | None], dict[str, Any]]
+# Events of a page of rows that are not one event per row (stock: rows of quants).
+Expand = Callable[[Sequence[Mapping[str, Any]], ProductReader, str], Awaitable[list["Captured"]]]
+
+
+def _product_values(ident: int, row: Mapping[str, Any] | None) -> dict[str, Any]:
+    row = row or {}
+    return {
+        "product_id": ident,
+        "default_code": _text(row.get("default_code")),
+        "name": _text(row.get("name")),
+        "list_price": _price(row.get("list_price")),
+    }
+
+
+def _partner_values(ident: int, row: Mapping[str, Any] | None) -> dict[str, Any]:
+    row = row or {}
+    return {"partner_id": ident, "name": _text(row.get("name")), "email": _text(row.get("email"))}
+
+
 @dataclass(frozen=True, slots=True)
 class Feed:
-    """A captured model. ``suppress_echo``: drop rows whose last writer is Ferry itself."""
+    """A captured model. ``values`` gives the event's own fields of a record; ``expand``
+    replaces one event per row (stock); ``suppress_echo``: drop rows whose last writer is
+    Ferry itself."""
 
     model: str
     fields: tuple[str, ...]
     event_type: str
     topic: str
     entity: str
+    values: Values = _product_values
+    expand: Expand | None = None
     suppress_echo: bool = True
     archivable: bool = True
 
     def captured(self, row: Mapping[str, Any]) -> Captured:
-        """The event of one row (products and partners; stock is :func:`stock_events`)."""
+        """The event of one row."""
         version = parse_odoo_datetime(row.get("write_date"))
         writer = _m2o_id(row.get("write_uid"))
         active = bool(row.get("active", True))
@@ -95,36 +120,28 @@ class Feed:
             "active": active,
             "write_uid": writer,
             "write_date": version,
+            **self.values(int(row["id"]), row),
         }
-        if self.model == "product.product":
-            record |= {
-                "product_id": int(row["id"]),
-                "default_code": _text(row.get("default_code")),
-                "name": _text(row.get("name")),
-                "list_price": _price(row.get("list_price")),
-            }
-        else:
-            record |= {
-                "partner_id": int(row["id"]),
-                "name": _text(row.get("name")),
-                "email": _text(row.get("email")),
-            }
         return Captured(entity_key("odoo", self.entity, row["id"]), record, version, writer)
 
     def deleted(self, ident: int, noticed: datetime) -> Captured:
         """The event of a record that is gone (found by :class:`Reconciler`)."""
         record: dict[str, Any] = {
             "action": "deleted",
-            "name": None,
             "active": False,
             "write_uid": None,
             "write_date": noticed,
+            **self.values(ident, None),
         }
-        if self.model == "product.product":
-            record |= {"product_id": ident, "default_code": None, "list_price": None}
-        else:
-            record |= {"partner_id": ident, "email": None}
         return Captured(entity_key("odoo", self.entity, ident), record, noticed, None)
+
+    async def events(
+        self, rows: Sequence[Mapping[str, Any]], read_products: ProductReader, warehouse: str
+    ) -> list[Captured]:
+        """The events of a page of (new, non-echo) rows."""
+        if self.expand is not None:
+            return await self.expand(rows, read_products, warehouse)
+        return [self.captured(row) for row in rows]
 
 
 PRODUCTS = Feed(
@@ -140,6 +157,7 @@ PARTNERS = Feed(
     "odoo.partner.changed",
     src("odoo", "partners"),
     "partner",
+    values=_partner_values,
 )
 STOCK = Feed(
     "stock.quant",
@@ -147,6 +165,7 @@ STOCK = Feed(
     "odoo.product.stock",
     src("odoo", "stock"),
     "product",
+    expand=lambda rows, read, warehouse: stock_events(rows, read, warehouse),
     suppress_echo=False,  # Ferry's own confirmations move stock: that is news, not an echo
     archivable=False,
 )

@@ -20,12 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from producers.odoo.feeds import (
-    STOCK,
     Captured,
     Feed,
     odoo_datetime,
     parse_odoo_datetime,
-    stock_events,
 )
 from producers.odoo.watermark import Watermark, WatermarkStore
 
@@ -184,10 +182,7 @@ class Poller:
         marks = {id(r): _mark(r) for r in rows}
         fresh = [r for r in rows if marks[id(r)] not in watermark.seen]
         kept = [r for r in fresh if not self._echo(r)]
-        if self.feed is STOCK:
-            events = await stock_events(kept, self._read_products, self.warehouse)
-        else:
-            events = [self.feed.captured(r) for r in kept]
+        events = await self.feed.events(kept, self._read_products, self.warehouse)
         if events:
             await self.emit(self.feed, events)
         newest = max(parse_odoo_datetime(r["write_date"]) for r in rows)
