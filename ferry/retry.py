@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import email.utils
 import random
+import time
 from dataclasses import dataclass
 
 from ferry.settings import RetrySettings
 
-__all__ = ["Backoff"]
+__all__ = ["Backoff", "parse_retry_after"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +33,20 @@ class Backoff:
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.max_delay_s))
         return wait
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)

@@ -37,8 +37,6 @@ The client raises :class:`ShopifyFault` for an answer that is not a result;
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +52,7 @@ from ferry.errors import (
     Throttled,
     Unavailable,
 )
+from ferry.retry import parse_retry_after
 
 __all__ = [
     "CHANGE_FROM_QUANTITY_STALE",
@@ -225,23 +224,6 @@ def raise_user_errors(payload: Any, what: str) -> dict[str, Any]:
         raise IdempotencyInProgress(code, field, message, what=what)
     kind = StaleQuantity if code == CHANGE_FROM_QUANTITY_STALE else UserError
     raise kind(code, field, message, what=what, others=entries[1:])
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 def read_body(response: httpx.Response, endpoint: Endpoint) -> dict[str, Any] | None:

@@ -33,8 +33,6 @@ answer they cannot read; :func:`odoo_errors` turns those and httpx's errors into
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -49,6 +47,7 @@ from ferry.errors import (
     Throttled,
     Unavailable,
 )
+from ferry.retry import parse_retry_after
 
 __all__ = [
     "MalformedResponse",
@@ -126,23 +125,6 @@ class MalformedResponse(Exception):
         self.detail = detail
         self.status = status
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 def fault_from_jsonrpc(error: Mapping[str, Any]) -> OdooFault:
