@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
@@ -32,6 +31,7 @@ from consumers.shop.errors import (
     shopify_errors,
 )
 from ferry.errors import ConfigError, Rejected, ValidationError
+from ferry.http import HttpClientBase
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -193,7 +193,7 @@ class _Redact:
             yield token.get_secret_value()
 
 
-class ShopifyClient:
+class ShopifyClient(HttpClientBase):
     """Async client over an injected or owned ``httpx.AsyncClient``.
 
     ``url`` is the shop's base URL (``https://x.myshopify.com``, or the sandbox's
@@ -229,12 +229,7 @@ class ShopifyClient:
         self._secret = (
             client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
         )
-        self._owns_http = http is None
-        if http is None:
-            if not isinstance(timeout, httpx.Timeout):
-                timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-            http = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
-        self._http = http
+        super().__init__(http, timeout=timeout, limits=limits)
         self._clock = clock
         self._sleep = sleep
         self._token_url = f"{url}/admin/oauth/access_token"
@@ -276,23 +271,6 @@ class ShopifyClient:
             f"ShopifyClient(url={self.url!r}, api_version={self.api_version!r}, "
             f"client_id={self.client_id!r})"
         )
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- GraphQL -----------------------------------------------------------------------------
 

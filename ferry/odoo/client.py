@@ -15,13 +15,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 import httpx
 from pydantic import SecretStr
 
 from ferry.errors import Rejected
+from ferry.http import HttpClientBase
 from ferry.odoo.errors import MalformedResponse, odoo_errors
 from ferry.odoo.protocols import Json2, JsonRpc, OdooProtocol, ProtocolName, Session, jsonrpc_call
 from ferry.odoo.version import ServerVersion
@@ -84,7 +84,7 @@ class ExternalIdWinner:
         return self.orphan is None
 
 
-class OdooClient:
+class OdooClient(HttpClientBase):
     """Async client over an injected or owned ``httpx.AsyncClient``.
 
     ``protocol`` is ``"auto"`` (ask ``common.version``), ``"jsonrpc"`` or ``"json2"``.
@@ -111,13 +111,8 @@ class OdooClient:
         self.login = login
         self.protocol: ProtocolChoice = protocol
         self._key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
-        self._owns_http = http is None
-        if http is None:
-            if not isinstance(timeout, httpx.Timeout):
-                timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-            http = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
-        self._http = http
-        self._session = Session(http, self.url, database, login, self._key)
+        super().__init__(http, timeout=timeout, limits=limits)
+        self._session = Session(self._http, self.url, database, login, self._key)
         self._version: ServerVersion | None = None
         self._protocol: OdooProtocol | None = None
         self._lock = asyncio.Lock()
@@ -147,23 +142,6 @@ class OdooClient:
             f"OdooClient(url={self.url!r}, database={self.database!r}, login={self.login!r}, "
             f"protocol={self.protocol!r})"
         )
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- protocol ----------------------------------------------------------------------------
 
