@@ -72,7 +72,7 @@ async def run_sinks(
             versions = VersionStore(kafka, flow.name)
             await versions.start()
             stores.append(versions)
-            sink = flow.sink(SinkContext(flow, target, versions))
+            sink = flow.sink(SinkContext(flow, target, versions, metrics))
             tuning = registry.settings.flow(flow.name)
             runners.append(
                 SinkRunner(

@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel, SecretStr
 
 from ferry.envelope import CloudEvent
+from ferry.metrics import ServiceMetrics
 from ferry.settings import ServiceSettings
 from ferry.sink import Sink, Target
 from ferry.stack import ServiceSpec
@@ -157,12 +158,14 @@ class WebhookSource:
 
 @dataclass(frozen=True, slots=True)
 class SinkContext:
-    """What a sink is built from: its flow, the target system's shared connection, and the
-    flow's version store (for targets that cannot hold Ferry's version themselves)."""
+    """What a sink is built from: its flow, the target system's shared connection, the
+    flow's version store (for targets that cannot hold Ferry's version themselves) and the
+    service's metrics (``target_calls`` counts the calls a sink makes)."""
 
     flow: Flow
     target: Any
     versions: VersionStore
+    metrics: ServiceMetrics | None = None
 
 
 SinkFactory = Callable[[SinkContext], Sink]

@@ -26,6 +26,7 @@ MetricName = Literal[
     "ferry_processing_seconds",
     "ferry_consumer_lag",
     "ferry_http_requests_total",
+    "ferry_target_calls_total",
     "ferry_ready",
 ]
 
@@ -95,6 +96,12 @@ class ServiceMetrics:
             "ferry_http_requests",
             "HTTP requests answered",
             ["service", "route", "status"],
+            registry=r,
+        )
+        self.target_calls = Counter(
+            "ferry_target_calls",
+            "Calls made to a target system, by model (or resource) and method",
+            ["service", "system", "model", "method"],
             registry=r,
         )
         self.ready = Gauge("ferry_ready", "1 when connected and assigned", ["service"], registry=r)

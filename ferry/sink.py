@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ferry.dlq import SourceRecord
 from ferry.envelope import CloudEvent
 from ferry.errors import FerryError
 
-__all__ = ["CachedProbe", "Outcome", "Sink", "SinkEvent", "Target"]
+__all__ = ["BatchResult", "BatchSink", "CachedProbe", "Outcome", "Sink", "SinkEvent", "Target"]
 
 
 class Outcome(enum.Enum):
@@ -60,6 +60,35 @@ class Sink(Protocol):
     async def ready(self) -> bool:
         """True when the target answers (for ``/readyz``)."""
         ...
+
+
+BatchResult = Outcome | FerryError
+"""What :meth:`BatchSink.apply_batch` says of one event: its outcome, or the error it met."""
+
+
+@runtime_checkable
+class BatchSink(Sink, Protocol):
+    """A sink that can apply many events in few calls to its target (under backlog).
+
+    ``apply_batch`` gets events of one partition in offset order and returns one
+    :data:`BatchResult` per event, in the same order:
+
+    - an :class:`Outcome`: the event's effect is confirmed (or it was a duplicate);
+    - a :class:`~ferry.errors.PermanentError`: this event alone is dead-lettered;
+    - a :class:`~ferry.errors.TransientError`: this event and every later one of the batch are
+      tried again (the sink may already have applied some later ones: it is idempotent).
+
+    Raising instead speaks for the whole batch: ``TransientError`` retries it,
+    ``PermanentError`` makes the runner bisect the batch until the bad event is alone (only it
+    is dead-lettered), ``AuthenticationError`` stops the runner. Several events of one key may
+    share a batch; they must take effect in their order (e.g. applied in rounds, or the older
+    ones reported ``DUPLICATE`` once the newest is applied). ``apply`` stays the path of a
+    single event.
+    """
+
+    async def apply_batch(
+        self, events: Sequence[SinkEvent], records: Sequence[SourceRecord]
+    ) -> Sequence[BatchResult]: ...
 
 
 class Target(Protocol):
