@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import deque
@@ -35,7 +36,7 @@ from ferry.metrics import ServiceMetrics
 from ferry.retry import Backoff
 from ferry.serde import Serde
 from ferry.settings import DlqSettings
-from ferry.sink import Outcome, Sink, SinkEvent
+from ferry.sink import BatchResult, BatchSink, Outcome, Sink, SinkEvent
 
 __all__ = [
     "ConsumerLike",
@@ -120,6 +121,9 @@ class SinkRunner:
 
     The runner starts and stops ``consumer`` and ``producer`` (the producer writes dead
     letters). ``max_buffered`` records per partition are held before the partition is paused.
+    A :class:`~ferry.sink.BatchSink` is given up to ``batch_size`` queued records of a
+    partition at once (what is waiting, never a wait for more); 1 keeps one ``apply`` per
+    record.
     """
 
     def __init__(
@@ -135,6 +139,7 @@ class SinkRunner:
         commit_interval_s: float = 0.5,
         max_buffered: int = 100,
         poll_timeout_ms: int = 200,
+        batch_size: int = 1,
     ) -> None:
         self.sink = sink
         self.consumer = consumer
@@ -144,7 +149,10 @@ class SinkRunner:
         self.backoff = backoff or Backoff()
         self.brake_settings = brake or DlqSettings()
         self.commit_interval_s = commit_interval_s
-        self.max_buffered = max_buffered
+        self.batch_size = batch_size
+        # A batch sink under backlog gets up to ``batch_size`` records of a partition at once.
+        self._batch_size = batch_size if isinstance(sink, BatchSink) else 1
+        self.max_buffered = max(max_buffered, 2 * self._batch_size)
         self.poll_timeout_ms = poll_timeout_ms
         self.dead_letters = DeadLetterWriter(producer, metrics.service, metrics)
         self._partitions: dict[TopicPartition, _Partition] = {}
@@ -243,52 +251,56 @@ class SinkRunner:
                 part.ready.clear()
                 await part.ready.wait()
                 continue
-            record = part.queue[0]
+            records = list(itertools.islice(part.queue, self._batch_size))
             try:
-                finished = await self._process(part, record)
+                finished = await self._process(part, records)
             except SinkStopped as exc:
                 self._fail(str(exc), exc)
                 return
             except Exception as exc:  # a bug: stop rather than skip or dead-letter the record
-                log.exception("unexpected error on %s", _where(record))
-                self._fail(f"unexpected error on {_where(record)}: {type(exc).__name__}: {exc}")
+                where = _where(part.queue[0]) if part.queue else part.tp.topic
+                log.exception("unexpected error on %s", where)
+                self._fail(f"unexpected error on {where}: {type(exc).__name__}: {exc}")
                 return
             if not finished:
-                return  # asked to stop while the record was waiting for a retry
-            part.queue.popleft()
-            part.done = record.offset + 1
-            self._update_lag(part)
+                return  # asked to stop while a record was waiting for a retry
             if part.paused and len(part.queue) <= self.max_buffered // 2 and not part.stopping:
                 with contextlib.suppress(Exception):  # the partition may have been revoked
                     self.consumer.resume(part.tp)
                 part.paused = False
 
-    async def _process(self, part: _Partition, record: Any) -> bool:
-        """Handle one record to a final outcome; False when interrupted by a stop."""
-        topic = record.topic
+    def _finish(self, part: _Partition, record: Any) -> None:
+        """``record`` (the head of the partition's queue) reached its final outcome."""
+        head = part.queue.popleft()
+        assert head is record, "records finish in offset order"
+        part.done = record.offset + 1
+        self._update_lag(part)
+
+    async def _process(self, part: _Partition, records: list[Any]) -> bool:
+        """Bring ``records`` (the head of the queue) to final outcomes, in order; False when
+        interrupted by a stop."""
         started = time.perf_counter()
-        self.metrics.events_in.labels(self.metrics.service, topic).inc()
+        self.metrics.events_in.labels(self.metrics.service, part.tp.topic).inc(len(records))
         try:
-            try:
-                event = self._decode(record)
-            except DecodeError as exc:
-                await self._dead_letter(part, record, exc, attempts=1, first=datetime.now(UTC))
-                return True
-            outcome = await self._apply(part, record, event)
-            if outcome is None:
-                return True  # dead-lettered, and Kafka acknowledged the dead letter
-            _brake(part, ok=True)
-            if outcome is Outcome.DUPLICATE:
-                self.metrics.duplicates.labels(self.metrics.service, topic).inc()
-            else:
-                self.metrics.events_out.labels(self.metrics.service, topic).inc()
-            return True
+            pairs: list[tuple[Any, SinkEvent]] = []
+            for record in records:
+                try:
+                    pairs.append((record, self._decode(record)))
+                except DecodeError as exc:
+                    # Records before it are applied first: nothing of it reaches the target.
+                    if not await self._apply(part, pairs):
+                        return False
+                    pairs = []
+                    await self._dead_letter(part, record, exc, attempts=1, first=None)
+                    self._finish(part, record)
+            return await self._apply(part, pairs)
         except _Interrupted:
             return False
         finally:
-            self.metrics.processing.labels(self.metrics.service, STAGE).observe(
-                time.perf_counter() - started
-            )
+            elapsed = time.perf_counter() - started
+            observe = self.metrics.processing.labels(self.metrics.service, STAGE).observe
+            for _ in records:
+                observe(elapsed / len(records))
 
     def _decode(self, record: Any) -> SinkEvent:
         envelope = CloudEvent.from_headers(record.headers)
@@ -307,38 +319,101 @@ class SinkRunner:
             )
         return SinkEvent(envelope, decoded.event_type, decoded.record)
 
-    async def _apply(self, part: _Partition, record: Any, event: SinkEvent) -> Outcome | None:
-        """The sink's outcome, or None once the record was dead-lettered."""
+    async def _call(self, pairs: Sequence[tuple[Any, SinkEvent]]) -> Sequence[BatchResult]:
+        """The sink's results for ``pairs``: one ``apply`` for one event, else ``apply_batch``.
+        An error raised for one event is that event's result."""
+        if len(pairs) == 1:
+            record, event = pairs[0]
+            try:
+                return [await self.sink.apply(event, record)]
+            except (TransientError, PermanentError) as exc:
+                return [exc]
+        assert isinstance(self.sink, BatchSink)
+        results = await self.sink.apply_batch([e for _, e in pairs], [r for r, _ in pairs])
+        if len(results) != len(pairs):
+            raise SinkStopped(
+                f"{self.sink.name}: apply_batch returned {len(results)} results "
+                f"for {len(pairs)} events"
+            )
+        return results
+
+    async def _apply(self, part: _Partition, pairs: list[tuple[Any, SinkEvent]]) -> bool:
+        """Apply ``pairs`` in order until each has a final outcome (applied, duplicate or
+        dead-lettered and acknowledged). A transient failure retries from the event that met
+        it; a rejection of a whole batch is bisected until the bad event is alone."""
         attempts = 0
         first: datetime | None = None
-        while True:
+        while pairs:
             attempts += 1
             try:
-                return await self.sink.apply(event, record)
+                results = await self._call(pairs)
             except TransientError as exc:
-                first = first or datetime.now(UTC)
-                self.metrics.retries.labels(self.metrics.service, record.topic).inc()
-                delay = self.backoff.delay(min(attempts, 32), exc.retry_after)
-                if attempts == 1 or attempts % self.backoff.max_attempts == 0:
-                    log.warning(
-                        "%s: %s; partition %d waits and retries the same record "
-                        "(attempt %d, next in %.1fs)",
-                        _where(record),
-                        exc,
-                        record.partition,
-                        attempts,
-                        delay,
-                    )
-                await self._sleep(part, delay)
+                results = [exc]
             except PermanentError as exc:
-                await self._dead_letter(part, record, exc, attempts=attempts, first=first)
-                return None
-            except AuthenticationError as exc:
-                raise SinkStopped(str(exc)) from exc
-            except DlqBrakeTripped as exc:
+                half = len(pairs) // 2
+                log.info(
+                    "%s: a batch of %d was rejected (%s); bisecting",
+                    _where(pairs[0][0]),
+                    len(pairs),
+                    exc,
+                )
+                return await self._apply(part, pairs[:half]) and await self._apply(
+                    part, pairs[half:]
+                )
+            except (AuthenticationError, DlqBrakeTripped) as exc:
                 raise SinkStopped(str(exc)) from exc
             except FerryError as exc:  # ConfigError and friends: nothing a retry can fix
-                raise SinkStopped(f"{_where(record)}: {type(exc).__name__}: {exc}") from exc
+                raise SinkStopped(f"{_where(pairs[0][0])}: {type(exc).__name__}: {exc}") from exc
+            done = 0
+            for (record, _), result in zip(pairs, results, strict=False):
+                if isinstance(result, Outcome):
+                    self._count(part, record, result)
+                elif isinstance(result, PermanentError):
+                    await self._dead_letter(part, record, result, attempts=attempts, first=first)
+                elif isinstance(result, TransientError):
+                    break
+                elif isinstance(result, AuthenticationError | DlqBrakeTripped):
+                    raise SinkStopped(str(result)) from result
+                else:
+                    raise SinkStopped(
+                        f"{_where(record)}: {type(result).__name__}: {result}"
+                    ) from result
+                self._finish(part, record)
+                done += 1
+            pairs = pairs[done:]
+            if not pairs:
+                return True
+            if done:
+                attempts, first = 1, None  # a new record leads: its own budget
+            error = results[done]
+            assert isinstance(error, TransientError)
+            first = first or datetime.now(UTC)
+            await self._retry_wait(part, pairs[0][0], error, attempts)
+        return True
+
+    def _count(self, part: _Partition, record: Any, outcome: Outcome) -> None:
+        _brake(part, ok=True)
+        if outcome is Outcome.DUPLICATE:
+            self.metrics.duplicates.labels(self.metrics.service, record.topic).inc()
+        else:
+            self.metrics.events_out.labels(self.metrics.service, record.topic).inc()
+
+    async def _retry_wait(
+        self, part: _Partition, record: Any, error: TransientError, attempts: int
+    ) -> None:
+        self.metrics.retries.labels(self.metrics.service, record.topic).inc()
+        delay = self.backoff.delay(min(attempts, 32), error.retry_after)
+        if attempts == 1 or attempts % self.backoff.max_attempts == 0:
+            log.warning(
+                "%s: %s; partition %d waits and retries the same record "
+                "(attempt %d, next in %.1fs)",
+                _where(record),
+                error,
+                record.partition,
+                attempts,
+                delay,
+            )
+        await self._sleep(part, delay)
 
     async def _sleep(self, part: _Partition, delay: float) -> None:
         if part.stopping:

@@ -88,6 +88,7 @@ async def run_sinks(
                     metrics=metrics,
                     backoff=Backoff.from_settings(registry.settings.retry),
                     brake=registry.brake(flow),
+                    batch_size=tuning.batch_size,
                 )
             )
 

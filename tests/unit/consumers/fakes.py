@@ -229,3 +229,34 @@ class FakeSink:
 
     async def ready(self) -> bool:
         return self.is_ready
+
+
+BatchBehaviour = Callable[[Sequence[SinkEvent], Sequence[SourceRecord]], Awaitable[list[Any]]]
+
+
+@dataclass
+class FakeBatchSink(FakeSink):
+    """A batch sink: ``batch_behaviour`` answers a whole batch (default: each applied as
+    ``apply`` would); ``batches`` records the offsets of every call."""
+
+    batch_behaviour: BatchBehaviour | None = None
+    batches: list[list[tuple[int, int]]] = field(default_factory=list)
+
+    async def apply_batch(
+        self, events: Sequence[SinkEvent], records: Sequence[SourceRecord]
+    ) -> Sequence[Any]:
+        self.batches.append([(r.partition, r.offset) for r in records])
+        if self.batch_behaviour is not None:
+            results = await self.batch_behaviour(events, records)
+        else:
+            results = []
+            for event, record in zip(events, records, strict=True):
+                try:
+                    results.append(await self.apply(event, record))
+                except Exception as exc:  # the sink's own error for this event
+                    results.append(exc)
+            return results
+        for event, result in zip(events, results, strict=False):
+            if result is Outcome.APPLIED:
+                self.applied.append(str(event.data["external_id"]))
+        return results

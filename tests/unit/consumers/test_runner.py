@@ -2,20 +2,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from aiokafka.structs import TopicPartition
 
 from consumers.runner import Outcome, SinkEvent, SinkRunner, SinkStopped, group_id
 from ferry.dlq import SourceRecord
-from ferry.errors import AuthenticationError, Throttled, Unavailable, ValidationError
+from ferry.errors import AuthenticationError, Rejected, Throttled, Unavailable, ValidationError
 from ferry.metrics import ServiceMetrics
 from ferry.retry import Backoff
 from ferry.serde import SingleObjectSerde
 from ferry.settings import DlqSettings
 from tests.unit.consumers.fakes import (
     TOPIC,
+    FakeBatchSink,
     FakeConsumer,
     FakeProducer,
     FakeSink,
@@ -374,3 +376,120 @@ async def test_records_deleted_by_retention_before_they_were_read_are_counted_an
     assert sample(runner, "ferry_records_lost_to_retention_total", partition="1") == 0
     [line] = [r.getMessage() for r in caplog.records if "retention" in r.getMessage()]
     assert "3 record(s) were deleted by retention" in line
+
+
+# -- the batch path ----------------------------------------------------------------------------
+
+
+async def test_a_batch_sink_gets_what_is_queued_in_batches_in_order() -> None:
+    consumer, producer = FakeConsumer(partitions=1, batch=10), FakeProducer()
+    sink = FakeBatchSink()
+    for i in range(25):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, producer, batch_size=8)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 25)
+    assert [o for _, o in sink.seen] == list(range(25))  # every call, batched or alone
+    assert all(2 <= len(b) <= 8 for b in sink.batches)  # one record alone goes to apply
+    assert max(len(b) for b in sink.batches) == 8
+    assert sink.applied == [f"ferry.shop_order_{i}" for i in range(25)]
+    assert sample(runner, "ferry_events_in_total") == 25
+    assert sample(runner, "ferry_events_out_total") == 25
+
+
+async def test_batch_size_one_keeps_one_apply_per_record() -> None:
+    consumer, sink = FakeConsumer(partitions=1), FakeBatchSink()
+    for i in range(5):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, batch_size=1)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 5)
+    assert sink.batches == []
+    assert [o for _, o in sink.seen] == [0, 1, 2, 3, 4]
+
+
+async def test_a_permanent_result_dead_letters_that_event_only() -> None:
+    async def behaviour(events: Sequence[SinkEvent], records: Sequence[SourceRecord]) -> list[Any]:
+        return [
+            ValidationError("order_lines[0].default_code", "a known product", "SKU-404")
+            if r.offset == 2
+            else Outcome.APPLIED
+            for r in records
+        ]
+
+    consumer, producer = FakeConsumer(partitions=1), FakeProducer()
+    sink = FakeBatchSink(batch_behaviour=behaviour)
+    for i in range(5):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, producer, batch_size=10)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 5)
+    [letter] = producer.sent
+    assert letter.header("ferry.error.offset") == "2"
+    assert letter.header("ferry.error.field") == "order_lines[0].default_code"
+    assert sorted(sink.applied) == [f"ferry.shop_order_{i}" for i in (0, 1, 3, 4)]
+
+
+async def test_a_transient_result_retries_from_that_event_and_commits_before_it() -> None:
+    failures = 2
+    commits_while_failing: list[dict[TopicPartition, int]] = []
+    consumer = FakeConsumer(partitions=1)
+
+    async def behaviour(events: Sequence[SinkEvent], records: Sequence[SourceRecord]) -> list[Any]:
+        nonlocal failures
+        results: list[Any] = []
+        for r in records:
+            if r.offset == 3 and failures:
+                failures -= 1
+                commits_while_failing.extend(consumer.commits)
+                results.append(Unavailable("odoo down"))
+                results.extend(Unavailable("not tried") for _ in records[len(results) :])
+                break
+            results.append(Outcome.APPLIED)
+        return results
+
+    sink = FakeBatchSink(batch_behaviour=behaviour)
+    for i in range(6):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, batch_size=10)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 6)
+    assert sink.batches[0] == [(0, o) for o in range(6)]
+    assert sink.batches[1] == [(0, o) for o in range(3, 6)]  # from the failed event on
+    assert all(c.get(P0, 0) <= 3 for c in commits_while_failing)
+    assert sorted(sink.applied) == [f"ferry.shop_order_{i}" for i in range(6)]
+    assert sample(runner, "ferry_retries_total") == 2
+
+
+async def test_a_batch_rejected_as_a_whole_is_bisected_to_the_bad_event() -> None:
+    async def behaviour(events: Sequence[SinkEvent], records: Sequence[SourceRecord]) -> list[Any]:
+        if any(r.offset == 5 for r in records):
+            raise Rejected("Odoo refused the batch")
+        return [Outcome.APPLIED for _ in records]
+
+    consumer, producer = FakeConsumer(partitions=1), FakeProducer()
+    sink = FakeBatchSink(batch_behaviour=behaviour)
+
+    async def single(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if record.offset == 5:
+            raise Rejected("Odoo refused this order", field="partner.email")
+        return Outcome.APPLIED
+
+    sink.behaviour = single
+    for i in range(8):
+        consumer.add_command(0, command(i))
+    runner = make_runner(sink, consumer, producer, batch_size=8)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 8)
+    [letter] = producer.sent
+    assert letter.header("ferry.error.offset") == "5"
+    assert letter.header("ferry.error.field") == "partner.email"
+    assert sorted(sink.applied) == [f"ferry.shop_order_{i}" for i in range(8) if i != 5]
+    assert len(sink.applied) == 7
+
+
+async def test_an_undecodable_record_inside_a_batch_keeps_the_order() -> None:
+    consumer, producer = FakeConsumer(partitions=1), FakeProducer()
+    sink = FakeBatchSink()
+    consumer.add_command(0, command(0))
+    consumer.add(0, b"\xc3\x01garbage", headers_for(command(1)))
+    consumer.add_command(0, command(2))
+    runner = make_runner(sink, consumer, producer, batch_size=10)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 3)
+    assert [letter.header("ferry.error.offset") for letter in producer.sent] == ["1"]
+    assert sink.applied == ["ferry.shop_order_0", "ferry.shop_order_2"]
