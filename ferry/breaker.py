@@ -1,0 +1,147 @@
+"""A circuit breaker per target system: when the target is down, every sink of it waits.
+
+Without it, a target outage looks to each partition like its own record failing again and
+again, and a per-record retry budget would park (or dead-letter) every record the outage
+touches. The breaker tells "the target is down" from "this record fails": it opens when, within
+``window_s``, most calls failed *and* the failures span at least ``min_keys`` distinct entity
+keys (one poison record, however often retried, never opens it). While open, callers wait
+instead of calling; after ``open_s`` one caller probes; its success closes the breaker, its
+failure opens it again for twice as long (up to ``max_open_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["BreakerSettings", "BreakerState", "CircuitBreaker"]
+
+log = logging.getLogger(__name__)
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"  # one probe is in flight
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerSettings:
+    window_s: float = 10.0
+    failure_ratio: float = 0.5
+    min_keys: int = 3
+    open_s: float = 1.0
+    max_open_s: float = 30.0
+
+
+class CircuitBreaker:
+    """Shared by every sink of one target in a service. ``admit`` before a call, ``record``
+    after it (with the entity key the call was for)."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: BreakerSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[BreakerState], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings or BreakerSettings()
+        self._clock = clock
+        self._on_change = on_change
+        self._calls: deque[tuple[float, bool, object]] = deque()
+        self._state = BreakerState.CLOSED
+        self._open_for = self.settings.open_s
+        self._open_until = 0.0
+        self._probe_since = 0.0
+        self._changed = asyncio.Event()
+
+    @property
+    def state(self) -> BreakerState:
+        return self._state
+
+    @property
+    def closed(self) -> bool:
+        return self._state is BreakerState.CLOSED
+
+    async def admit(self) -> bool:
+        """Wait until a call may be made; True when this caller is the probe (it must
+        ``record`` its outcome)."""
+        while True:
+            if self._state is BreakerState.CLOSED:
+                return False
+            now = self._clock()
+            if self._state is BreakerState.OPEN and now >= self._open_until:
+                self._probe_since = now
+                self._set(BreakerState.HALF_OPEN)
+                return True
+            if self._state is BreakerState.HALF_OPEN:
+                # A probe that never reported (its caller was stopped): another one goes.
+                wait = self._probe_since + self.settings.max_open_s - now
+                if wait <= 0:
+                    self._probe_since = now
+                    return True
+            else:
+                wait = self._open_until - now
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=wait)
+
+    def record(self, ok: bool, key: object = None, *, probe: bool = False) -> None:
+        """The outcome of one call. A failure of a key that is not the target's fault (a
+        record-specific transient error) counts the same: only the spread over keys tells
+        them apart."""
+        now = self._clock()
+        if probe or self._state is BreakerState.HALF_OPEN:
+            if ok:
+                self._calls.clear()
+                self._open_for = self.settings.open_s
+                self._set(BreakerState.CLOSED)
+            elif probe:
+                self._open_for = min(self._open_for * 2, self.settings.max_open_s)
+                self._open(now)
+            return
+        if self._state is BreakerState.OPEN:
+            return  # a call admitted before the breaker opened
+        self._calls.append((now, ok, key))
+        horizon = now - self.settings.window_s
+        while self._calls and self._calls[0][0] < horizon:
+            self._calls.popleft()
+        if ok:
+            return
+        failed_keys = {k for _, good, k in self._calls if not good}
+        failures = sum(1 for _, good, _ in self._calls if not good)
+        if (
+            len(failed_keys) >= self.settings.min_keys
+            and failures / len(self._calls) >= self.settings.failure_ratio
+        ):
+            self._open(now)
+
+    def _open(self, now: float) -> None:
+        self._open_until = now + self._open_for
+        self._calls.clear()
+        self._set(BreakerState.OPEN)
+
+    def _set(self, state: BreakerState) -> None:
+        if state is self._state:
+            return
+        previous, self._state = self._state, state
+        if state is BreakerState.OPEN and previous is BreakerState.CLOSED:
+            log.warning(
+                "%s: most recent calls failed across many records; every sink of it waits "
+                "(probing in %.0f s)",
+                self.name,
+                self._open_for,
+            )
+        elif state is BreakerState.CLOSED:
+            log.info("%s answers again; sinks resume", self.name)
+        if self._on_change is not None:
+            self._on_change(state)
+        self._changed.set()
