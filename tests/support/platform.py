@@ -14,6 +14,9 @@ from ferry.registry import load
 from ferry.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
+# What marks a line that went wrong: Ferry's format (ferry.logs: "<time> ERROR <logger> ...")
+# and faust's own handlers ("[<time>] [<pid>] [ERROR] ..."), and a traceback in either.
+ERROR_MARKS = (" ERROR ", "[ERROR]", "Traceback")
 
 
 def free_port() -> int:
@@ -34,6 +37,17 @@ class Platform:
     env: dict[str, str]
     log_dir: Path
     ports: dict[str, int]
+
+
+def logged_errors(log_dir: Path) -> list[str]:
+    """Every line of every service's log under ``log_dir`` that holds an ERROR or a
+    Traceback, as ``"<service>: <line>"``, in the order of the services' names."""
+    return [
+        f"{path.stem}: {line.strip()}"
+        for path in sorted(log_dir.glob("*.log"))
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if any(mark in line for mark in ERROR_MARKS)
+    ]
 
 
 @contextmanager
