@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .models.ir_model_fields import reflect
 from .models.product import default_pricelist_name
 from .models.stock import xmlid_res_id
 from .models.stock_quant import StockQuant
@@ -94,12 +95,7 @@ def _xmlid(env: Env, module: str, name: str, model: str, res_id: int) -> None:
 
 def seed(env: Env) -> None:
     store = env.store
-    env["ir.model"].create_records(
-        [
-            {"model": name, "name": cls._description or name}
-            for name, cls in sorted(env.registry.models.items())
-        ]
-    )
+    reflect(env)
     currency_ids: dict[str, int] = {}
     for code, full, symbol, active in CURRENCIES:
         cid = env["res.currency"].create_records(
@@ -290,7 +286,9 @@ def stock_products(env: Env) -> None:
 
 def upgrade(env: Env) -> None:
     """Bring a database seeded by an older emulator up to date (a data dir kept across
-    versions): the demo user, the warehouse and the seeded products' stock."""
+    versions): the models and fields reflected, the demo user, the warehouse and the seeded
+    products' stock."""
+    reflect(env)
     install_demo_user(env)
     if env.store.tables["stock.location"]:
         install_warehouse(env)

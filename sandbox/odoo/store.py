@@ -167,6 +167,20 @@ class Store:
         self._touch(model, rec_id)
         self.tables[model].pop(rec_id, None)
 
+    def drop_field(self, model: str, fname: str) -> None:
+        """``ALTER TABLE ... DROP COLUMN``: the field's values leave every row."""
+        for rec_id, row in self.tables[model].items():
+            if fname in row:
+                self._touch(model, rec_id)
+                del row[fname]
+
+    def rename_field(self, model: str, old: str, new: str) -> None:
+        """``ALTER TABLE ... RENAME COLUMN``: every row's value moves to the new name."""
+        for rec_id, row in self.tables[model].items():
+            if old in row:
+                self._touch(model, rec_id)
+                row[new] = row.pop(old)
+
     def clear(self) -> None:
         self.tables.clear()
         self.sequences.clear()

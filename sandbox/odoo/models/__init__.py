@@ -14,6 +14,7 @@ from .base import (
     ResUsers,
     UomUom,
 )
+from .ir_model_fields import IrModelFields
 from .product import ProductCategory, ProductPricelist, ProductProduct, ProductTemplate
 from .sale import SaleOrder, SaleOrderLine
 from .stock import StockLocation, StockPickingType, StockWarehouse
@@ -23,6 +24,7 @@ from .stock_quant import StockQuant
 ALL_MODELS: list[type[BaseModel]] = [
     IrModel,
     IrModelData,
+    IrModelFields,
     ResCompany,
     ResCountry,
     ResCurrency,

@@ -27,6 +27,7 @@ class IrModel(BaseModel):
             ),
             "transient": f.Boolean("Transient Model"),
             "info": f.Text("Information"),
+            "field_id": f.One2many("ir.model.fields", "model_id", "Fields"),
         }
 
 

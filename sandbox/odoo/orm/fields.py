@@ -36,6 +36,8 @@ class Field:
     digits: tuple[int, int] | None = None
     name: str = ""
     delegated_to: str | None = field(default=None)
+    manual: bool = False  # a custom field (``ir.model.fields`` in state ``manual``)
+    index: bool = False
 
     @property
     def stored(self) -> bool:
@@ -52,7 +54,7 @@ class Field:
             "searchable": True,
             "help": self.help,
             "name": self.name,
-            "manual": False,
+            "manual": self.manual,
             "company_dependent": False,
             "depends": [],
             "groupable": self.compute is None,

@@ -78,6 +78,8 @@ class BaseModel:
     _inherits: ClassVar[dict[str, str]] = {}
     # (constraint name, fields, message or None for a raw PostgreSQL message)
     _unique: ClassVar[list[tuple[str, tuple[str, ...], str | None]]] = []
+    # (constraint name, whether a row satisfies it, message): PostgreSQL CHECK constraints
+    _checks: ClassVar[list[tuple[str, Callable[[dict[str, Any]], bool], str]]] = []
     fields_map: ClassVar[dict[str, Field]] = {}
 
     def __init__(self, env: Env) -> None:
@@ -305,6 +307,11 @@ class BaseModel:
                     f"Constraint: {self._name.replace('.', '_')}_{key}_fkey\n"
                 )
 
+    def _check_constraints(self, row: dict[str, Any]) -> None:
+        for _name, satisfied, message in self._checks:
+            if not satisfied(row):
+                raise ValidationError(f"The operation cannot be completed: {message}")
+
     def _not_null(self, fname: str) -> ValidationError:
         fld = self.fields_map[fname]
         return ValidationError(
@@ -364,6 +371,7 @@ class BaseModel:
                 if not row.get(fname):
                     raise self._not_null(fname)
             self._check_references(row)
+            self._check_constraints(row)
             row["create_uid"] = row["write_uid"] = env.uid
             row["create_date"] = row["write_date"] = env.now
             for constraint in uniques:
@@ -405,6 +413,8 @@ class BaseModel:
             else []
         )
         for rec_id in ids:
+            if self._checks:
+                self._check_constraints({**self.table[rec_id], **stored})
             if uniques:
                 old = dict(self.table[rec_id])
                 new = {**old, **stored}

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..exceptions import SerializationFailure, ValidationError
-from .fields import X2MANY
+from . import manual
+from .fields import X2MANY, Field
 from .model import BaseModel, Env
 
 if TYPE_CHECKING:
@@ -99,6 +100,9 @@ class Registry:
         self._serialization_failure = serialization_failures or (lambda: False)
         self._indexes: dict[tuple[str, str], UniqueIndex] = {}
         self.models: dict[str, type[BaseModel]] = {}
+        # the fields each model declares, and the custom fields it carries on top of them
+        self.base_fields: dict[str, dict[str, Field]] = {}
+        self.manual_fields: dict[str, dict[str, Field]] = {}
         fields_by_model: dict[str, dict[str, Any]] = {}
         pending = list(model_classes)
         while pending:
@@ -108,7 +112,8 @@ class Registry:
                 continue
             fields = cls.build_fields(self.major, fields_by_model)
             fields_by_model[cls._name] = fields
-            self.models[cls._name] = type(cls.__name__, (cls,), {"fields_map": fields})
+            self.base_fields[cls._name] = fields
+            self.models[cls._name] = type(cls.__name__, (cls,), {"fields_map": dict(fields)})
         # (referencing model, field, ondelete, type) per referenced model
         self.references: dict[str, list[tuple[str, str, str, str]]] = {}
         for name, cls in self.models.items():
@@ -117,6 +122,7 @@ class Registry:
                     self.references.setdefault(fld.relation, []).append(
                         (name, fname, fld.ondelete, fld.type)
                     )
+        self.sync_manual_fields()
 
     # -- unique indexes -----------------------------------------------------------------------
 
@@ -131,7 +137,38 @@ class Registry:
         return out
 
     def invalidate(self) -> None:
+        """After a rollback: drop what was derived from rows that may have changed back."""
         self._indexes.clear()
+        self.sync_manual_fields()
+
+    # -- custom fields ------------------------------------------------------------------------
+
+    def sync_manual_fields(self) -> None:
+        """Give every model the custom fields its ``ir.model.fields`` rows describe (and only
+        those); the models that inherit one by delegation (``_inherits``) get it too."""
+        wanted = manual.declared(self.store)
+        changed = {
+            name
+            for name in set(wanted) | set(self.manual_fields)
+            if wanted.get(name) != self.manual_fields.get(name)
+        }
+        if not changed:
+            return
+        self.manual_fields = wanted
+        for name, cls in self.models.items():
+            if name in changed or changed.intersection(cls._inherits):
+                self._rebuild_fields(cls)
+
+    def _rebuild_fields(self, cls: type[BaseModel]) -> None:
+        fields = dict(self.base_fields[cls._name])
+        for parent, link in cls._inherits.items():
+            for fname, pfld in self.manual_fields.get(parent, {}).items():
+                if fname not in fields:
+                    fields[fname] = Field(**{**pfld.__dict__, "delegated_to": link})
+        fields.update(self.manual_fields.get(cls._name, {}))
+        cls.fields_map = fields
+        if "_meta_cache" in cls.__dict__:
+            del cls._meta_cache  # type: ignore[attr-defined]
 
     # -- change listeners (automation webhooks) -------------------------------------------------
 
