@@ -13,14 +13,30 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from consumers.odoo.lookups import MODULE, Lookups, Product
-from consumers.runner import Outcome
-from ferry.errors import Rejected, Unavailable, ValidationError
-from ferry.odoo import OdooClient
+from consumers.odoo.lookups import (
+    MODULE,
+    Lookups,
+    Product,
+    customer_key,
+    partner_xmlid_name,
+    products_in_order,
+)
+from consumers.odoo.sale_order_batch import create_with_xmlids, each, register_xmlids, rounds
+from ferry.errors import (
+    FerryError,
+    PermanentError,
+    Rejected,
+    TransientError,
+    Unavailable,
+    ValidationError,
+)
+from ferry.odoo import ExternalId, OdooClient
+from ferry.sink import BatchResult, Outcome
 from ferry.timefmt import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -39,7 +55,7 @@ EVENT_TYPE = "odoo.sale_order.upsert"
 MODEL = "sale.order"
 STAMP_FIELD = "origin"
 _DATETIME = "%Y-%m-%d %H:%M:%S"
-_READ_FIELDS = ["id", "name", "state", STAMP_FIELD, "order_line"]
+_READ_FIELDS = ["id", "name", "state", "client_order_ref", STAMP_FIELD, "order_line"]
 
 
 def format_stamp(external_id: str, version: datetime, digest: str | None = None) -> str:
@@ -85,8 +101,39 @@ def _split_xmlid(external_id: str) -> tuple[str, str]:
     return module, name
 
 
+@dataclass
+class _Item:
+    """One command of a round: its keys, the order it found, what it will write, its result."""
+
+    position: int
+    command: Mapping[str, Any]
+    external_id: str
+    name: str
+    version: datetime
+    digest: str
+    stamp: str
+    order: dict[str, Any] | None = None
+    vals: dict[str, Any] | None = None
+    products: list[Product] = field(default_factory=list)
+    customer: str = ""
+    result: BatchResult | None = None
+    duplicate: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.result is None and not self.duplicate
+
+    @property
+    def ref(self) -> str:
+        return str(self.command["client_order_ref"])
+
+    def fail(self, error: FerryError) -> None:
+        self.result = error
+
+
 class SaleOrderApplier:
-    """Applies one command (the Avro record as a dict) through an :class:`OdooClient`."""
+    """Applies commands (Avro records as dicts) through an :class:`OdooClient`: one with
+    :meth:`apply`, many in few calls with :meth:`apply_batch` (``docs/odoo-sink.md``)."""
 
     def __init__(
         self,
@@ -103,141 +150,251 @@ class SaleOrderApplier:
         self._unsure: dict[str, float] = {}  # external id -> when a write of it went unanswered
 
     async def apply(self, command: Mapping[str, Any]) -> Outcome:
-        """Apply one command. After a write that went unanswered (it may still commit), the
-        same order is not looked at again until Odoo's longest request time (``settle_s``, its
-        ``limit_time_real``) has passed: a look before could miss the running transaction and
-        create a second order (``docs/odoo-sink.md``)."""
-        external_id = str(command["external_id"])
-        unsure_since = self._unsure.get(external_id)
-        if unsure_since is not None:
-            wait = unsure_since + self.settle_s - self._clock()
-            if wait > 0:
-                raise Unavailable(
-                    f"{external_id}: an earlier write may still be running in Odoo; "
-                    f"looking again in {wait:.0f} s",
-                    retry_after=wait,
-                )
-            del self._unsure[external_id]
-        try:
-            return await self._apply(command, external_id)
-        except Unavailable as exc:
-            if exc.ambiguous:
-                self._unsure[external_id] = self._clock()
-            raise
+        """Apply one command (a batch of one); raise the error it met."""
+        [result] = await self.apply_batch([command])
+        if isinstance(result, Outcome):
+            return result
+        raise result
 
-    async def _apply(self, command: Mapping[str, Any], external_id: str) -> Outcome:
-        module, name = _split_xmlid(external_id)
+    async def apply_batch(self, commands: Sequence[Mapping[str, Any]]) -> list[BatchResult]:
+        """Apply ``commands`` (in their order) and say what became of each: its outcome or the
+        error it met. Commands of one order are applied in rounds, one per round, so they take
+        effect in their order; a command whose earlier one failed transiently is not tried.
+        An error of the whole batch is raised (``PermanentError``) or becomes the result of
+        every command not applied yet (``TransientError``).
+
+        After a write that went unanswered (it may still commit), the same order is not looked
+        at again until Odoo's longest request time (``settle_s``, its ``limit_time_real``) has
+        passed: a look before could miss the running transaction and create a second order."""
+        results: dict[int, BatchResult] = {}
+        blocked: dict[str, BatchResult] = {}
+        keys = [str(command["external_id"]) for command in commands]
+        for positions in rounds(keys):
+            todo = [p for p in positions if keys[p] not in blocked]
+            results.update({p: blocked[keys[p]] for p in positions if keys[p] in blocked})
+            try:
+                results.update(await self._round(commands, todo))
+            except TransientError as exc:
+                results.update({p: exc for p in range(len(commands)) if p not in results})
+                break
+            for p in todo:
+                if isinstance(results[p], TransientError):
+                    blocked[keys[p]] = results[p]
+        for key, result in zip(keys, (results[p] for p in range(len(commands))), strict=True):
+            if isinstance(result, Unavailable) and result.ambiguous:
+                self._unsure[key] = self._clock()
+        return [results[p] for p in range(len(commands))]
+
+    # -- one round: commands of distinct orders ----------------------------------------------
+
+    async def _round(
+        self, commands: Sequence[Mapping[str, Any]], positions: Sequence[int]
+    ) -> dict[int, BatchResult]:
+        items: list[_Item] = []
+        results: dict[int, BatchResult] = {}
+        for position in positions:
+            try:
+                items.append(self._item(position, commands[position]))
+            except (PermanentError, TransientError) as exc:
+                results[position] = exc
+        known = await self._find(items)
+        needs: dict[str, list[_Item]] = {need: [] for need in _NEEDS}
+        for item in items:
+            if item.live:
+                needs[_need(item)].append(item)
+        for item in needs["duplicate"]:
+            item.duplicate = True
+        creates, updates, cancels = needs["create"], needs["update"], needs["cancel"]
+        unseen = [item for item in cancels if item.order is None]  # recorded, then cancelled
+        await self._resolve([*creates, *updates, *unseen], known)
+        await self._create([item for item in (*creates, *unseen) if item.live])
+        await self._update([item for item in updates if item.live])
+        await self._cancel([item for item in cancels if item.live])
+        finishing = needs["confirm"] + [i for i in (*creates, *updates) if _to_confirm(i)]
+        await self._confirm(finishing)
+        for item in items:
+            results[item.position] = item.result or (
+                Outcome.DUPLICATE if item.duplicate else Outcome.APPLIED
+            )
+        return results
+
+    def _item(self, position: int, command: Mapping[str, Any]) -> _Item:
+        external_id = str(command["external_id"])
+        self._check_settled(external_id)
+        _, name = _split_xmlid(external_id)
         version = _aware(command["source_updated_at"], "source_updated_at")
         digest = command_digest(command)
         stamp = format_stamp(external_id, version, digest)
+        return _Item(position, command, external_id, name, version, digest, stamp)
 
-        order = await self._find(module, name, str(command["client_order_ref"]), external_id)
-        if order is not None:
-            applied = parse_stamp(external_id, order.get(STAMP_FIELD))
-            held = stamp_digest(order.get(STAMP_FIELD))
-            same = version == applied and (held is None or held == digest)
-            if applied is not None and (version < applied or same):
-                if same and await self._finish(order, command):
-                    return Outcome.APPLIED
-                log.debug(
-                    "%s: version %s not newer than %s: skipped", external_id, version, applied
-                )
-                return Outcome.DUPLICATE
-
-        if command.get("cancel"):
-            return await self._cancel(module, name, order, command, stamp, external_id)
-        vals = await self._order_vals(command)
-        vals[STAMP_FIELD] = stamp
-        if order is None:
-            order = await self._create(module, name, vals, external_id)
-        else:
-            await self._update(order, vals, command)
-        await self._finish(order, command)
-        return Outcome.APPLIED
+    def _check_settled(self, external_id: str) -> None:
+        """``Unavailable`` while an unanswered write of this order may still be running."""
+        unsure_since = self._unsure.get(external_id)
+        if unsure_since is None:
+            return
+        wait = unsure_since + self.settle_s - self._clock()
+        if wait > 0:
+            raise Unavailable(
+                f"{external_id}: an earlier write may still be running in Odoo; "
+                f"looking again in {wait:.0f} s",
+                retry_after=wait,
+            )
+        del self._unsure[external_id]
 
     # -- find --------------------------------------------------------------------------------
 
-    async def _find(
-        self, module: str, name: str, client_order_ref: str, external_id: str
-    ) -> dict[str, Any] | None:
-        known = await self.odoo.xmlid_lookup(module, name)
-        if known is not None:
-            if known.model != MODEL:
-                raise Rejected(f"{known.xmlid} points at {known.model}, not {MODEL}")
-            rows = await self.odoo.read(MODEL, [known.res_id], _READ_FIELDS)
-            if rows:
-                return rows[0]
-            raise Rejected(
-                f"{known.xmlid} points at {MODEL}({known.res_id}), which no longer exists",
-                field="external_id",
+    async def _find(self, items: Sequence[_Item]) -> dict[str, ExternalId]:
+        """Every item's order, by its external id, else (the crash window between create and
+        the external id) by its stamp on an order of its ``client_order_ref``, adopted. One
+        ``ir.model.data`` call (the customers' external ids too), one ``sale.order`` call.
+        Returns the external ids found, by name."""
+        if not items:
+            return {}
+        customers = [_partner_name(item.command) for item in items]
+        names = [item.name for item in items] + [n for n in customers if n]
+        known = await self.odoo.xmlid_lookup_many(MODULE, names)
+        hits = {item.name: known[item.name] for item in items if item.name in known}
+        for item in items:
+            hit = hits.get(item.name)
+            if hit is not None and hit.model != MODEL:
+                item.fail(Rejected(f"{hit.xmlid} points at {hit.model}, not {MODEL}"))
+        rows = await self._orders(
+            [hits[i.name].res_id for i in items if i.live and i.name in hits],
+            [i.ref for i in items if i.live and i.name not in hits],
+        )
+        by_id = {int(row["id"]): row for row in rows}
+        adopt: list[_Item] = []
+        for item in (i for i in items if i.live):
+            hit = hits.get(item.name)
+            if hit is None:
+                item.order = _stamped(item, rows)
+                if item.order is not None:
+                    adopt.append(item)
+            elif hit.res_id in by_id:
+                item.order = by_id[hit.res_id]
+            else:
+                item.fail(_gone(item.external_id, hit.res_id))
+        await self._adopt(adopt)
+        return known
+
+    async def _orders(self, ids: Sequence[int], refs: Sequence[str]) -> list[dict[str, Any]]:
+        """The orders with these ids or client order references, oldest first, in one call."""
+        terms: list[Any] = []
+        if ids:
+            terms.append(("id", "in", list(ids)))
+        if refs:
+            terms.append(("client_order_ref", "in", list(dict.fromkeys(refs))))
+        if not terms:
+            return []
+        domain = ["|", *terms] if len(terms) == 2 else terms
+        return await self.odoo.search_read(MODEL, domain, _READ_FIELDS, order="id asc")
+
+    async def _adopt(self, items: Sequence[_Item]) -> None:
+        """Register the external ids of orders created before a crash left them without."""
+        for item in items:
+            assert item.order is not None
+            log.warning(
+                "%s: adopting %s(%s), created before a crash left it without its external id",
+                item.external_id,
+                MODEL,
+                item.order["id"],
             )
-        # The crash window between create and the external id: the order carries our stamp.
-        candidates = await self.odoo.search_read(
-            MODEL,
-            [("client_order_ref", "=", client_order_ref)],
-            _READ_FIELDS,
-            order="id asc",
+        links = [(item.name, int(item.order["id"])) for item in items if item.order]
+        registered = await register_xmlids(self.odoo, MODEL, MODULE, links)
+        for item, winner in zip(items, registered, strict=True):
+            if isinstance(winner, FerryError):
+                item.fail(winner)
+            elif not winner.ours:
+                item.fail(
+                    TransientError(
+                        f"{item.external_id}: another writer registered it first; looking again"
+                    )
+                )
+
+    # -- references --------------------------------------------------------------------------
+
+    async def _resolve(self, items: Sequence[_Item], known: Mapping[str, ExternalId]) -> None:
+        """Every item's order values, each kind of reference resolved for all items in one
+        call. An item's references are resolved before it writes anything (no trace in Odoo
+        if one is unknown); the lookups that may create (customers, pricelists) run last."""
+        currencies = await self._currencies(items)
+        found = await self.lookups.known_products([c for item in items for c in _codes(item)])
+        for item in items:
+            try:
+                _check_references(item, currencies, found)
+            except PermanentError as exc:
+                item.fail(exc)
+        ready = [item for item in items if item.live]
+        partners = await self.lookups.partners(
+            {item.customer: item.command["partner"] for item in ready}, known
         )
-        ours = [c for c in candidates if parse_stamp(external_id, c.get(STAMP_FIELD)) is not None]
-        if not ours:
-            return None
-        order = ours[0]
-        log.warning(
-            "%s: adopting %s(%s), created before a crash left it without its external id",
-            external_id,
-            MODEL,
-            order["id"],
-        )
-        await self.odoo.register_xmlid(MODEL, module, name, int(order["id"]))
-        return order
+        for item in ready:
+            code = str(item.command["currency_code"])
+            try:
+                partner_id = _ok(partners[item.customer])
+                pricelist_id = await self.lookups.pricelist(_ok(currencies[code]), code)
+                item.vals = _order_vals(item, partner_id, pricelist_id)
+            except PermanentError as exc:
+                item.fail(exc)
+
+    async def _currencies(self, items: Sequence[_Item]) -> dict[str, int | FerryError]:
+        out: dict[str, int | FerryError] = {}
+        for code in dict.fromkeys(str(item.command["currency_code"]) for item in items):
+            try:
+                out[code] = await self.lookups.currency(code)
+            except ValidationError as exc:
+                out[code] = exc
+        return out
 
     # -- write -------------------------------------------------------------------------------
 
-    async def _order_vals(self, command: Mapping[str, Any]) -> dict[str, Any]:
-        """Resolve every reference first (no write happens if one is unknown); the lookups that
-        may create (customer, pricelist) run last."""
-        currency_code = str(command["currency_code"])
-        currency_id = await self.lookups.currency(currency_code)
-        lines: Sequence[Mapping[str, Any]] = command["order_lines"]
-        if not lines:
-            raise ValidationError("order_lines", "at least one line", [])
-        products = await self.lookups.products_by_code(
-            [str(line["default_code"]) for line in lines],
-            lambda i: f"order_lines[{i}].default_code",
-        )
-        partner_id = await self.lookups.partner(command["partner"])
-        date_order = _aware(command["date_order"], "date_order")
-        # Odoo computes sale.order.currency_id from the pricelist (else the company currency).
-        pricelist_id = await self.lookups.pricelist(currency_id, currency_code)
-        return {
-            "partner_id": partner_id,
-            "client_order_ref": str(command["client_order_ref"]),
-            "date_order": date_order.astimezone(UTC).strftime(_DATETIME),
-            "pricelist_id": pricelist_id,
-            "order_line": [
-                (0, 0, _line_vals(line, p)) for line, p in zip(lines, products, strict=True)
-            ],
-        }
+    async def _create(self, items: Sequence[_Item]) -> None:
+        """The new orders in one call, their external ids in one more."""
+        vals = [(item.name, item.vals or {}) for item in items]
+        created = await create_with_xmlids(self.odoo, MODEL, MODULE, vals)
+        lost: list[tuple[_Item, int]] = []
+        for item, winner in zip(items, created, strict=True):
+            if isinstance(winner, FerryError):
+                item.fail(winner)
+            elif winner.ours:
+                item.order = {"id": winner.res_id, "state": "draft", STAMP_FIELD: item.stamp}
+            else:
+                # Another writer registered the external id first: its order is kept.
+                log.warning(
+                    "%s: lost a race for the external id; removed %s",
+                    item.external_id,
+                    winner.orphan,
+                )
+                lost.append((item, winner.res_id))
+        await self._read_winners(lost)
 
-    async def _create(
-        self, module: str, name: str, vals: dict[str, Any], external_id: str
-    ) -> dict[str, Any]:
-        winner = await self.odoo.create_with_xmlid(MODEL, module, name, vals)
-        if winner.ours:
-            return {"id": winner.res_id, "state": "draft", STAMP_FIELD: vals[STAMP_FIELD]}
-        # Another writer registered the external id first: its order is kept, ours was removed.
-        log.warning("%s: lost a race for the external id; removed %s", external_id, winner.orphan)
-        rows = await self.odoo.read(MODEL, [winner.res_id], _READ_FIELDS)
-        if not rows:
-            raise Rejected(
-                f"{external_id} points at {MODEL}({winner.res_id}), which no longer exists",
-                field="external_id",
-            )
-        return rows[0]
+    async def _read_winners(self, lost: Sequence[tuple[_Item, int]]) -> None:
+        if not lost:
+            return
+        try:
+            rows = await self.odoo.read(MODEL, [res_id for _, res_id in lost], _READ_FIELDS)
+        except (PermanentError, TransientError) as exc:
+            for item, _ in lost:
+                item.fail(exc)
+            return
+        by_id = {int(row["id"]): row for row in rows}
+        for item, res_id in lost:
+            if res_id in by_id:
+                item.order = by_id[res_id]
+            else:
+                item.fail(_gone(item.external_id, res_id))
 
-    async def _update(
-        self, order: dict[str, Any], vals: dict[str, Any], command: Mapping[str, Any]
-    ) -> None:
+    async def _update(self, items: Sequence[_Item]) -> None:
+        """Rewrite each order (one call each: updates are rare)."""
+        for item in items:
+            assert item.order is not None
+            assert item.vals is not None
+            try:
+                await self._rewrite(item.order, item.vals)
+            except (PermanentError, TransientError) as exc:
+                item.fail(exc)
+
+    async def _rewrite(self, order: dict[str, Any], vals: dict[str, Any]) -> None:
         order_id = int(order["id"])
         state = order.get("state")
         if state in ("draft", "sent"):
@@ -264,34 +421,34 @@ class SaleOrderApplier:
         await self.odoo.write(MODEL, [order_id], header)
         order[STAMP_FIELD] = vals[STAMP_FIELD]
 
-    async def _cancel(
-        self,
-        module: str,
-        name: str,
-        order: dict[str, Any] | None,
-        command: Mapping[str, Any],
-        stamp: str,
-        external_id: str,
-    ) -> Outcome:
-        """Cancel the order through Odoo's cancel path (the warning wizard skipped, as the
-        wizard's own button does); an order Odoo never saw is recorded, then cancelled."""
-        if order is None:
-            vals = await self._order_vals(command)
-            vals[STAMP_FIELD] = stamp
-            order = await self._create(module, name, vals, external_id)
-        elif order.get("state") == "cancel":
-            return Outcome.DUPLICATE
-        order_id = int(order["id"])
-        try:
-            await self.odoo.execute_kw(
-                MODEL, "action_cancel", [[order_id]], {"context": {"disable_cancel_warning": True}}
-            )
-        except Rejected as exc:
-            raise _locked(
-                f"{external_id}: Odoo refused to cancel {MODEL}({order_id}): {exc}", "cancel"
-            ) from exc
-        await self.odoo.write(MODEL, [order_id], {STAMP_FIELD: stamp})
-        return Outcome.APPLIED
+    async def _cancel(self, items: Sequence[_Item]) -> None:
+        """Cancel each order through Odoo's cancel path (the warning wizard skipped, as the
+        wizard's own button does), then stamp it; one order at a time (cancellations are
+        rare). An order Odoo never saw was created first (:meth:`_create`)."""
+        for item in items:
+            assert item.order is not None
+            order_id = int(item.order["id"])
+            try:
+                await self._cancel_order(item, order_id)
+            except Rejected as exc:
+                item.fail(
+                    _locked(
+                        f"{item.external_id}: Odoo refused to cancel {MODEL}({order_id}): {exc}",
+                        "cancel",
+                    )
+                )
+            except (PermanentError, TransientError) as exc:
+                item.fail(exc)
+
+    async def _cancel_order(self, item: _Item, order_id: int) -> None:
+        assert item.order is not None
+        await self.odoo.execute_kw(
+            MODEL, "action_cancel", [[order_id]], {"context": {"disable_cancel_warning": True}}
+        )
+        item.order["state"] = "cancel"
+        if item.order.get(STAMP_FIELD) != item.stamp:
+            await self.odoo.write(MODEL, [order_id], {STAMP_FIELD: item.stamp})
+            item.order[STAMP_FIELD] = item.stamp
 
     async def _same_lines(self, order: Mapping[str, Any], commands: Sequence[Any]) -> bool:
         ids = [int(i) for i in order.get("order_line") or []]
@@ -312,13 +469,125 @@ class SaleOrderApplier:
         )
         return have == want
 
-    async def _finish(self, order: dict[str, Any], command: Mapping[str, Any]) -> bool:
-        """Confirm if the command asks and the order is still a quotation; True if it did."""
-        if not command.get("confirm") or order.get("state") not in ("draft", "sent"):
-            return False
-        await self.odoo.execute_kw(MODEL, "action_confirm", [[int(order["id"])]])
-        order["state"] = "sale"
-        return True
+    async def _confirm(self, items: Sequence[_Item]) -> None:
+        """Confirm every quotation that asks for it, in one ``action_confirm`` call."""
+
+        async def confirm(chunk: Sequence[_Item]) -> list[bool]:
+            ids = [int(item.order["id"]) for item in chunk if item.order is not None]
+            await self.odoo.execute_kw(MODEL, "action_confirm", [ids])
+            return [True for _ in chunk]
+
+        for item, done in zip(items, await each(items, confirm), strict=True):
+            if isinstance(done, FerryError):
+                item.fail(done)
+            elif item.order is not None:
+                item.order["state"] = "sale"
+
+
+_NEEDS = ("create", "update", "cancel", "confirm", "duplicate")
+
+
+def _need(item: _Item) -> str:
+    """What a live item's command needs done to its order (one of ``_NEEDS``)."""
+    order, cancel = item.order, bool(item.command.get("cancel"))
+    if order is None:
+        return "cancel" if cancel else "create"
+    applied = parse_stamp(item.external_id, order.get(STAMP_FIELD))
+    if applied is not None and (item.version < applied or _same(item, order)):
+        # The version guard: the order holds this state or a newer one. What a crash may
+        # have left of this state is finished; anything else is a duplicate.
+        if _same(item, order) and cancel and order.get("state") != "cancel":
+            return "cancel"
+        return "confirm" if _same(item, order) and _to_confirm(item) else "duplicate"
+    if cancel:
+        return "duplicate" if order.get("state") == "cancel" else "cancel"
+    return "update"
+
+
+def _to_confirm(item: _Item) -> bool:
+    """The command asks for a confirmation its (live) quotation has not had yet."""
+    order = item.order
+    return (
+        item.live
+        and bool(item.command.get("confirm"))
+        and order is not None
+        and order.get("state") in ("draft", "sent")
+    )
+
+
+def _same(item: _Item, order: Mapping[str, Any]) -> bool:
+    """The order holds this command's version and content (a stamp without a digest: same)."""
+    applied = parse_stamp(item.external_id, order.get(STAMP_FIELD))
+    held = stamp_digest(order.get(STAMP_FIELD))
+    return item.version == applied and (held is None or held == item.digest)
+
+
+def _stamped(item: _Item, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The oldest order of the item's reference whose stamp names its external id."""
+    for row in rows:
+        if (
+            row.get("client_order_ref") == item.ref
+            and parse_stamp(item.external_id, row.get(STAMP_FIELD)) is not None
+        ):
+            return dict(row)
+    return None
+
+
+def _partner_name(command: Mapping[str, Any]) -> str | None:
+    """The external id name of the command's customer (None if its e-mail is not one)."""
+    try:
+        return partner_xmlid_name(customer_key(command["partner"]))
+    except ValidationError:
+        return None
+
+
+def _gone(external_id: str, res_id: int) -> Rejected:
+    return Rejected(
+        f"{external_id} points at {MODEL}({res_id}), which no longer exists", field="external_id"
+    )
+
+
+X = TypeVar("X")
+
+
+def _ok(value: X | FerryError) -> X:
+    if isinstance(value, FerryError):
+        raise value
+    return value
+
+
+def _codes(item: _Item) -> list[str]:
+    return [str(line["default_code"]) for line in item.command["order_lines"]]
+
+
+def _check_references(
+    item: _Item, currencies: Mapping[str, int | FerryError], found: Mapping[str, Product]
+) -> None:
+    """What an item refers to, checked in the command's order; its products and customer key
+    kept on it."""
+    _ok(currencies[str(item.command["currency_code"])])
+    codes = _codes(item)
+    if not codes:
+        raise ValidationError("order_lines", "at least one line", [])
+    item.products = products_in_order(codes, found, lambda i: f"order_lines[{i}].default_code")
+    _aware(item.command["date_order"], "date_order")
+    item.customer = customer_key(item.command["partner"])
+
+
+def _order_vals(item: _Item, partner_id: int, pricelist_id: int) -> dict[str, Any]:
+    command = item.command
+    date_order = _aware(command["date_order"], "date_order")
+    lines: Sequence[Mapping[str, Any]] = command["order_lines"]
+    return {
+        "partner_id": partner_id,
+        "client_order_ref": item.ref,
+        "date_order": date_order.astimezone(UTC).strftime(_DATETIME),
+        "pricelist_id": pricelist_id,
+        "order_line": [
+            (0, 0, _line_vals(line, p)) for line, p in zip(lines, item.products, strict=True)
+        ],
+        STAMP_FIELD: item.stamp,
+    }
 
 
 ORDER_LOCKED = "order_locked"

@@ -365,6 +365,23 @@ class OdooClient(HttpClientBase):
         row = rows[0]
         return ExternalId(module, name, str(row["model"]), int(row["res_id"]), int(row["id"]))
 
+    async def xmlid_lookup_many(self, module: str, names: Sequence[str]) -> dict[str, ExternalId]:
+        """The ``ir.model.data`` rows of ``module.<name>`` for every name, in one call, by name
+        (names without a row are left out)."""
+        if not names:
+            return {}
+        rows = await self.search_read(
+            "ir.model.data",
+            [("module", "=", module), ("name", "in", list(dict.fromkeys(names)))],
+            ["module", "name", "model", "res_id"],
+        )
+        return {
+            str(row["name"]): ExternalId(
+                module, str(row["name"]), str(row["model"]), int(row["res_id"]), int(row["id"])
+            )
+            for row in rows
+        }
+
     async def upsert_by_xmlid(
         self,
         model: str,
