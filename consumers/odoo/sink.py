@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from consumers.odoo.sale_orders import EVENT_TYPE, SaleOrderApplier
 from consumers.odoo.target import OdooTarget
 from ferry.dlq import SourceRecord
 from ferry.errors import AuthenticationError
 from ferry.flow import SinkContext
-from ferry.sink import Outcome, SinkEvent
+from ferry.sink import BatchResult, Outcome, SinkEvent
 
 __all__ = ["OdooSaleOrderSink", "sale_order_sink"]
 
 
 class OdooSaleOrderSink:
-    """Applies ``odoo.sale_order.upsert`` commands read from ``topic`` to Odoo."""
+    """Applies ``odoo.sale_order.upsert`` commands read from ``topic`` to Odoo: one with
+    ``apply``, a partition's backlog with ``apply_batch`` (a :class:`~ferry.sink.BatchSink`)."""
 
     event_type = EVENT_TYPE
 
@@ -36,14 +39,24 @@ class OdooSaleOrderSink:
         except AuthenticationError as exc:
             raise self.target.refused(exc) from exc
 
+    async def apply_batch(
+        self, events: Sequence[SinkEvent], records: Sequence[SourceRecord]
+    ) -> Sequence[BatchResult]:
+        try:
+            return await self.applier.apply_batch([event.data for event in events])
+        except AuthenticationError as exc:
+            raise self.target.refused(exc) from exc
+
     async def ready(self) -> bool:
         return await self.target.ready()
 
 
 def sale_order_sink(context: SinkContext) -> OdooSaleOrderSink:
     """The sink of a flow whose target is ``odoo.sale_order.upsert`` (its version guard lives
-    in Odoo, beside the order)."""
+    in Odoo, beside the order). Its Odoo calls are counted in the service's metrics."""
     flow, target = context.flow, context.target
     if flow.target.event_type != EVENT_TYPE:
         raise ValueError(f"flow {flow.name}: the sale order sink applies {EVENT_TYPE} only")
+    if context.metrics is not None:
+        target.count_calls(context.metrics)
     return OdooSaleOrderSink(target, topic=flow.target.topic, name=flow.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ferry.errors import AuthenticationError
+from ferry.metrics import ServiceMetrics
 from ferry.odoo import OdooClient
 from ferry.odoo.settings import OdooSystem
 from ferry.sink import CachedProbe
@@ -44,6 +45,15 @@ class OdooTarget:
             key_hint=key_hint(settings),
             request_limit_s=settings.request_limit_s,
         )
+
+    def count_calls(self, metrics: ServiceMetrics) -> None:
+        """Count every call of the client in ``ferry_target_calls_total`` (system ``odoo``)."""
+        calls = metrics.target_calls
+
+        def count(model: str, method: str) -> None:
+            calls.labels(metrics.service, "odoo", model, method).inc()
+
+        self.odoo.on_call = count
 
     def refused(self, exc: AuthenticationError) -> AuthenticationError:
         """``exc`` as the operator's one line."""

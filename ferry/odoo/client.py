@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "CallObserver",
     "ExternalId",
     "ExternalIdWinner",
     "OdooClient",
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ProtocolChoice = Literal["auto", "jsonrpc", "json2"]
 Domain = Sequence[Any]
+CallObserver = Callable[[str, str], None]
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
 
@@ -90,6 +92,8 @@ class OdooClient(HttpClientBase):
     ``protocol`` is ``"auto"`` (ask ``common.version``), ``"jsonrpc"`` or ``"json2"``.
     ``timeout`` is in seconds (or an ``httpx.Timeout``) and only applies to an owned client.
     The API key is kept as a ``SecretStr``: it never appears in ``repr``, logs or errors.
+    ``on_call`` (settable) is told the model and method of every ``execute_kw`` call, once per
+    call, before it is sent (e.g. to count calls in ``ferry_target_calls_total``).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class OdooClient(HttpClientBase):
         timeout: float | httpx.Timeout = 30.0,
         http: httpx.AsyncClient | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        on_call: CallObserver | None = None,
     ) -> None:
         if protocol not in ("auto", "jsonrpc", "json2"):
             raise ValueError(f"protocol must be auto, jsonrpc or json2, not {protocol!r}")
@@ -110,6 +115,7 @@ class OdooClient(HttpClientBase):
         self.database = database
         self.login = login
         self.protocol: ProtocolChoice = protocol
+        self.on_call = on_call
         self._key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         super().__init__(http, timeout=timeout, limits=limits)
         self._session = Session(self._http, self.url, database, login, self._key)
@@ -174,6 +180,8 @@ class OdooClient(HttpClientBase):
         protocol (JSON-2 gets the arguments named, see :func:`~ferry.odoo.protocols.json2_params`).
         """
         protocol = await self._ready()
+        if self.on_call is not None:
+            self.on_call(model, method)
         with self._errors(f"{model}.{method}"):
             return await protocol.call(model, method, args, kwargs or {})
 

@@ -159,12 +159,15 @@ class SinkProcess:
             timeout_s=60,
         )
 
-    def metric(self, name: str) -> float:
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of ``name`` over its series carrying ``labels``."""
         text = httpx.get(self.metrics_url, timeout=5).text
+        wanted = [f'{key}="{value}"' for key, value in labels.items()]
         total = 0.0
         for line in text.splitlines():
-            if line.startswith(name + "{"):
-                total += float(line.rsplit(" ", 1)[1])
+            series, _, value = line.rpartition(" ")
+            if series.startswith(name + "{") and all(w in series for w in wanted):
+                total += float(value)
         return total
 
     def kill(self, sig: int) -> int:
@@ -204,7 +207,10 @@ def make_sink(kafka_bootstrap: str, odoo: Odoo, tmp_path: Path) -> Iterator[Any]
         sink.stop()
 
 
-async def produce(bootstrap: str, commands: list[dict[str, Any]]) -> None:
+async def produce(
+    bootstrap: str, commands: list[dict[str, Any]], partition: int | None = None
+) -> None:
+    """The commands, keyed by shop order (into ``partition`` if given)."""
     await ensure_topics(bootstrap, [TopicSpec(TOPIC, 3), TopicSpec(DLQ, 3)])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
@@ -218,7 +224,7 @@ async def produce(bootstrap: str, commands: list[dict[str, Any]]) -> None:
                 subject=key.decode(),
             )
             await producer.send_and_wait(
-                TOPIC, encode(data), key=key, headers=envelope.to_headers()
+                TOPIC, encode(data), key=key, partition=partition, headers=envelope.to_headers()
             )
     finally:
         await producer.stop()
@@ -359,4 +365,31 @@ async def test_a_write_odoo_commits_after_the_sink_gave_up_never_doubles_an_orde
     assert odoo.orders(refs(orders)) == 3
     assert odoo.confirmed(refs(orders)) == 3
     assert sink.metric("ferry_dlq_total") == 0
+    assert sink.kill(signal.SIGTERM) == 0
+
+
+async def test_a_batch_create_odoo_commits_after_the_sink_gave_up_doubles_no_order(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any
+) -> None:
+    """A partition's backlog is one batch: its orders are created in one call, which runs (and
+    commits) only after the sink's timeout. Every order of that call waits for Odoo's longest
+    request time, is then found by its stamp, adopted and confirmed: one order each."""
+    orders = batch(20)
+    await produce(kafka_bootstrap, orders, partition=0)  # queued before the sink starts
+    odoo.faults(slow_calls={"sale.order.create": [2.5, 1]})
+    sink = make_sink(
+        FERRY__SYSTEMS__ODOO__TIMEOUT_S="1",
+        FERRY__SYSTEMS__ODOO__REQUEST_LIMIT_S="4",
+        FERRY__RETRY__MAX_DELAY_S="5",  # the retries honour the wait, not a 0.5 s cap
+    )
+    sink.start()
+    await eventually(lambda: odoo.confirmed(refs(orders)) == 20, timeout_s=120, what="20 orders")
+    await asyncio.sleep(3)  # longer than the slow call: a late commit would show now
+    odoo.clear_faults()
+    assert odoo.orders(refs(orders)) == 20
+    assert odoo.confirmed(refs(orders)) == 20
+    assert sink.metric("ferry_dlq_total") == 0
+    # One order at a time would have sent 20 creates; the backlog took one or two batches.
+    creates = sink.metric("ferry_target_calls_total", model="sale.order", method="create")
+    assert 1 <= creates <= 2
     assert sink.kill(signal.SIGTERM) == 0

@@ -8,10 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from consumers.odoo.sale_order_batch import each, rounds
 from consumers.odoo.sale_orders import SaleOrderApplier, parse_stamp
+from consumers.odoo.sink import OdooSaleOrderSink, sale_order_sink
+from consumers.odoo.target import OdooTarget
+from ferry.envelope import CloudEvent
 from ferry.errors import (
+    AuthenticationError,
     FerryError,
     PermanentError,
     Rejected,
@@ -19,8 +24,11 @@ from ferry.errors import (
     Unavailable,
     ValidationError,
 )
-from ferry.sink import BatchResult, Outcome
-from tests.unit.consumers.fakes import command
+from ferry.flow import SinkContext
+from ferry.metrics import ServiceMetrics
+from ferry.sink import BatchResult, BatchSink, Outcome, SinkEvent
+from streams.flows.shop_orders import FLOW as SHOP_ORDERS
+from tests.unit.consumers.fakes import Record, command
 from tests.unit.consumers.odoo.sandbox_odoo import SandboxOdoo
 
 CODES = [f"SKU-{n:03d}" for n in range(1, 11)]  # 1-5 seeded, 6-10 added by the fixture
@@ -345,6 +353,68 @@ async def test_losing_the_race_for_some_external_ids_keeps_the_winners_orders(
     assert odoo.count("ir.model.data", "create") == 3
     refs = {o["client_order_ref"]: o for o in odoo.rows("sale.order")}
     assert sorted(refs) == sorted(f"#{n}" for n in range(20, 27))
+
+
+# -- the sink -----------------------------------------------------------------------------------
+
+
+def event(data: dict[str, Any]) -> SinkEvent:
+    envelope = CloudEvent(id="1", source="test", type="odoo.sale_order.upsert", subject="s")
+    return SinkEvent(envelope, "odoo.sale_order.upsert", data)
+
+
+def record(offset: int) -> Record:
+    return Record("sink.odoo.sale_orders", 0, offset, b"k", b"v", [])
+
+
+def sink_in(odoo: SandboxOdoo, metrics: ServiceMetrics | None) -> OdooSaleOrderSink:
+    target = OdooTarget(odoo.client())
+    versions: Any = None  # the sale order sink keeps its versions in Odoo
+    return sale_order_sink(SinkContext(SHOP_ORDERS, target, versions, metrics))
+
+
+def counted(metrics: ServiceMetrics) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for family in metrics.target_calls.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                labels = sample.labels
+                assert (labels["service"], labels["system"]) == ("odoo-sink", "odoo")
+                out[labels["model"], labels["method"]] = sample.value
+    return out
+
+
+async def test_the_sink_applies_a_batch_and_counts_every_odoo_call(odoo: SandboxOdoo) -> None:
+    metrics = ServiceMetrics("odoo-sink", CollectorRegistry())
+    sink = sink_in(odoo, metrics)
+    assert isinstance(sink, BatchSink)
+    batch = [order(n) for n in range(30)]
+    batch[3] = command(3, skus=("SKU-404",))
+    results = await sink.apply_batch([event(d) for d in batch], [record(i) for i in range(30)])
+    assert isinstance(results[3], ValidationError)
+    assert [r for i, r in enumerate(results) if i != 3] == [Outcome.APPLIED] * 29
+    expected: dict[tuple[str, str], float] = {}
+    for call in odoo.calls:
+        expected[call] = expected.get(call, 0) + 1
+    assert counted(metrics) == expected
+    assert counted(metrics)[("sale.order", "create")] == 1
+
+
+async def test_the_sink_without_metrics_counts_nothing_and_still_applies(
+    odoo: SandboxOdoo,
+) -> None:
+    sink = sink_in(odoo, None)
+    assert await sink.apply_batch([event(order(1))], [record(0)]) == [Outcome.APPLIED]
+    assert sink.target.odoo.on_call is None
+
+
+async def test_the_batch_sink_turns_a_refused_key_into_the_operator_line(
+    odoo: SandboxOdoo,
+) -> None:
+    target = OdooTarget(odoo.client(key="f" * 40))
+    sink = OdooSaleOrderSink(target, topic="sink.odoo.sale_orders", name="shop-orders")
+    with pytest.raises(AuthenticationError, match="check FERRY_ODOO_API_KEY"):
+        await sink.apply_batch([event(order(1)), event(order(2))], [record(0), record(1)])
 
 
 # -- the bulk steps -----------------------------------------------------------------------------
