@@ -107,6 +107,9 @@ class StreamsApp:
             internal=True,
             key_type=bytes,
             value_type=bytes,
+            # Read only to rebuild the table, never by a stream: not acked, as faust's own
+            # changelogs are (else its livelock check reports partitions "not started").
+            acks=False,
         )
         return self.app.Table(
             f"{flow.name}.last-sent",
