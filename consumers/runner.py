@@ -14,7 +14,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -22,13 +22,17 @@ from typing import Any, Protocol
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
 
+from consumers.parking import Parked, ParkingLot, retry_headers
+from ferry.breaker import CircuitBreaker
 from ferry.dlq import DeadLetterWriter, DlqBrake, DlqBrakeTripped
 from ferry.envelope import CloudEvent
 from ferry.errors import (
     AuthenticationError,
     DecodeError,
+    Deferred,
     FerryError,
     PermanentError,
+    Rejected,
     TransientError,
 )
 from ferry.kafka import translate_kafka_error
@@ -37,6 +41,7 @@ from ferry.retry import Backoff
 from ferry.serde import Serde
 from ferry.settings import DlqSettings
 from ferry.sink import BatchResult, BatchSink, Outcome, Sink, SinkEvent
+from ferry.topics import retry
 
 __all__ = [
     "ConsumerLike",
@@ -51,6 +56,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STAGE = "sink"
+RETRIES_EXHAUSTED = "retries_exhausted"
 
 
 def group_id(flow: str) -> str:
@@ -78,6 +84,9 @@ class ConsumerLike(Protocol):
     async def beginning_offsets(
         self, partitions: Sequence[TopicPartition]
     ) -> Mapping[TopicPartition, int]: ...
+    async def end_offsets(
+        self, partitions: Sequence[TopicPartition]
+    ) -> Mapping[TopicPartition, int]: ...
 
 
 class ProducerLike(Protocol):
@@ -100,6 +109,13 @@ class SinkStopped(FerryError):
 
 class _Interrupted(Exception):
     """The worker was asked to stop while waiting to retry."""
+
+
+class _Waiter(Protocol):
+    """A worker that can be asked to stop while it waits (a partition or a retry lane)."""
+
+    stopping: bool
+    wake: asyncio.Event
 
 
 @dataclass
@@ -140,6 +156,11 @@ class SinkRunner:
         max_buffered: int = 100,
         poll_timeout_ms: int = 200,
         batch_size: int = 1,
+        breaker: CircuitBreaker | None = None,
+        park: bool = True,
+        give_up_after_s: float = 86_400.0,
+        lane_backoff: Backoff | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.sink = sink
         self.consumer = consumer
@@ -155,7 +176,14 @@ class SinkRunner:
         self.max_buffered = max(max_buffered, 2 * self._batch_size)
         self.poll_timeout_ms = poll_timeout_ms
         self.dead_letters = DeadLetterWriter(producer, metrics.service, metrics)
+        self.breaker = breaker or CircuitBreaker(sink.name)
+        self.park = park
+        self.retry_topic = retry(sink.topic)
+        self.give_up_after_s = give_up_after_s
+        self.lane_backoff = lane_backoff or Backoff(base_delay_s=1.0, max_delay_s=300.0)
+        self._wall = wall_clock
         self._partitions: dict[TopicPartition, _Partition] = {}
+        self._lanes: dict[int, ParkingLot] = {}
         self._stopping = False
         self._fatal: SinkStopped | None = None
         self._started = False
@@ -171,6 +199,9 @@ class SinkRunner:
             part.stopping = True
             part.wake.set()
             part.ready.set()
+        for lane in self._lanes.values():
+            lane.stopping = True
+            lane.wake.set()
 
     @property
     def assigned(self) -> set[TopicPartition]:
@@ -192,7 +223,8 @@ class SinkRunner:
 
     async def run(self) -> None:
         """Consume until :meth:`stop`; raise :class:`SinkStopped` on a fatal error."""
-        self.consumer.subscribe([self.sink.topic], listener=_Listener(self))
+        topics = [self.sink.topic, self.retry_topic] if self.park else [self.sink.topic]
+        self.consumer.subscribe(topics, listener=_Listener(self))
         await self.producer.start()
         try:
             await self.consumer.start()
@@ -230,6 +262,11 @@ class SinkRunner:
                 await self._commit()
 
     def _enqueue(self, tp: TopicPartition, records: Sequence[Any]) -> None:
+        if tp.topic == self.retry_topic:
+            lane = self._lane(tp.partition)
+            for record in records:
+                lane.add(record)
+            return
         part = self._partitions.get(tp)
         if part is None:
             part = _Partition(tp, DlqBrake(self.brake_settings))
@@ -246,6 +283,8 @@ class SinkRunner:
     # -- one partition -----------------------------------------------------------------------
 
     async def _work(self, part: _Partition) -> None:
+        if self.park and not await self._lane_loaded(part):
+            return
         while not part.stopping:
             if not part.queue:
                 part.ready.clear()
@@ -288,12 +327,12 @@ class SinkRunner:
                     pairs.append((record, self._decode(record)))
                 except DecodeError as exc:
                     # Records before it are applied first: nothing of it reaches the target.
-                    if not await self._apply(part, pairs):
+                    if not await self._apply_items(part, pairs):
                         return False
                     pairs = []
                     await self._dead_letter(part, record, exc, attempts=1, first=None)
                     self._finish(part, record)
-            return await self._apply(part, pairs)
+            return await self._apply_items(part, pairs)
         except _Interrupted:
             return False
         finally:
@@ -337,19 +376,37 @@ class SinkRunner:
             )
         return results
 
+    async def _apply_items(self, part: _Partition, pairs: list[tuple[Any, SinkEvent]]) -> bool:
+        """Apply ``pairs`` in order; a record whose key is parked follows it to the retry
+        topic instead (one key's changes keep their order)."""
+        lane = self._lanes.get(part.tp.partition) if self.park else None
+        segment: list[tuple[Any, SinkEvent]] = []
+        for record, event in pairs:
+            if lane is not None and lane.parked(record.key):
+                if not await self._apply(part, segment):
+                    return False
+                segment = []
+                await self._park(part, record, None, attempts=0, first=datetime.now(UTC))
+                self._finish(part, record)
+            else:
+                segment.append((record, event))
+        return await self._apply(part, segment)
+
     async def _apply(self, part: _Partition, pairs: list[tuple[Any, SinkEvent]]) -> bool:
-        """Apply ``pairs`` in order until each has a final outcome (applied, duplicate or
-        dead-lettered and acknowledged). A transient failure retries from the event that met
-        it; a rejection of a whole batch is bisected until the bad event is alone."""
+        """Apply ``pairs`` in order until each has a final outcome (applied, duplicate,
+        dead-lettered or parked, and acknowledged). A transient failure retries from the event
+        that met it; a rejection of a whole batch is bisected until the bad event is alone."""
         attempts = 0
         first: datetime | None = None
         while pairs:
             attempts += 1
+            probe = await self._admit(part)
             try:
                 results = await self._call(pairs)
             except TransientError as exc:
                 results = [exc]
             except PermanentError as exc:
+                self._observe(pairs[:1], ok=True, probe=probe)  # the target answered
                 half = len(pairs) // 2
                 log.info(
                     "%s: a batch of %d was rejected (%s); bisecting",
@@ -380,6 +437,7 @@ class SinkRunner:
                     ) from result
                 self._finish(part, record)
                 done += 1
+            self._observe(pairs[:done], ok=True, probe=probe and done > 0)
             pairs = pairs[done:]
             if not pairs:
                 return True
@@ -388,8 +446,33 @@ class SinkRunner:
             error = results[done]
             assert isinstance(error, TransientError)
             first = first or datetime.now(UTC)
-            await self._retry_wait(part, pairs[0][0], error, attempts)
+            record = pairs[0][0]
+            if not isinstance(error, Deferred):
+                self._observe(pairs[:1], ok=False, probe=probe and done == 0)
+            elif probe and done == 0:  # the sink's own wait says nothing of the target
+                self.breaker.release()
+            if not self.breaker.closed:
+                attempts -= 1  # the target is down, not this record: wait for it, uncounted
+                self.metrics.retries.labels(self.metrics.service, record.topic).inc()
+                continue
+            if self.park and attempts >= self.backoff.max_attempts:
+                await self._park(part, record, error, attempts=attempts, first=first)
+                self._finish(part, record)
+                return await self._apply_items(part, pairs[1:])
+            await self._retry_wait(part, record, error, attempts)
         return True
+
+    def _observe(self, pairs: Sequence[tuple[Any, SinkEvent]], *, ok: bool, probe: bool) -> None:
+        for i, (record, _) in enumerate(pairs):
+            self.breaker.record(ok, record.key, probe=probe and i == 0)
+
+    async def _admit(self, waiter: _Waiter) -> bool:
+        """Wait while the target's breaker is open; True when this call is the probe."""
+        while True:
+            verdict = self.breaker.try_admit()
+            if verdict is not None:
+                return verdict
+            await self._sleep(waiter, min(max(self.breaker.wait_s(), 0.01), 1.0))
 
     def _count(self, part: _Partition, record: Any, outcome: Outcome) -> None:
         _brake(part, ok=True)
@@ -415,25 +498,26 @@ class SinkRunner:
             )
         await self._sleep(part, delay)
 
-    async def _sleep(self, part: _Partition, delay: float) -> None:
-        if part.stopping:
+    async def _sleep(self, waiter: _Waiter, delay: float) -> None:
+        if waiter.stopping:
             raise _Interrupted
-        part.wake.clear()
+        waiter.wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(part.wake.wait(), timeout=delay)
-        if part.stopping:
+            await asyncio.wait_for(waiter.wake.wait(), timeout=delay)
+        if waiter.stopping:
             raise _Interrupted
 
     async def _dead_letter(
         self,
-        part: _Partition,
+        part: _Waiter,
         record: Any,
         error: PermanentError,
         *,
         attempts: int,
         first: datetime | None,
     ) -> None:
-        _brake(part, ok=False)
+        if isinstance(part, _Partition):
+            _brake(part, ok=False)
         log.info("%s: dead-lettered: %s", _where(record), error)
         tries = 0
         while True:
@@ -451,6 +535,200 @@ class SinkRunner:
                     ) from exc
                 log.warning("dead letter of %s not acknowledged: %s", _where(record), kafka_error)
                 await self._sleep(part, self.backoff.delay(min(tries, 32)))
+
+    # -- parking: the retry lane --------------------------------------------------------------
+
+    def _lane(self, partition: int) -> ParkingLot:
+        lane = self._lanes.get(partition)
+        if lane is None:
+            lane = self._lanes[partition] = ParkingLot(partition)
+        return lane
+
+    async def _lane_loaded(self, part: _Partition) -> bool:
+        """Wait until every record parked before this owner started is known (so a parked
+        key is recognised); False when asked to stop first."""
+        lane = self._lane(part.tp.partition)
+        while not lane.loaded.is_set():
+            if part.stopping:
+                return False
+            part.wake.clear()
+            waits = [
+                asyncio.ensure_future(lane.loaded.wait()),
+                asyncio.ensure_future(part.wake.wait()),
+            ]
+            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+        return not part.stopping
+
+    async def prepare_lanes(self, assigned: Iterable[TopicPartition]) -> None:
+        """On assignment: each retry partition is read up to its end before its main
+        partition starts; a main partition whose retry partition is not ours parks blind."""
+        retry_tps = sorted(tp for tp in assigned if tp.topic == self.retry_topic)
+        main = {tp.partition for tp in assigned if tp.topic == self.sink.topic}
+        for tp in retry_tps:
+            lane = self._lane(tp.partition)
+            lane.stopping = False
+            try:
+                committed = await self.consumer.committed(tp)
+                begin = (await self.consumer.beginning_offsets([tp]))[tp]
+                end = (await self.consumer.end_offsets([tp]))[tp]
+            except Exception as exc:  # never block an assignment on it
+                log.warning("cannot read where %s[%d] stands: %s", tp.topic, tp.partition, exc)
+                lane.loaded.set()
+            else:
+                start = max(committed if committed is not None else begin, begin)
+                lane.load_until(start, end)
+                lane.committed = start if committed is None else committed
+            if lane.task is None or lane.task.done():
+                lane.task = asyncio.create_task(
+                    self._retry_work(lane), name=f"retry-{tp.topic}-{tp.partition}"
+                )
+        for partition in main - {tp.partition for tp in retry_tps}:
+            log.warning(
+                "%s[%d] is ours but %s[%d] is not: parked keys of it are not known here",
+                self.sink.topic,
+                partition,
+                self.retry_topic,
+                partition,
+            )
+            self._lane(partition).loaded.set()
+
+    async def _park(
+        self,
+        part: _Partition,
+        record: Any,
+        error: TransientError | None,
+        *,
+        attempts: int,
+        first: datetime,
+    ) -> None:
+        """Write ``record`` to the retry topic (same partition number) and note its key as
+        parked. ``error`` None: it follows an earlier parked record of its key, untried."""
+        now = self._wall()
+        retry_after = error.retry_after if error is not None else None
+        due = now + (self.lane_backoff.delay(1, retry_after) if error is not None else 0.0)
+        reason = str(error) if error is not None else "follows a parked record of its key"
+        headers = retry_headers(
+            record, attempts=attempts, first_failed_at=first, due=due, error=reason
+        )
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                meta = await self.producer.send_and_wait(
+                    self.retry_topic,
+                    value=record.value,
+                    key=record.key,
+                    partition=record.partition,
+                    headers=headers,
+                )
+                break
+            except Exception as exc:
+                kafka_error = translate_kafka_error(exc)
+                if not isinstance(kafka_error, TransientError):
+                    raise SinkStopped(f"cannot park {_where(record)}: {kafka_error}") from exc
+                log.warning("parking of %s not acknowledged: %s", _where(record), kafka_error)
+                await self._sleep(part, self.backoff.delay(min(tries, 32)))
+        self._lane(record.partition).expect(record.key, int(meta.offset))
+        self.metrics.parked.labels(self.metrics.service, record.topic).inc()
+        if error is not None:
+            log.warning(
+                "%s: still failing after %d attempts (%s); parked on %s, the partition goes on",
+                _where(record),
+                attempts,
+                error,
+                self.retry_topic,
+            )
+
+    async def _retry_work(self, lane: ParkingLot) -> None:
+        """Re-apply parked records when due, each key's in order."""
+        try:
+            await self._until_loaded(lane)
+            while not lane.stopping:
+                now = self._wall()
+                ready = list(lane.due(now))
+                if not ready:
+                    later = lane.next_due()
+                    lane.wake.clear()
+                    timeout = None if later is None else max(later - now, 0.01)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lane.wake.wait(), timeout)
+                    continue
+                for parked in ready:
+                    await self._retry_one(lane, parked)
+        except _Interrupted:
+            return
+        except SinkStopped as exc:
+            self._fail(str(exc), exc)
+        except Exception as exc:  # a bug: stop rather than lose a parked record
+            log.exception("unexpected error in the retry lane of %s", self.retry_topic)
+            self._fail(f"unexpected error in {self.retry_topic}: {type(exc).__name__}: {exc}")
+
+    async def _until_loaded(self, lane: ParkingLot) -> None:
+        while not lane.loaded.is_set():
+            await self._sleep(lane, 0.05)
+
+    async def _retry_one(self, lane: ParkingLot, parked: Parked) -> None:
+        origin = parked.origin
+        try:
+            event = self._decode(origin)
+        except DecodeError as exc:
+            await self._dead_letter(lane, origin, exc, attempts=parked.attempts, first=None)
+            lane.resolve(parked)
+            return
+        probe = await self._admit(lane)
+        try:
+            [result] = await self._call([(origin, event)])
+        except (AuthenticationError, DlqBrakeTripped) as exc:
+            raise SinkStopped(str(exc)) from exc
+        key = [(origin, event)]
+        if isinstance(result, Outcome):
+            self._observe(key, ok=True, probe=probe)
+            if result is Outcome.DUPLICATE:
+                self.metrics.duplicates.labels(self.metrics.service, origin.topic).inc()
+            else:
+                self.metrics.events_out.labels(self.metrics.service, origin.topic).inc()
+            lane.resolve(parked)
+        elif isinstance(result, PermanentError):
+            self._observe(key, ok=True, probe=probe)
+            attempts = parked.attempts + 1
+            await self._dead_letter(
+                lane, origin, result, attempts=attempts, first=parked.first_failed_at
+            )
+            lane.resolve(parked)
+        elif isinstance(result, TransientError):
+            if not isinstance(result, Deferred):
+                self._observe(key, ok=False, probe=probe)
+            elif probe:
+                self.breaker.release()
+            now = self._wall()
+            if not self.breaker.closed:
+                parked.due = now  # the target is down: wait for it, uncounted
+                return
+            parked.attempts += 1
+            parked.tries += 1
+            parked.last_error = str(result)
+            self.metrics.retries.labels(self.metrics.service, origin.topic).inc()
+            if now - parked.first_failed_at.timestamp() >= self.give_up_after_s:
+                exhausted = Rejected(
+                    f"still failing after {parked.attempts} attempts over "
+                    f"{self.give_up_after_s:.0f} s: {result}",
+                    field=getattr(result, "field", None),
+                )
+                exhausted.rule = RETRIES_EXHAUSTED
+                await self._dead_letter(
+                    lane,
+                    origin,
+                    exhausted,
+                    attempts=parked.attempts,
+                    first=parked.first_failed_at,
+                )
+                lane.resolve(parked)
+                return
+            parked.due = now + self.lane_backoff.delay(min(parked.attempts, 32), result.retry_after)
+        else:
+            raise SinkStopped(f"{_where(origin)}: {type(result).__name__}: {result}") from result
 
     def _update_lag(self, part: _Partition) -> None:
         try:
@@ -473,6 +751,14 @@ class SinkRunner:
                 for tp, p in self._partitions.items()
                 if tp in chosen and p.done is not None and p.done != p.committed
             }
+            lanes: dict[TopicPartition, ParkingLot] = {}
+            for number, lane in self._lanes.items():
+                tp = TopicPartition(self.retry_topic, number)
+                offset = lane.commit_offset()
+                wanted = only is None or tp in chosen
+                if wanted and offset is not None and offset != lane.committed:
+                    offsets[tp] = offset
+                    lanes[tp] = lane
             if not offsets:
                 return
             try:
@@ -483,7 +769,10 @@ class SinkRunner:
                 log.warning("commit of %s failed: %s", _offsets_text(offsets), exc)
                 return
             for tp, offset in offsets.items():
-                self._partitions[tp].committed = offset
+                if tp in lanes:
+                    lanes[tp].committed = offset
+                else:
+                    self._partitions[tp].committed = offset
 
     async def _drain(self, tps: Iterable[TopicPartition]) -> None:
         parts = [self._partitions[tp] for tp in tps if tp in self._partitions]
@@ -525,16 +814,34 @@ class SinkRunner:
 
     async def revoke(self, revoked: Iterable[TopicPartition]) -> None:
         """Finish in-flight records of ``revoked`` partitions, commit them, forget them."""
+        revoked = list(revoked)
         tps = [tp for tp in revoked if tp in self._partitions]
+        lanes = [
+            tp for tp in revoked if tp.topic == self.retry_topic and tp.partition in self._lanes
+        ]
         await self._drain(tps)
-        await self._commit(tps)
+        await self._drain_lanes([tp.partition for tp in lanes])
+        await self._commit(tps + lanes)
         for tp in tps:
             self._partitions.pop(tp, None)
+        for tp in lanes:
+            self._lanes.pop(tp.partition, None)
+
+    async def _drain_lanes(self, numbers: Iterable[int]) -> None:
+        lanes = [self._lanes[n] for n in numbers if n in self._lanes]
+        for lane in lanes:
+            lane.stopping = True
+            lane.wake.set()
+        tasks = [lane.task for lane in lanes if lane.task is not None]
+        if tasks:
+            await asyncio.wait(tasks)
 
     async def _shutdown(self) -> None:
         await self._drain(list(self._partitions))
+        await self._drain_lanes(list(self._lanes))
         await self._commit()
         self._partitions.clear()
+        self._lanes.clear()
 
     def _fail(self, message: str, error: SinkStopped | None = None) -> None:
         if self._fatal is None:
@@ -553,6 +860,8 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
         await self._runner.check_retention(assigned)
+        if self._runner.park:
+            await self._runner.prepare_lanes(assigned)
 
 
 def _brake(part: _Partition, *, ok: bool) -> None:

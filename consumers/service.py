@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping
 
 from consumers.runner import SinkRunner, SinkStopped, group_id
+from ferry.breaker import BreakerState, CircuitBreaker
 from ferry.errors import AuthenticationError, ConfigError, TransientError
 from ferry.flow import SinkContext
 from ferry.kafka import make_consumer, make_producer
@@ -67,6 +68,11 @@ async def run_sinks(
             return 1
         await ensure_topics(kafka.bootstrap_servers, registry.topics())
         runners = []
+        retry = registry.settings.retry
+        breaker_open = metrics.breaker_open.labels(service, system)
+        breaker = CircuitBreaker(
+            system, on_change=lambda state: breaker_open.set(state is not BreakerState.CLOSED)
+        )
         for flow in registry.sink_flows(system):
             assert flow.sink is not None
             versions = VersionStore(kafka, flow.name)
@@ -82,13 +88,20 @@ async def run_sinks(
                         group_id=group_id(flow.name),
                         client_id=f"{service}-{flow.name}",
                         max_poll_records=tuning.batch_size,
+                        co_partitioned=True,
                     ),
                     make_producer(kafka, client_id=f"{service}-{flow.name}"),
                     serde=registry.serde(),
                     metrics=metrics,
-                    backoff=Backoff.from_settings(registry.settings.retry),
+                    backoff=Backoff.from_settings(retry),
                     brake=registry.brake(flow),
                     batch_size=tuning.batch_size,
+                    breaker=breaker,
+                    park=retry.park,
+                    give_up_after_s=retry.give_up_after_s,
+                    lane_backoff=Backoff(
+                        base_delay_s=1.0, max_delay_s=max(retry.lane_max_delay_s, 1.0)
+                    ),
                 )
             )
 

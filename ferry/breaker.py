@@ -71,28 +71,50 @@ class CircuitBreaker:
     def closed(self) -> bool:
         return self._state is BreakerState.CLOSED
 
+    def try_admit(self) -> bool | None:
+        """``False``: call; ``True``: call as the probe (and ``record`` with ``probe=True``);
+        ``None``: wait (about :meth:`wait_s`) and ask again."""
+        if self._state is BreakerState.CLOSED:
+            return False
+        now = self._clock()
+        if self._state is BreakerState.OPEN:
+            if now < self._open_until:
+                return None
+            self._probe_since = now
+            self._set(BreakerState.HALF_OPEN)
+            return True
+        # Half open: one probe at a time; a probe that never reported (its caller was
+        # stopped) is replaced after ``max_open_s``.
+        if now - self._probe_since < self.settings.max_open_s:
+            return None
+        self._probe_since = now
+        return True
+
+    def wait_s(self) -> float:
+        """How long a caller told to wait should wait before asking again."""
+        now = self._clock()
+        if self._state is BreakerState.OPEN:
+            return max(self._open_until - now, 0.0)
+        if self._state is BreakerState.HALF_OPEN:
+            return max(self._probe_since + self.settings.max_open_s - now, 0.0)
+        return 0.0
+
     async def admit(self) -> bool:
-        """Wait until a call may be made; True when this caller is the probe (it must
-        ``record`` its outcome)."""
+        """Wait until a call may be made; True when this caller is the probe."""
         while True:
-            if self._state is BreakerState.CLOSED:
-                return False
-            now = self._clock()
-            if self._state is BreakerState.OPEN and now >= self._open_until:
-                self._probe_since = now
-                self._set(BreakerState.HALF_OPEN)
-                return True
-            if self._state is BreakerState.HALF_OPEN:
-                # A probe that never reported (its caller was stopped): another one goes.
-                wait = self._probe_since + self.settings.max_open_s - now
-                if wait <= 0:
-                    self._probe_since = now
-                    return True
-            else:
-                wait = self._open_until - now
+            verdict = self.try_admit()
+            if verdict is not None:
+                return verdict
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=wait)
+                await asyncio.wait_for(self._changed.wait(), timeout=self.wait_s())
+
+    def release(self) -> None:
+        """The probe learned nothing (its call never reached the target): the next caller
+        probes at once."""
+        if self._state is BreakerState.HALF_OPEN:
+            self._open_until = self._clock()
+            self._set(BreakerState.OPEN)
 
     def record(self, ok: bool, key: object = None, *, probe: bool = False) -> None:
         """The outcome of one call. A failure of a key that is not the target's fault (a

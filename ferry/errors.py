@@ -28,6 +28,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "DecodeError",
+    "Deferred",
     "FerryError",
     "MappingError",
     "OwnershipViolation",
@@ -141,6 +142,16 @@ class Unavailable(TransientError):
         super().__init__(message)
         self.retry_after = retry_after
         self.ambiguous = ambiguous
+
+
+class Deferred(TransientError):
+    """The sink itself holds this record back for ``retry_after`` seconds (e.g. while an
+    unanswered write of the same entity may still commit). It says nothing about the
+    target's health, so a circuit breaker does not count it."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Throttled(TransientError):

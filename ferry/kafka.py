@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
@@ -35,7 +37,12 @@ def make_consumer(
     group_id: str,
     client_id: str,
     max_poll_records: int = 500,
+    co_partitioned: bool = False,
 ) -> AIOKafkaConsumer:
+    """A consumer that commits by hand. ``co_partitioned``: partition ``p`` of every
+    subscribed topic goes to the same member (range assignment; the topics must have equal
+    partition counts), as a sink needs for its topic and its retry topic."""
+    assignors = (RangePartitionAssignor,) if co_partitioned else (RoundRobinPartitionAssignor,)
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.bootstrap_servers,
@@ -45,6 +52,7 @@ def make_consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_records=max_poll_records,
+        partition_assignment_strategy=assignors,
         request_timeout_ms=max(settings.request_timeout_ms, 40_000),
     )
 

@@ -23,6 +23,8 @@ MetricName = Literal[
     "ferry_echoes_total",
     "ferry_filtered_total",
     "ferry_records_lost_to_retention_total",
+    "ferry_parked_total",
+    "ferry_breaker_open",
     "ferry_processing_seconds",
     "ferry_consumer_lag",
     "ferry_http_requests_total",
@@ -77,6 +79,18 @@ class ServiceMetrics:
             "ferry_records_lost_to_retention",
             "Records Kafka deleted by retention before the consumer group read them",
             ["service", "topic", "partition"],
+            registry=r,
+        )
+        self.parked = Counter(
+            "ferry_parked",
+            "Records parked on the retry topic (still failing, or following a parked key)",
+            ["service", "topic"],
+            registry=r,
+        )
+        self.breaker_open = Gauge(
+            "ferry_breaker_open",
+            "1 while a target's circuit breaker holds its sinks back",
+            ["service", "system"],
             registry=r,
         )
         self.processing = Histogram(

@@ -25,7 +25,7 @@ from ferry.secrets import SecretRef
 from ferry.serde import SingleObjectSerde
 from ferry.settings import DlqSettings, ServiceSettings, Settings, load_settings
 from ferry.stack import ServiceSpec
-from ferry.topics import TopicSpec, internal
+from ferry.topics import TopicSpec, internal, retry
 
 __all__ = [
     "GATEWAY",
@@ -213,7 +213,7 @@ class Registry:
             partitions = self.partitions(flow)
             names = [flow.source.topic, flow.target.topic, flow.source_dlq]
             if flow.sink is not None:
-                names.append(flow.target_dlq)
+                names += [flow.target_dlq, retry(flow.target.topic)]
             names.append(changelog_topic(flow))
             for name in names:
                 spec = TopicSpec.for_name(name, partitions, kafka.replication_factor)

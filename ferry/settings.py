@@ -90,11 +90,18 @@ class ServiceSettings(_Model):
 
 
 class RetrySettings(_Model):
-    """Bounded exponential backoff with full jitter for transient failures."""
+    """Transient failures: bounded exponential backoff with full jitter, in place for
+    ``max_attempts`` tries; then (``park``) the record moves to ``retry.<topic>`` so its
+    partition goes on, is retried there up to ``lane_max_delay_s`` apart, and is dead-lettered
+    (rule ``retries_exhausted``) once it has failed for ``give_up_after_s``. A target that
+    fails for most records trips its circuit breaker instead: nothing is parked then."""
 
     max_attempts: int = Field(default=8, ge=1)
     base_delay_s: float = Field(default=0.2, gt=0)
     max_delay_s: float = Field(default=30.0, gt=0)
+    park: bool = True
+    lane_max_delay_s: float = Field(default=300.0, gt=0)
+    give_up_after_s: float = Field(default=86_400.0, gt=0)
 
 
 class DlqSettings(_Model):

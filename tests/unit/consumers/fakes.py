@@ -17,6 +17,7 @@ from ferry.envelope import CloudEvent, Headers, deterministic_id
 from ferry.serde import SingleObjectSerde
 
 TOPIC = "sink.odoo.sale_orders"
+RETRY = "retry.sink.odoo.sale_orders"
 EVENT_TYPE = "odoo.sale_order.upsert"
 
 
@@ -80,11 +81,11 @@ def encode(data: Mapping[str, Any]) -> bytes:
 
 
 class FakeConsumer:
-    """One topic's partitions as lists; offsets are list indexes."""
+    """A topic's partitions and its retry topic's as lists; offsets are list indexes."""
 
     def __init__(self, partitions: int = 2, batch: int = 10) -> None:
         self.logs: dict[TopicPartition, list[Record]] = {
-            TopicPartition(TOPIC, p): [] for p in range(partitions)
+            TopicPartition(topic, p): [] for topic in (TOPIC, RETRY) for p in range(partitions)
         }
         self.position: dict[TopicPartition, int] = dict.fromkeys(self.logs, 0)
         self.committed_offsets: dict[TopicPartition, int] = {}
@@ -93,22 +94,34 @@ class FakeConsumer:
         self.paused: set[TopicPartition] = set()
         self.batch = batch
         self.listener: Any = None
+        self.topics: list[str] = [TOPIC]
         self.started = False
         self.stopped = False
         self._assigned = False
 
-    def add(self, partition: int, value: bytes | None, headers: Headers, key: bytes = b"k") -> None:
-        tp = TopicPartition(TOPIC, partition)
+    def add(
+        self,
+        partition: int,
+        value: bytes | None,
+        headers: Headers,
+        key: bytes | None = b"k",
+        topic: str = TOPIC,
+    ) -> int:
+        tp = TopicPartition(topic, partition)
         log = self.logs[tp]
-        log.append(Record(TOPIC, partition, len(log), key, value, headers))
+        log.append(Record(topic, partition, len(log), key, value, headers))
+        return len(log) - 1
 
-    def add_command(self, partition: int, data: Mapping[str, Any]) -> None:
-        self.add(partition, encode(data), headers_for(data))
+    def add_command(
+        self, partition: int, data: Mapping[str, Any], key: bytes | None = b"k"
+    ) -> None:
+        self.add(partition, encode(data), headers_for(data), key=key)
 
     def subscribe(
         self, topics: Sequence[str] = (), pattern: Any = None, listener: Any = None
     ) -> None:
-        assert list(topics) == [TOPIC]
+        assert list(topics) in ([TOPIC], [TOPIC, RETRY])
+        self.topics = list(topics)
         self.listener = listener
 
     async def start(self) -> None:
@@ -122,10 +135,10 @@ class FakeConsumer:
     ) -> Mapping[TopicPartition, Sequence[Any]]:
         if not self._assigned:
             self._assigned = True
-            await self.listener.on_partitions_assigned(set(self.logs))
+            await self.listener.on_partitions_assigned(self.assignment())
         out: dict[TopicPartition, list[Record]] = {}
         for tp, log in self.logs.items():
-            if tp in self.paused:
+            if tp in self.paused or tp.topic not in self.topics:
                 continue
             chunk = log[self.position[tp] : self.position[tp] + self.batch]
             if chunk:
@@ -148,6 +161,9 @@ class FakeConsumer:
     ) -> dict[TopicPartition, int]:
         return {tp: self.log_start[tp] for tp in partitions}
 
+    async def end_offsets(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: len(self.logs[tp]) for tp in partitions}
+
     def pause(self, *partitions: TopicPartition) -> None:
         self.paused.update(partitions)
 
@@ -155,7 +171,7 @@ class FakeConsumer:
         self.paused.difference_update(partitions)
 
     def assignment(self) -> set[TopicPartition]:
-        return set(self.logs) if self._assigned else set()
+        return {tp for tp in self.logs if tp.topic in self.topics} if self._assigned else set()
 
     def highwater(self, partition: TopicPartition) -> int | None:
         return len(self.logs[partition])
@@ -172,8 +188,16 @@ class Sent:
         return dict(self.headers)[name].decode()
 
 
+@dataclass(frozen=True)
+class Metadata:
+    offset: int
+
+
 class FakeProducer:
-    def __init__(self) -> None:
+    """Records what was sent; what goes to the retry topic lands in ``consumer``'s log."""
+
+    def __init__(self, consumer: FakeConsumer | None = None) -> None:
+        self.consumer = consumer
         self.sent: list[Sent] = []
         self.fail_next = 0
         self.started = False
@@ -200,7 +224,13 @@ class FakeProducer:
             self.fail_next -= 1
             raise KafkaTimeoutError("no broker")
         self.sent.append(Sent(topic, value, key, list(headers or ())))
-        return None
+        if self.consumer is not None and topic == RETRY:
+            assert partition is not None
+            return Metadata(self.consumer.add(partition, value, list(headers or ()), key, RETRY))
+        return Metadata(len(self.sent) - 1)
+
+    def to(self, topic: str) -> list[Sent]:
+        return [s for s in self.sent if s.topic == topic]
 
 
 Behaviour = Callable[[SinkEvent, SourceRecord], Awaitable[Outcome]]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -9,13 +10,22 @@ import pytest
 from aiokafka.structs import TopicPartition
 
 from consumers.runner import Outcome, SinkEvent, SinkRunner, SinkStopped, group_id
+from ferry.breaker import BreakerSettings, BreakerState, CircuitBreaker
 from ferry.dlq import SourceRecord
-from ferry.errors import AuthenticationError, Rejected, Throttled, Unavailable, ValidationError
+from ferry.errors import (
+    AuthenticationError,
+    Deferred,
+    Rejected,
+    Throttled,
+    Unavailable,
+    ValidationError,
+)
 from ferry.metrics import ServiceMetrics
 from ferry.retry import Backoff
 from ferry.serde import SingleObjectSerde
 from ferry.settings import DlqSettings
 from tests.unit.consumers.fakes import (
+    RETRY,
     TOPIC,
     FakeBatchSink,
     FakeConsumer,
@@ -28,6 +38,7 @@ from tests.unit.consumers.fakes import (
 
 P0 = TopicPartition(TOPIC, 0)
 P1 = TopicPartition(TOPIC, 1)
+R0 = TopicPartition(RETRY, 0)
 FAST = Backoff(max_attempts=3, base_delay_s=0.001, max_delay_s=0.005)
 
 
@@ -39,10 +50,12 @@ def make_runner(
 ) -> SinkRunner:
     options: dict[str, object] = {"backoff": FAST, "commit_interval_s": 0.01}
     options.update(kwargs)
+    if producer is not None and producer.consumer is None:
+        producer.consumer = consumer
     return SinkRunner(
         sink,
         consumer,
-        producer or FakeProducer(),
+        producer or FakeProducer(consumer),
         serde=SingleObjectSerde(),
         metrics=ServiceMetrics("odoo-sink"),
         **options,  # type: ignore[arg-type]
@@ -168,7 +181,8 @@ async def test_transient_error_retries_the_same_record_and_commits_only_after_su
     producer, sink = FakeProducer(), FakeSink(behaviour)
     for i in range(3):
         consumer.add_command(0, command(i))
-    runner = make_runner(sink, consumer, producer)
+    patient = Backoff(max_attempts=10, base_delay_s=0.001, max_delay_s=0.005)
+    runner = make_runner(sink, consumer, producer, backoff=patient)
     await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 3)
     assert [o for _, o in sink.seen] == [0, 1, 1, 1, 1, 1, 2]
     assert all(c.get(P0, 0) <= 1 for c in commits_while_failing)
@@ -177,7 +191,7 @@ async def test_transient_error_retries_the_same_record_and_commits_only_after_su
     assert sink.applied == [f"ferry.shop_order_{i}" for i in range(3)]
 
 
-async def test_a_failing_partition_stalls_while_the_others_go_on() -> None:
+async def test_without_parking_a_failing_partition_stalls_while_the_others_go_on() -> None:
     async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
         if record.partition == 0 and record.offset == 1:
             raise Unavailable("odoo down")
@@ -186,7 +200,7 @@ async def test_a_failing_partition_stalls_while_the_others_go_on() -> None:
     consumer, producer, sink = FakeConsumer(), FakeProducer(), FakeSink(behaviour)
     for i in range(8):
         consumer.add_command(i % 2, command(i))
-    runner = make_runner(sink, consumer, producer, max_buffered=2)
+    runner = make_runner(sink, consumer, producer, max_buffered=2, park=False)
     await run_until(
         runner,
         lambda: (
@@ -493,3 +507,150 @@ async def test_an_undecodable_record_inside_a_batch_keeps_the_order() -> None:
     await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 3)
     assert [letter.header("ferry.error.offset") for letter in producer.sent] == ["1"]
     assert sink.applied == ["ferry.shop_order_0", "ferry.shop_order_2"]
+
+
+# -- parking, the retry lane and the breaker ---------------------------------------------------
+
+
+def keyed(consumer: FakeConsumer, partition: int, order_id: int, key: bytes) -> None:
+    consumer.add_command(partition, command(order_id), key=key)
+
+
+async def test_a_poison_record_parks_only_its_key_and_is_dead_lettered_when_retries_run_out() -> (
+    None
+):
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if record.topic == TOPIC and record.offset == 0:
+            raise Unavailable("odoo answered 503 for this order")
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=1)
+    producer, sink = FakeProducer(consumer), FakeSink(behaviour)
+    keyed(consumer, 0, 1, b"A")  # poison
+    keyed(consumer, 0, 2, b"B")
+    keyed(consumer, 0, 3, b"A")  # must not overtake order 1
+    keyed(consumer, 0, 4, b"C")
+    lane = Backoff(max_attempts=3, base_delay_s=0.001, max_delay_s=0.005)
+    runner = make_runner(sink, consumer, producer, give_up_after_s=0.3, lane_backoff=lane)
+    await run_until(
+        runner,
+        lambda: "ferry.shop_order_3" in sink.applied and consumer.committed_offsets.get(R0) == 2,
+    )
+    assert consumer.committed_offsets[P0] == 4  # the partition went on
+    assert sink.applied == ["ferry.shop_order_2", "ferry.shop_order_4", "ferry.shop_order_3"]
+    parked = producer.to(RETRY)
+    assert [p.header("ferry.retry.offset") for p in parked] == ["0", "2"]
+    assert parked[0].header("ferry.retry.attempts") == "3"
+    assert parked[1].header("ferry.retry.attempts") == "0"  # followed its key, untried
+    [letter] = producer.to(f"dlq.{TOPIC}")
+    assert letter.header("ferry.error.rule") == "retries_exhausted"
+    assert letter.header("ferry.error.topic") == TOPIC  # its origin, for replay
+    assert letter.header("ferry.error.offset") == "0"
+    assert not any(k.startswith("ferry.retry.") for k, _ in letter.headers)
+    assert sample(runner, "ferry_parked_total") == 2
+
+
+async def test_a_parked_record_applies_when_it_recovers_and_its_followers_after_it() -> None:
+    failures = 6
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        nonlocal failures
+        if record.offset == 0 and failures:
+            failures -= 1
+            raise Unavailable("odoo timed out on this order")
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=1)
+    producer, sink = FakeProducer(consumer), FakeSink(behaviour)
+    keyed(consumer, 0, 1, b"A")
+    keyed(consumer, 0, 2, b"A")
+    keyed(consumer, 0, 3, b"B")
+    lane = Backoff(max_attempts=3, base_delay_s=0.001, max_delay_s=0.005)
+    runner = make_runner(sink, consumer, producer, lane_backoff=lane)
+    await run_until(runner, lambda: consumer.committed_offsets.get(R0) == 2)
+    assert sink.applied == ["ferry.shop_order_3", "ferry.shop_order_1", "ferry.shop_order_2"]
+    assert producer.to(f"dlq.{TOPIC}") == []
+    assert consumer.committed_offsets[P0] == 3
+
+
+async def test_an_outage_parks_nothing_and_dead_letters_nothing() -> None:
+    down = True
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if down:
+            raise Unavailable("connection refused")
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=2)
+    producer, sink = FakeProducer(consumer), FakeSink(behaviour)
+    for i in range(12):
+        keyed(consumer, i % 2, i, f"order-{i}".encode())
+    breaker = CircuitBreaker("odoo", BreakerSettings(min_keys=2, open_s=0.02, max_open_s=0.05))
+    runner = make_runner(sink, consumer, producer, breaker=breaker)
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: breaker.state is not BreakerState.CLOSED)
+    await eventually(lambda: sample(runner, "ferry_retries_total") >= 20)  # well past 3 tries
+    down = False
+    await eventually(lambda: consumer.committed_offsets.get(P0) == 6)
+    await eventually(lambda: consumer.committed_offsets.get(P1) == 6)
+    runner.stop()
+    await task
+    assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(12))
+    assert producer.sent == []  # nothing parked, nothing dead-lettered
+    assert breaker.closed
+
+
+async def test_a_new_owner_reads_parked_keys_before_it_applies_their_later_records() -> None:
+    consumer = FakeConsumer(partitions=1)
+    producer, sink = FakeProducer(consumer), FakeSink()
+    # Left by an earlier owner: order 1 of key A parked (due in a moment), then its change 2.
+    old = command(1)
+    due_ms = str(int((time.time() + 0.3) * 1000)).encode()
+    consumer.add(
+        0,
+        encode(old),
+        [
+            *headers_for(old),
+            ("ferry.retry.topic", TOPIC.encode()),
+            ("ferry.retry.partition", b"0"),
+            ("ferry.retry.offset", b"7"),
+            ("ferry.retry.attempts", b"8"),
+            ("ferry.retry.first_failed_at", b"2026-12-01T10:00:00Z"),
+            ("ferry.retry.due_ms", due_ms),
+        ],
+        key=b"A",
+        topic=RETRY,
+    )
+    keyed(consumer, 0, 2, b"A")
+    keyed(consumer, 0, 3, b"B")
+    runner = make_runner(sink, consumer, producer)
+    await run_until(runner, lambda: consumer.committed_offsets.get(R0) == 2)
+    assert sink.applied.index("ferry.shop_order_1") < sink.applied.index("ferry.shop_order_2")
+    assert sorted(sink.applied) == [f"ferry.shop_order_{i}" for i in (1, 2, 3)]
+    assert (0, 7) in sink.seen  # applied as its origin record
+    # order 2 followed its key through the retry lane (not applied before order 1)
+    assert [p.header("ferry.retry.offset") for p in producer.to(RETRY)] == ["0"]
+    assert consumer.committed_offsets[P0] == 2
+
+
+async def test_a_sinks_own_wait_never_opens_the_breaker() -> None:
+    waits = 12
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        nonlocal waits
+        if waits:
+            waits -= 1
+            raise Deferred("an earlier write may still commit", retry_after=0.001)
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=2)
+    producer, sink = FakeProducer(consumer), FakeSink(behaviour)
+    for i in range(6):
+        keyed(consumer, i % 2, i, f"order-{i}".encode())
+    seen: list[BreakerState] = []
+    breaker = CircuitBreaker("odoo", BreakerSettings(min_keys=2), on_change=seen.append)
+    patient = Backoff(max_attempts=50, base_delay_s=0.001, max_delay_s=0.002)
+    runner = make_runner(sink, consumer, producer, breaker=breaker, backoff=patient)
+    await run_until(runner, lambda: len(sink.applied) == 6)
+    assert seen == []
+    assert producer.sent == []

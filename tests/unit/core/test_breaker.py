@@ -105,3 +105,15 @@ def test_state_changes_are_reported() -> None:
     )
     b.record(False, b"a")
     assert seen == [BreakerState.OPEN]
+
+
+async def test_a_probe_that_learned_nothing_lets_the_next_caller_probe() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    for key in (b"a", b"b", b"c"):
+        b.record(False, key)
+    clock.now += 2
+    assert b.try_admit() is True
+    assert b.try_admit() is None  # one probe at a time
+    b.release()
+    assert b.try_admit() is True
