@@ -161,6 +161,7 @@ class SinkRunner:
         give_up_after_s: float = 86_400.0,
         lane_backoff: Backoff | None = None,
         wall_clock: Callable[[], float] = time.time,
+        drain_timeout_s: float = 5.0,
     ) -> None:
         self.sink = sink
         self.consumer = consumer
@@ -182,6 +183,7 @@ class SinkRunner:
         self.give_up_after_s = give_up_after_s
         self.lane_backoff = lane_backoff or Backoff(base_delay_s=1.0, max_delay_s=300.0)
         self._wall = wall_clock
+        self.drain_timeout_s = drain_timeout_s
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._lanes: dict[int, ParkingLot] = {}
         self._stopping = False
@@ -780,9 +782,25 @@ class SinkRunner:
             part.stopping = True
             part.wake.set()
             part.ready.set()
-        tasks = [p.task for p in parts if p.task is not None]
-        if tasks:
-            await asyncio.wait(tasks)
+        await self._bounded([p.task for p in parts if p.task is not None])
+
+    async def _bounded(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Let in-flight work finish for ``drain_timeout_s`` (safely below the group's
+        rebalance timeout), then abandon it: its record is not committed, so the partition's
+        next owner applies it again (idempotently, behind the version guard)."""
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=self.drain_timeout_s)
+        for task in pending:
+            log.warning(
+                "%s: in-flight work still running after %.1f s; abandoned, its record is "
+                "left for the next owner",
+                task.get_name(),
+                self.drain_timeout_s,
+            )
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     async def check_retention(self, assigned: Iterable[TopicPartition]) -> None:
         """Kafka deleted records this group never read (retention outran a stall): say how
@@ -832,9 +850,7 @@ class SinkRunner:
         for lane in lanes:
             lane.stopping = True
             lane.wake.set()
-        tasks = [lane.task for lane in lanes if lane.task is not None]
-        if tasks:
-            await asyncio.wait(tasks)
+        await self._bounded([lane.task for lane in lanes if lane.task is not None])
 
     async def _shutdown(self) -> None:
         await self._drain(list(self._partitions))

@@ -654,3 +654,29 @@ async def test_a_sinks_own_wait_never_opens_the_breaker() -> None:
     await run_until(runner, lambda: len(sink.applied) == 6)
     assert seen == []
     assert producer.sent == []
+
+
+async def test_revocation_abandons_a_write_that_outlasts_the_bound_and_commits_before_it() -> None:
+    release = asyncio.Event()
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if record.partition == 0 and record.offset == 1:
+            await release.wait()  # a write that hangs
+        return Outcome.APPLIED
+
+    consumer, sink = FakeConsumer(partitions=2), FakeSink(behaviour)
+    for i in range(6):
+        consumer.add_command(i % 2, command(i))
+    runner = make_runner(sink, consumer, commit_interval_s=60, drain_timeout_s=0.2)
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: (0, 1) in sink.seen and len(sink.applied) >= 4)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await runner.revoke({P0})
+    assert loop.time() - started < 1.0  # bounded, not waiting for the write
+    assert consumer.committed_offsets == {P0: 1}  # the abandoned record is the next owner's
+    assert "ferry.shop_order_2" not in sink.applied
+    runner.stop()
+    await task
+    release.set()
+    assert consumer.committed_offsets == {P0: 1, P1: 3}
