@@ -403,10 +403,13 @@ class SinkRunner:
         while pairs:
             attempts += 1
             probe = await self._admit(part)
+            was_closed = self.breaker.closed
             try:
                 results = await self._call(pairs)
             except TransientError as exc:
                 results = [exc]
+                if not isinstance(exc, Deferred):  # the call failed for every event in it
+                    self._observe(pairs[1:], ok=False, probe=False)
             except PermanentError as exc:
                 self._observe(pairs[:1], ok=True, probe=probe)  # the target answered
                 half = len(pairs) // 2
@@ -453,8 +456,9 @@ class SinkRunner:
                 self._observe(pairs[:1], ok=False, probe=probe and done == 0)
             elif probe and done == 0:  # the sink's own wait says nothing of the target
                 self.breaker.release()
-            if not self.breaker.closed:
-                attempts -= 1  # the target is down, not this record: wait for it, uncounted
+            if not (was_closed or probe or isinstance(error, Deferred)):
+                # Called while the target was judged down: the record is not to blame.
+                attempts -= 1
                 self.metrics.retries.labels(self.metrics.service, record.topic).inc()
                 continue
             if self.park and attempts >= self.backoff.max_attempts:
@@ -680,6 +684,7 @@ class SinkRunner:
             lane.resolve(parked)
             return
         probe = await self._admit(lane)
+        was_closed = self.breaker.closed
         try:
             [result] = await self._call([(origin, event)])
         except (AuthenticationError, DlqBrakeTripped) as exc:
@@ -705,8 +710,8 @@ class SinkRunner:
             elif probe:
                 self.breaker.release()
             now = self._wall()
-            if not self.breaker.closed:
-                parked.due = now  # the target is down: wait for it, uncounted
+            if not (was_closed or probe or isinstance(result, Deferred)):
+                parked.due = now  # the target was judged down: wait for it, uncounted
                 return
             parked.attempts += 1
             parked.tries += 1

@@ -6,7 +6,9 @@ touches. The breaker tells "the target is down" from "this record fails": it ope
 ``window_s``, most calls failed *and* the failures span at least ``min_keys`` distinct entity
 keys (one poison record, however often retried, never opens it). While open, callers wait
 instead of calling; after ``open_s`` one caller probes; its success closes the breaker, its
-failure opens it again for twice as long (up to ``max_open_s``).
+failure opens it again for twice as long (up to ``max_open_s``). A probe's failure counts
+against its own record's retry budget (callers that only waited do not), so poison records
+cannot hold the breaker open for ever: they use up their budget as probes and are parked.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class BreakerState(enum.Enum):
 class BreakerSettings:
     window_s: float = 10.0
     failure_ratio: float = 0.5
-    min_keys: int = 3
+    min_keys: int = 2
     open_s: float = 1.0
     max_open_s: float = 30.0
 

@@ -585,11 +585,17 @@ async def test_an_outage_parks_nothing_and_dead_letters_nothing() -> None:
     producer, sink = FakeProducer(consumer), FakeSink(behaviour)
     for i in range(12):
         keyed(consumer, i % 2, i, f"order-{i}".encode())
-    breaker = CircuitBreaker("odoo", BreakerSettings(min_keys=2, open_s=0.02, max_open_s=0.05))
-    runner = make_runner(sink, consumer, producer, breaker=breaker)
+    states: list[BreakerState] = []
+    breaker = CircuitBreaker(
+        "odoo", BreakerSettings(open_s=0.01, max_open_s=0.02), on_change=states.append
+    )
+    budget = Backoff(max_attempts=8, base_delay_s=0.001, max_delay_s=0.002)
+    runner = make_runner(sink, consumer, producer, breaker=breaker, backoff=budget)
     task = asyncio.create_task(runner.run())
-    await eventually(lambda: breaker.state is not BreakerState.CLOSED)
-    await eventually(lambda: sample(runner, "ferry_retries_total") >= 20)  # well past 3 tries
+    # Down for six probes: without the breaker each head would have used its 8 tries
+    # in a few milliseconds and been parked.
+    await eventually(lambda: states.count(BreakerState.HALF_OPEN) >= 6)
+    waited = sample(runner, "ferry_retries_total")
     down = False
     await eventually(lambda: consumer.committed_offsets.get(P0) == 6)
     await eventually(lambda: consumer.committed_offsets.get(P1) == 6)
@@ -598,6 +604,7 @@ async def test_an_outage_parks_nothing_and_dead_letters_nothing() -> None:
     assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(12))
     assert producer.sent == []  # nothing parked, nothing dead-lettered
     assert breaker.closed
+    assert waited >= 6
 
 
 async def test_a_new_owner_reads_parked_keys_before_it_applies_their_later_records() -> None:
