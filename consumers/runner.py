@@ -407,21 +407,10 @@ class SinkRunner:
             try:
                 results = await self._call(pairs)
             except TransientError as exc:
-                results = [exc]
-                if not isinstance(exc, Deferred):  # the call failed for every event in it
-                    self._observe(pairs[1:], ok=False, probe=False)
+                results = [exc] * len(pairs)  # the call failed for every event in it
             except PermanentError as exc:
                 self._observe(pairs[:1], ok=True, probe=probe)  # the target answered
-                half = len(pairs) // 2
-                log.info(
-                    "%s: a batch of %d was rejected (%s); bisecting",
-                    _where(pairs[0][0]),
-                    len(pairs),
-                    exc,
-                )
-                return await self._apply(part, pairs[:half]) and await self._apply(
-                    part, pairs[half:]
-                )
+                return await self._bisect(part, pairs, f"was rejected ({exc})")
             except (AuthenticationError, DlqBrakeTripped) as exc:
                 raise SinkStopped(str(exc)) from exc
             except FerryError as exc:  # ConfigError and friends: nothing a retry can fix
@@ -452,21 +441,44 @@ class SinkRunner:
             assert isinstance(error, TransientError)
             first = first or datetime.now(UTC)
             record = pairs[0][0]
-            if not isinstance(error, Deferred):
-                self._observe(pairs[:1], ok=False, probe=probe and done == 0)
-            elif probe and done == 0:  # the sink's own wait says nothing of the target
+            # Every event of the batch failed transiently: the call as a whole, or each one.
+            whole = (
+                done == 0
+                and len(pairs) > 1
+                and all(isinstance(r, TransientError) for r in results[: len(pairs)])
+            )
+            blamed = [
+                pair
+                for pair, result in zip(pairs[: len(pairs) if whole else 1], results, strict=False)
+                if not isinstance(result, Deferred)
+            ]
+            self._observe(blamed, ok=False, probe=probe and done == 0)
+            if probe and done == 0 and not blamed:  # the sink's own wait: nothing learned
                 self.breaker.release()
             if not (was_closed or probe or isinstance(error, Deferred)):
                 # Called while the target was judged down: the record is not to blame.
                 attempts -= 1
                 self.metrics.retries.labels(self.metrics.service, record.topic).inc()
                 continue
+            if whole and attempts >= 2:
+                # Tried twice as one batch: find the record that fails, the others go on.
+                self.metrics.retries.labels(self.metrics.service, record.topic).inc()
+                return await self._bisect(part, pairs, f"failed as a whole ({error})")
             if self.park and attempts >= self.backoff.max_attempts:
                 await self._park(part, record, error, attempts=attempts, first=first)
                 self._finish(part, record)
                 return await self._apply_items(part, pairs[1:])
             await self._retry_wait(part, record, error, attempts)
         return True
+
+    async def _bisect(self, part: _Partition, pairs: list[tuple[Any, SinkEvent]], why: str) -> bool:
+        """Apply the halves of a failed batch one after the other (each with its own budget),
+        down to the one record that fails."""
+        half = len(pairs) // 2
+        log.info("%s: a batch of %d %s; bisecting", _where(pairs[0][0]), len(pairs), why)
+        return await self._apply_items(part, pairs[:half]) and await self._apply_items(
+            part, pairs[half:]
+        )
 
     def _observe(self, pairs: Sequence[tuple[Any, SinkEvent]], *, ok: bool, probe: bool) -> None:
         for i, (record, _) in enumerate(pairs):

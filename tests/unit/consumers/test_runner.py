@@ -687,3 +687,30 @@ async def test_revocation_abandons_a_write_that_outlasts_the_bound_and_commits_b
     await task
     release.set()
     assert consumer.committed_offsets == {P0: 1, P1: 3}
+
+
+async def test_a_batch_that_keeps_failing_as_a_whole_is_bisected_and_only_the_poison_parks() -> (
+    None
+):
+    async def behaviour(events: Sequence[SinkEvent], records: Sequence[SourceRecord]) -> list[Any]:
+        if any(r.offset == 5 for r in records):  # the target fails any call that carries it
+            raise Unavailable("502 from the proxy")
+        return [Outcome.APPLIED for _ in records]
+
+    async def single(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if record.topic == TOPIC and record.offset == 5:
+            raise Unavailable("502 from the proxy")
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=1)
+    producer = FakeProducer(consumer)
+    sink = FakeBatchSink(behaviour=single, batch_behaviour=behaviour)
+    for i in range(8):
+        keyed(consumer, 0, i, f"order-{i}".encode())
+    breaker = CircuitBreaker("odoo", BreakerSettings(min_keys=100))  # isolate the bisection
+    runner = make_runner(sink, consumer, producer, batch_size=8, breaker=breaker)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 8)
+    assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(8) if i != 5)
+    [parked] = producer.to(RETRY)
+    assert parked.header("ferry.retry.offset") == "5"
+    assert producer.to(f"dlq.{TOPIC}") == []
