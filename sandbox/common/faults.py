@@ -8,7 +8,10 @@ sandbox's own ``/__sandbox__/`` routes, which always answer:
 - ``hang_seconds`` (+ ``hang_count``): wait that long, then handle the request (a client that
   timed out never learns that its write was applied);
 - ``refuse_count``: close the connection as soon as a request arrives, no response;
-- ``downtime_seconds``: refuse every request for that long ("down").
+- ``downtime_seconds``: refuse every request for that long ("down");
+- ``error_if_body_contains`` (+ ``error_if_body_status``, default 503): answer that status to
+  every request whose body contains the text, and handle the others (one record that keeps
+  failing while the system serves everything else).
 
 An emulator adds faults of its own by subclassing ``FaultPlan`` and ``Faults``.
 """
@@ -40,6 +43,8 @@ class FaultPlan:
     hang_count: int | None = None
     refuse_count: int | None = 0
     downtime_until: float = 0.0
+    error_if_body_contains: str | None = None
+    error_if_body_status: int = 503
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class RequestFaults:
     latency: float
     error_status: int | None
     hang: float
+    body_match: bytes | None = None
+    body_match_status: int = 503
 
 
 class Faults:
@@ -60,6 +67,8 @@ class Faults:
         "hang_count",
         "refuse_count",
         "downtime_seconds",
+        "error_if_body_contains",
+        "error_if_body_status",
     )
 
     def __init__(self) -> None:
@@ -93,6 +102,11 @@ class Faults:
             plan.refuse_count = None if count is None else int(count)
         if values.get("downtime_seconds") is not None:
             plan.downtime_until = time.monotonic() + float(values["downtime_seconds"])
+        if "error_if_body_contains" in values:
+            text = values["error_if_body_contains"]
+            plan.error_if_body_contains = str(text) if text else None
+        if values.get("error_if_body_status") is not None:
+            plan.error_if_body_status = int(values["error_if_body_status"])
 
     def clear(self) -> None:
         with self._lock:
@@ -134,7 +148,14 @@ class Faults:
                 plan.hang_count -= 1
                 if plan.hang_count <= 0:
                     plan.hang_seconds, plan.hang_count = 0.0, None
-            return RequestFaults(plan.latency_ms / 1000.0, status, hang)
+            match = plan.error_if_body_contains
+            return RequestFaults(
+                plan.latency_ms / 1000.0,
+                status,
+                hang,
+                match.encode("utf-8") if match else None,
+                plan.error_if_body_status,
+            )
 
 
 class FaultMiddleware:
@@ -151,7 +172,8 @@ class FaultMiddleware:
         plan = self.faults.for_request(scope["path"])
         if plan.latency:
             await asyncio.sleep(plan.latency)
-        if plan.hang:
+        status = plan.error_status
+        if plan.hang or plan.body_match:
             # Read the request first, as the real servers do: the work still happens (and
             # commits) after the client has given up.
             messages: list[Message] = []
@@ -160,15 +182,15 @@ class FaultMiddleware:
                 messages.append(message)
                 if message["type"] != "http.request" or not message.get("more_body"):
                     break
-            await asyncio.sleep(plan.hang)
+            body = b"".join(m.get("body", b"") for m in messages)
+            if plan.body_match and plan.body_match in body:
+                status = status or plan.body_match_status
+            if plan.hang:
+                await asyncio.sleep(plan.hang)
             receive = _replay(messages, receive)
-        if plan.error_status:
-            phrase = HTTPStatus(plan.error_status).phrase
-            response = Response(
-                f"{plan.error_status} {phrase}",
-                status_code=plan.error_status,
-                media_type="text/plain",
-            )
+        if status:
+            phrase = HTTPStatus(status).phrase
+            response = Response(f"{status} {phrase}", status_code=status, media_type="text/plain")
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

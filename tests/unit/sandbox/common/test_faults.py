@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
-from sandbox.common.faults import SANDBOX_PREFIX, Faults, RequestFaults
+from sandbox.common.faults import SANDBOX_PREFIX, FaultMiddleware, Faults, RequestFaults
 from sandbox.odoo.faults import Faults as OdooFaults
 
 
@@ -55,3 +60,26 @@ def test_odoo_adds_serialization_failures() -> None:
     assert snapshot["serialization_failures_raised"] == 1
     faults.clear()
     assert faults.snapshot()["latency_ms"] == 0.0
+
+
+async def test_a_body_match_fails_only_the_requests_that_carry_it() -> None:
+    handled: list[bytes] = []
+
+    async def echo(request: Request) -> PlainTextResponse:
+        handled.append(await request.body())
+        return PlainTextResponse("ok")
+
+    faults = Faults()
+    app = FaultMiddleware(Starlette(routes=[Route("/rpc", echo, methods=["POST"])]), faults)
+    faults.configure(error_if_body_contains="#1002")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://odoo") as client:
+        assert (await client.post("/rpc", content=b'{"ref": "#1001"}')).status_code == 200
+        refused = await client.post("/rpc", content=b'{"ref": "#1002"}')
+        assert refused.status_code == 503
+        assert refused.text == "503 Service Unavailable"
+        faults.configure(error_if_body_status=504)
+        assert (await client.post("/rpc", content=b'{"ref": "#1002"}')).status_code == 504
+        faults.clear()
+        assert (await client.post("/rpc", content=b'{"ref": "#1002"}')).status_code == 200
+    assert handled == [b'{"ref": "#1001"}', b'{"ref": "#1002"}']
