@@ -9,6 +9,7 @@ BENCHMARKS = (
     "serde",
     "odoo_emulator",
     "odoo_client",
+    "odoo_backlog",
     "stream",
     "e2e_latency",
     "capture",
