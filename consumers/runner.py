@@ -463,6 +463,9 @@ class SinkRunner:
             if whole and attempts >= 2:
                 # Tried twice as one batch: find the record that fails, the others go on.
                 self.metrics.retries.labels(self.metrics.service, record.topic).inc()
+                half = len(pairs) // 2
+                if {r.key for r, _ in pairs[:half]}.isdisjoint(r.key for r, _ in pairs[half:]):
+                    await self._sound_out(pairs[half:])
                 return await self._bisect(part, pairs, f"failed as a whole ({error})")
             if self.park and attempts >= self.backoff.max_attempts:
                 await self._park(part, record, error, attempts=attempts, first=first)
@@ -480,9 +483,29 @@ class SinkRunner:
             part, pairs[half:]
         )
 
+    async def _sound_out(self, pairs: Sequence[tuple[Any, SinkEvent]]) -> None:
+        """One call for ``pairs`` whose only use is what it tells the breaker; nothing is
+        finished (the records are applied again in their turn, idempotently). Made for the
+        second half of a batch that failed as a whole before its first half is tried: if
+        both halves fail, two failed calls share no record and the target is judged down."""
+        try:
+            results: Sequence[BatchResult] = await self._call(pairs)
+        except TransientError as exc:
+            results = [exc] * len(pairs)
+        except PermanentError:
+            return
+        except (AuthenticationError, DlqBrakeTripped) as exc:
+            raise SinkStopped(str(exc)) from exc
+        failed = [isinstance(r, TransientError) and not isinstance(r, Deferred) for r in results]
+        if all(failed):
+            self._observe(pairs, ok=False, probe=False)
+        elif not any(failed):
+            self._observe(pairs, ok=True, probe=False)
+
     def _observe(self, pairs: Sequence[tuple[Any, SinkEvent]], *, ok: bool, probe: bool) -> None:
-        for i, (record, _) in enumerate(pairs):
-            self.breaker.record(ok, record.key, probe=probe and i == 0)
+        """Tell the breaker what one call for ``pairs`` did."""
+        if pairs:
+            self.breaker.record(ok, [record.key for record, _ in pairs], probe=probe)
 
     async def _admit(self, waiter: _Waiter) -> bool:
         """Wait while the target's breaker is open; True when this call is the probe."""

@@ -3,8 +3,9 @@
 Without it, a target outage looks to each partition like its own record failing again and
 again, and a per-record retry budget would park (or dead-letter) every record the outage
 touches. The breaker tells "the target is down" from "this record fails": it opens when, within
-``window_s``, most calls failed *and* the failures span at least ``min_keys`` distinct entity
-keys (one poison record, however often retried, never opens it). While open, callers wait
+``window_s``, most calls failed *and* two failed calls share no entity key (every call that
+carries one poison record fails, however often it is retried or split: such calls always share
+that key, so it never opens the breaker). While open, callers wait
 instead of calling; after ``open_s`` one caller probes; its success closes the breaker, its
 failure opens it again for twice as long (up to ``max_open_s``). A probe's failure counts
 against its own record's retry budget (callers that only waited do not), so poison records
@@ -19,7 +20,7 @@ import enum
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 __all__ = ["BreakerSettings", "BreakerState", "CircuitBreaker"]
@@ -37,7 +38,6 @@ class BreakerState(enum.Enum):
 class BreakerSettings:
     window_s: float = 10.0
     failure_ratio: float = 0.5
-    min_keys: int = 2
     open_s: float = 1.0
     max_open_s: float = 30.0
 
@@ -58,7 +58,7 @@ class CircuitBreaker:
         self.settings = settings or BreakerSettings()
         self._clock = clock
         self._on_change = on_change
-        self._calls: deque[tuple[float, bool, object]] = deque()
+        self._calls: deque[tuple[float, bool, frozenset[object]]] = deque()
         self._state = BreakerState.CLOSED
         self._open_for = self.settings.open_s
         self._open_until = 0.0
@@ -118,10 +118,10 @@ class CircuitBreaker:
             self._open_until = self._clock()
             self._set(BreakerState.OPEN)
 
-    def record(self, ok: bool, key: object = None, *, probe: bool = False) -> None:
-        """The outcome of one call. A failure of a key that is not the target's fault (a
-        record-specific transient error) counts the same: only the spread over keys tells
-        them apart."""
+    def record(self, ok: bool, keys: Iterable[object] = (None,), *, probe: bool = False) -> None:
+        """The outcome of one call made for the records of ``keys``. A failure that is not
+        the target's fault (one record's own transient error) counts the same: only failures
+        of calls that share no key tell an outage from a record that fails."""
         now = self._clock()
         if probe or self._state is BreakerState.HALF_OPEN:
             if ok:
@@ -134,18 +134,18 @@ class CircuitBreaker:
             return
         if self._state is BreakerState.OPEN:
             return  # a call admitted before the breaker opened
-        self._calls.append((now, ok, key))
+        called = frozenset(keys)
         horizon = now - self.settings.window_s
         while self._calls and self._calls[0][0] < horizon:
             self._calls.popleft()
         if ok:
+            self._calls.append((now, True, called))
             return
-        failed_keys = {k for _, good, k in self._calls if not good}
-        failures = sum(1 for _, good, _ in self._calls if not good)
-        if (
-            len(failed_keys) >= self.settings.min_keys
-            and failures / len(self._calls) >= self.settings.failure_ratio
-        ):
+        failed = [k for _, good, k in self._calls if not good]
+        independent = any(called.isdisjoint(other) for other in failed)
+        self._calls.append((now, False, called))
+        failures = len(failed) + 1
+        if independent and failures / len(self._calls) >= self.settings.failure_ratio:
             self._open(now)
 
     def _open(self, now: float) -> None:

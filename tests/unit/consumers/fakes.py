@@ -247,12 +247,15 @@ class FakeSink:
     seen: list[tuple[int, int]] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     is_ready: bool = True
+    idempotent: bool = False  # an order applied before is a DUPLICATE, as a real sink says
 
     async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome:
         self.seen.append((record.partition, record.offset))
         outcome = Outcome.APPLIED
         if self.behaviour is not None:
             outcome = await self.behaviour(event, record)
+        if self.idempotent and str(event.data["external_id"]) in self.applied:
+            return Outcome.DUPLICATE
         if outcome is Outcome.APPLIED:
             self.applied.append(str(event.data["external_id"]))
         return outcome
@@ -286,7 +289,10 @@ class FakeBatchSink(FakeSink):
                 except Exception as exc:  # the sink's own error for this event
                     results.append(exc)
             return results
-        for event, result in zip(events, results, strict=False):
+        for i, (event, result) in enumerate(zip(events, results, strict=False)):
             if result is Outcome.APPLIED:
-                self.applied.append(str(event.data["external_id"]))
+                if self.idempotent and str(event.data["external_id"]) in self.applied:
+                    results[i] = Outcome.DUPLICATE
+                else:
+                    self.applied.append(str(event.data["external_id"]))
         return results

@@ -655,7 +655,7 @@ async def test_a_sinks_own_wait_never_opens_the_breaker() -> None:
     for i in range(6):
         keyed(consumer, i % 2, i, f"order-{i}".encode())
     seen: list[BreakerState] = []
-    breaker = CircuitBreaker("odoo", BreakerSettings(min_keys=2), on_change=seen.append)
+    breaker = CircuitBreaker("odoo", on_change=seen.append)
     patient = Backoff(max_attempts=50, base_delay_s=0.001, max_delay_s=0.002)
     runner = make_runner(sink, consumer, producer, breaker=breaker, backoff=patient)
     await run_until(runner, lambda: len(sink.applied) == 6)
@@ -704,13 +704,51 @@ async def test_a_batch_that_keeps_failing_as_a_whole_is_bisected_and_only_the_po
 
     consumer = FakeConsumer(partitions=1)
     producer = FakeProducer(consumer)
-    sink = FakeBatchSink(behaviour=single, batch_behaviour=behaviour)
+    sink = FakeBatchSink(behaviour=single, batch_behaviour=behaviour, idempotent=True)
     for i in range(8):
         keyed(consumer, 0, i, f"order-{i}".encode())
-    breaker = CircuitBreaker("odoo", BreakerSettings(min_keys=100))  # isolate the bisection
+    seen: list[BreakerState] = []
+    breaker = CircuitBreaker("odoo", on_change=seen.append)
     runner = make_runner(sink, consumer, producer, batch_size=8, breaker=breaker)
     await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 8)
     assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(8) if i != 5)
     [parked] = producer.to(RETRY)
     assert parked.header("ferry.retry.offset") == "5"
     assert producer.to(f"dlq.{TOPIC}") == []
+    assert seen == []  # every failed call carried the poison record: not an outage
+
+
+async def test_a_batch_failing_as_a_whole_in_an_outage_opens_the_breaker_and_parks_nothing() -> (
+    None
+):
+    down = True
+
+    async def behaviour(events: Sequence[SinkEvent], records: Sequence[SourceRecord]) -> list[Any]:
+        if down:
+            raise Unavailable("connection refused")
+        return [Outcome.APPLIED for _ in records]
+
+    async def single(event: SinkEvent, record: SourceRecord) -> Outcome:
+        if down:
+            raise Unavailable("connection refused")
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=1)  # one busy partition: no other calls to compare
+    producer = FakeProducer(consumer)
+    sink = FakeBatchSink(behaviour=single, batch_behaviour=behaviour, idempotent=True)
+    for i in range(8):
+        keyed(consumer, 0, i, f"order-{i}".encode())
+    states: list[BreakerState] = []
+    breaker = CircuitBreaker(
+        "odoo", BreakerSettings(open_s=0.01, max_open_s=0.02), on_change=states.append
+    )
+    budget = Backoff(max_attempts=8, base_delay_s=0.001, max_delay_s=0.002)
+    runner = make_runner(sink, consumer, producer, batch_size=8, breaker=breaker, backoff=budget)
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: states.count(BreakerState.HALF_OPEN) >= 4)
+    down = False
+    await eventually(lambda: consumer.committed_offsets.get(P0) == 8)
+    runner.stop()
+    await task
+    assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(8))
+    assert producer.sent == []

@@ -15,43 +15,51 @@ class Clock:
 
 def breaker(clock: Clock) -> CircuitBreaker:
     return CircuitBreaker(
-        "odoo", BreakerSettings(window_s=10, failure_ratio=0.5, min_keys=3, open_s=2), clock=clock
+        "odoo", BreakerSettings(window_s=10, failure_ratio=0.5, open_s=2), clock=clock
     )
 
 
 def test_one_poison_key_never_opens_it_however_often_it_fails() -> None:
     b = breaker(Clock())
     for _ in range(500):
-        b.record(False, b"order-7")
+        b.record(False, [b"order-7"])
     assert b.state is BreakerState.CLOSED
 
 
-def test_failures_across_many_keys_open_it() -> None:
+def test_every_call_carrying_one_poison_record_shares_it_and_never_opens_it() -> None:
     b = breaker(Clock())
-    b.record(True, b"a")
-    b.record(False, b"b")
-    b.record(False, b"c")
+    b.record(False, [b"a", b"p", b"c", b"d"])  # a batch, then its halves, then p alone
+    b.record(False, [b"a", b"p"])
+    b.record(False, [b"p"])
+    b.record(True, [b"c", b"d"])
+    b.record(False, [b"p"])
     assert b.closed
-    b.record(False, b"d")  # 3 keys, 3 of 4 calls failed
+
+
+def test_failed_calls_that_share_no_record_open_it() -> None:
+    b = breaker(Clock())
+    b.record(True, [b"a"])
+    b.record(False, [b"b", b"c"])
+    assert b.closed
+    b.record(False, [b"d"])  # shares nothing with the other failure; 2 of 3 calls failed
     assert b.state is BreakerState.OPEN
 
 
 def test_mostly_successful_calls_keep_it_closed_despite_failing_keys() -> None:
     b = breaker(Clock())
     for i in range(10):
-        b.record(True, i)
+        b.record(True, [i])
     for key in (b"x", b"y", b"z"):
-        b.record(False, key)
+        b.record(False, [key])
     assert b.closed  # 3 of 13 failed
 
 
 def test_old_calls_leave_the_window() -> None:
     clock = Clock()
     b = breaker(clock)
-    b.record(False, b"a")
-    b.record(False, b"b")
+    b.record(False, [b"a"])
     clock.now += 11
-    b.record(False, b"c")
+    b.record(False, [b"c"])
     assert b.closed
 
 
@@ -59,7 +67,7 @@ async def test_open_waits_then_one_probe_closes_it() -> None:
     clock = Clock()
     b = breaker(clock)
     for key in (b"a", b"b", b"c"):
-        b.record(False, key)
+        b.record(False, [key])
     assert b.state.value == "open"
     waiting = asyncio.create_task(b.admit())
     await asyncio.sleep(0.01)
@@ -71,7 +79,7 @@ async def test_open_waits_then_one_probe_closes_it() -> None:
     other = asyncio.create_task(b.admit())
     await asyncio.sleep(0.01)
     assert not other.done()  # one probe at a time
-    b.record(True, b"a", probe=True)
+    b.record(True, [b"a"], probe=True)
     assert await asyncio.wait_for(other, 1) is False
     assert b.closed
 
@@ -80,10 +88,10 @@ async def test_a_failed_probe_opens_it_for_twice_as_long() -> None:
     clock = Clock()
     b = breaker(clock)
     for key in (b"a", b"b", b"c"):
-        b.record(False, key)
+        b.record(False, [key])
     clock.now += 2
     assert await b.admit() is True
-    b.record(False, b"a", probe=True)
+    b.record(False, [b"a"], probe=True)
     assert b.state is BreakerState.OPEN
     clock.now += 3
     assert await asyncio.wait_for(asyncio.shield(_admit_soon(b)), 0.05) is None  # still open
@@ -100,10 +108,9 @@ async def _admit_soon(b: CircuitBreaker) -> bool | None:
 
 def test_state_changes_are_reported() -> None:
     seen: list[BreakerState] = []
-    b = CircuitBreaker(
-        "odoo", BreakerSettings(min_keys=1, failure_ratio=0.5), on_change=seen.append
-    )
-    b.record(False, b"a")
+    b = CircuitBreaker("odoo", on_change=seen.append)
+    b.record(False, [b"a"])
+    b.record(False, [b"b"])
     assert seen == [BreakerState.OPEN]
 
 
@@ -111,7 +118,7 @@ async def test_a_probe_that_learned_nothing_lets_the_next_caller_probe() -> None
     clock = Clock()
     b = breaker(clock)
     for key in (b"a", b"b", b"c"):
-        b.record(False, key)
+        b.record(False, [key])
     clock.now += 2
     assert b.try_admit() is True
     assert b.try_admit() is None  # one probe at a time
