@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -316,12 +317,53 @@ async def test_odoo_down_nothing_is_dead_lettered_and_everything_arrives_once_it
     odoo.faults(error_status=503)
     orders = batch(5)
     await produce(kafka_bootstrap, orders)
-    await eventually(lambda: sink.metric("ferry_retries_total") >= 5, timeout_s=60, what="retries")
+    await eventually(lambda: sink.metric("ferry_breaker_open") == 1, timeout_s=60, what="breaker")
+    # The outage lasts well beyond every record's own budget (8 tries at most 0.5 s apart):
+    # the breaker holds the sink back instead of parking the orders one by one.
+    await asyncio.sleep(10)
     dlq_before = sink.metric("ferry_dlq_total")
     odoo.clear_faults()
     await eventually(lambda: odoo.confirmed(refs(orders)) == 5, timeout_s=60, what="5 orders")
     assert odoo.orders(refs(orders)) == 5
     assert sink.metric("ferry_dlq_total") == dlq_before == 0
+    assert sink.metric("ferry_parked_total") == 0
+    assert sink.metric("ferry_breaker_open") == 0
+    assert sink.kill(signal.SIGTERM) == 0
+
+
+async def test_a_record_that_keeps_failing_parks_only_its_key_then_is_dead_lettered(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any
+) -> None:
+    orders = batch(10)
+    poison = orders[4]
+    follower = dict(poison, source_updated_at=poison["source_updated_at"] + timedelta(minutes=1))
+    key = f"shop:order:{poison['external_id'].rsplit('_', 1)[1]}".encode()
+    sink = make_sink(
+        FERRY__RETRY__MAX_ATTEMPTS="3",
+        FERRY__RETRY__GIVE_UP_AFTER_S="6",
+        FERRY__RETRY__LANE_MAX_DELAY_S="1",
+    )
+    sink.start()
+    sink.wait_ready()
+    # Every request that carries this order answers 503; Odoo serves everything else.
+    odoo.faults(error_if_body_contains=f'"{poison["client_order_ref"]}"')
+    await produce(kafka_bootstrap, [*orders, follower])
+    others = [o for o in orders if o is not poison]
+    await eventually(lambda: odoo.confirmed(refs(others)) == 9, timeout_s=60, what="9 orders")
+    await eventually(lambda: sink.metric("ferry_parked_total") == 2, timeout_s=60, what="parked")
+
+    found: list[Any] = []
+    for _ in range(60):
+        found[:] = await dead_letters(kafka_bootstrap, key)
+        if len(found) == 2:
+            break
+        await asyncio.sleep(0.5)
+    rules = sorted(dict(r.headers)["ferry.error.rule"].decode() for r in found)
+    assert rules == ["retries_exhausted", "retries_exhausted"]  # the order and its follower
+    assert {dict(r.headers)["ferry.error.topic"].decode() for r in found} == {TOPIC}
+    assert odoo.orders(refs([poison])) == 0
+    assert odoo.orders(refs(others)) == 9
+    assert sink.metric("ferry_breaker_open") == 0  # one failing order is not an outage
     assert sink.kill(signal.SIGTERM) == 0
 
 
