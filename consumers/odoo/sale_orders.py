@@ -1,9 +1,11 @@
 """Apply ``odoo.sale_order.upsert`` commands to Odoo, idempotently and never backwards.
 
 An order is known by its external id ``ferry.shop_order_<id>`` and carries the version it was
-written at as a stamp ``<external id>@<source_updated_at>`` in ``origin``.
-:class:`SaleOrderApplier` creates, rewrites and confirms orders by those two keys; why it works
-this way (idempotency, crash windows, version guard, updates, currency): ``docs/odoo-sink.md``.
+written at as a stamp ``<external id>@<source_updated_at>#<digest>`` in ``origin``.
+:class:`SaleOrderApplier` creates, rewrites, cancels and confirms orders by those two keys, a
+batch of commands in a handful of calls (one command is a batch of one); why it works this
+way (idempotency, crash windows, version guard, updates, currency, the batch path):
+``docs/odoo-sink.md``.
 """
 
 from __future__ import annotations

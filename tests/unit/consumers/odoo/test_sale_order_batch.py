@@ -284,10 +284,14 @@ async def test_an_order_whose_earlier_command_failed_transiently_waits(
 ) -> None:
     """The newer command of an order is not applied before the older one is retried."""
     applier = SaleOrderApplier(odoo.client(), settle_s=120.0)
-    applier._unsure["ferry.shop_order_14"] = applier._clock()  # a write still running
+    odoo.hold[("sale.order", "create")] = 1  # goes unanswered: order 14 may still be created
+    [unanswered] = await applier.apply_batch([order(14)])
+    assert isinstance(unanswered, Unavailable)
+    assert unanswered.ambiguous
     newer = order(14, source_updated_at=START + timedelta(1))
     results = await applier.apply_batch([order(14), order(15), newer])
     assert isinstance(results[0], Unavailable)
+    assert "may still be running" in str(results[0])
     assert results[2] is results[0]
     assert results[1] is Outcome.APPLIED
     assert odoo.sale_orders_of(["ferry.shop_order_14"]) == {"ferry.shop_order_14": []}
