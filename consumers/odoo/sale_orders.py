@@ -30,6 +30,7 @@ from consumers.odoo.lookups import (
 )
 from consumers.odoo.sale_order_batch import create_with_xmlids, each, register_xmlids, rounds
 from ferry.errors import (
+    Deferred,
     FerryError,
     PermanentError,
     Rejected,
@@ -230,13 +231,14 @@ class SaleOrderApplier:
         return _Item(position, command, external_id, name, version, digest, stamp)
 
     def _check_settled(self, external_id: str) -> None:
-        """``Unavailable`` while an unanswered write of this order may still be running."""
+        """``Deferred`` while an unanswered write of this order may still be running (the
+        sink's own wait: it says nothing of Odoo's health, so the breaker does not count it)."""
         unsure_since = self._unsure.get(external_id)
         if unsure_since is None:
             return
         wait = unsure_since + self.settle_s - self._clock()
         if wait > 0:
-            raise Unavailable(
+            raise Deferred(
                 f"{external_id}: an earlier write may still be running in Odoo; "
                 f"looking again in {wait:.0f} s",
                 retry_after=wait,

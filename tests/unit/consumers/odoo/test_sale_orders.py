@@ -17,7 +17,7 @@ from consumers.odoo.sink import OdooSaleOrderSink
 from consumers.odoo.target import OdooTarget
 from consumers.runner import Outcome
 from ferry.envelope import CloudEvent
-from ferry.errors import AuthenticationError, Rejected, Unavailable, ValidationError
+from ferry.errors import AuthenticationError, Deferred, Rejected, Unavailable, ValidationError
 from ferry.sink import SinkEvent
 from tests.unit.consumers.fakes import Record, command
 from tests.unit.consumers.odoo.mini_odoo import Crash, MiniOdoo
@@ -298,7 +298,7 @@ async def test_a_write_odoo_commits_after_the_client_gave_up_never_doubles_the_o
     del odoo.after[call]
     # The redelivery, moments later: the first transaction has not committed.
     clock.now += 1
-    with pytest.raises(Unavailable, match="may still be running"):
+    with pytest.raises(Deferred, match="may still be running"):
         await sink.apply(cmd)
     # The first transaction commits; once Odoo's longest request time has passed, look again.
     for model, row in late:
