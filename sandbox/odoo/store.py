@@ -4,6 +4,7 @@ Every RPC call is one transaction. Changes are applied to the in-memory tables a
 transaction sees its own writes); the first touch of a row keeps its original value in the undo
 log. ``commit`` writes only the touched rows to SQLite, in one ``executemany`` per kind of change
 and one SQLite transaction; ``rollback`` restores the originals. Savepoints stack undo layers.
+Field indexes (``orm.index``) follow every change of a row, a rollback's included.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from .orm.index import FieldIndex
 
 Row = dict[str, Any]
 Key = tuple[str, int]
@@ -30,6 +33,7 @@ class Store:
         self.sequences: dict[str, int] = {}
         self._layers: list[dict[Key, Row | None]] = []
         self._seq_snapshots: list[dict[str, int]] = []
+        self.indexes: dict[str, dict[str, FieldIndex]] = {}
         self._db: sqlite3.Connection | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,10 +96,14 @@ class Store:
 
     def _restore(self, layer: dict[Key, Row | None]) -> None:
         for (model, rec_id), original in layer.items():
+            current = self.tables[model].get(rec_id)
+            if current is not None:
+                self._unindex(model, rec_id, current)
             if original is None:
                 self.tables[model].pop(rec_id, None)
             else:
                 self.tables[model][rec_id] = original
+                self._index(model, rec_id, original)
 
     def commit(self) -> None:
         touched: set[Key] = set()
@@ -128,6 +136,34 @@ class Store:
             db.execute("ROLLBACK")
             raise
 
+    # -- indexes ------------------------------------------------------------------------------
+
+    def add_index(
+        self, model: str, fname: str, folded: bool = False, ordered: bool = False
+    ) -> None:
+        """Index ``model.fname`` (built from the rows there are); kept if it exists alike."""
+        per_model = self.indexes.setdefault(model, {})
+        found = per_model.get(fname)
+        if found is not None and (found.folded, found.ordered) == (folded, ordered):
+            return
+        index = per_model[fname] = FieldIndex(folded, ordered)
+        for rec_id, row in self.tables[model].items():
+            index.add(rec_id, row.get(fname))
+
+    def drop_index(self, model: str, fname: str) -> None:
+        self.indexes.get(model, {}).pop(fname, None)
+
+    def index(self, model: str, fname: str) -> FieldIndex | None:
+        return self.indexes.get(model, {}).get(fname)
+
+    def _index(self, model: str, rec_id: int, row: Row) -> None:
+        for fname, index in self.indexes.get(model, {}).items():
+            index.add(rec_id, row.get(fname))
+
+    def _unindex(self, model: str, rec_id: int, row: Row) -> None:
+        for fname, index in self.indexes.get(model, {}).items():
+            index.remove(rec_id, row.get(fname))
+
     # -- row operations -----------------------------------------------------------------------
 
     def _touch(self, model: str, rec_id: int) -> None:
@@ -147,43 +183,61 @@ class Store:
 
     def insert(self, model: str, row: Row) -> int:
         rec_id = self.next_id(model)
-        self._touch(model, rec_id)
-        row["id"] = rec_id
-        self.tables[model][rec_id] = row
+        self.insert_with_id(model, rec_id, row)
         return rec_id
 
     def insert_with_id(self, model: str, rec_id: int, row: Row) -> None:
         self._touch(model, rec_id)
+        current = self.tables[model].get(rec_id)
+        if current is not None:
+            self._unindex(model, rec_id, current)
         row["id"] = rec_id
         self.tables[model][rec_id] = row
+        self._index(model, rec_id, row)
         if self.sequences.get(model, 0) < rec_id:
             self.sequences[model] = rec_id
 
     def update(self, model: str, rec_id: int, values: Row) -> None:
         self._touch(model, rec_id)
-        self.tables[model][rec_id].update(values)
+        row = self.tables[model][rec_id]
+        for fname, index in self.indexes.get(model, {}).items():
+            if fname in values:
+                old, new = row.get(fname), values[fname]
+                if old != new or type(old) is not type(new):
+                    index.remove(rec_id, old)
+                    index.add(rec_id, new)
+        row.update(values)
 
     def delete(self, model: str, rec_id: int) -> None:
         self._touch(model, rec_id)
-        self.tables[model].pop(rec_id, None)
+        row = self.tables[model].pop(rec_id, None)
+        if row is not None:
+            self._unindex(model, rec_id, row)
 
     def drop_field(self, model: str, fname: str) -> None:
         """``ALTER TABLE ... DROP COLUMN``: the field's values leave every row."""
         for rec_id, row in self.tables[model].items():
             if fname in row:
                 self._touch(model, rec_id)
+                self._unindex(model, rec_id, row)
                 del row[fname]
+                self._index(model, rec_id, row)
 
     def rename_field(self, model: str, old: str, new: str) -> None:
         """``ALTER TABLE ... RENAME COLUMN``: every row's value moves to the new name."""
         for rec_id, row in self.tables[model].items():
             if old in row:
                 self._touch(model, rec_id)
+                self._unindex(model, rec_id, row)
                 row[new] = row.pop(old)
+                self._index(model, rec_id, row)
 
     def clear(self) -> None:
         self.tables.clear()
         self.sequences.clear()
+        for per_model in self.indexes.values():
+            for index in per_model.values():
+                index.clear()
         self._layers = []
         self._seq_snapshots = []
         if self._db is not None:

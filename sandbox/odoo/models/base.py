@@ -43,9 +43,9 @@ class IrModelData(BaseModel):
         return {
             "name": f.Char("External Identifier", required=True),
             "complete_name": f.Char("Complete ID", compute=_imd_complete_name),
-            "model": f.Char("Model Name", required=True),
+            "model": f.Char("Model Name", required=True, index=True),
             "module": f.Char("Module", required=True, default=""),
-            "res_id": f.Integer("Record ID"),
+            "res_id": f.Integer("Record ID", index=True),
             "noupdate": f.Boolean("Non Updatable"),
             "reference": f.Char("Reference", compute=_imd_reference),
         }
@@ -174,7 +174,7 @@ class ResPartner(BaseModel):
             "name": f.Char("Name"),
             "complete_name": f.Char("Complete Name", compute=_partner_complete_name),
             "type": f.Selection(PARTNER_TYPES, "Address Type", default="contact"),
-            "email": f.Char("Email"),
+            "email": f.Char("Email", index=True),
             "phone": f.Char("Phone"),
             "mobile": f.Char("Mobile"),
             "website": f.Char("Website Link"),

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..orm import fields as f
+from ..orm import plan
 from ..orm.fields import Compute, Field
+from ..orm.index import Probe
 from ..orm.model import BaseModel, Env
 
 VARIANT_FIELDS = ("default_code", "barcode")
@@ -128,6 +130,18 @@ class ProductTemplate(BaseModel):
     def before_unlink(self, ids: list[int]) -> None:
         return None
 
+    def search_probe(self, fname: str, operator: str, right: Any) -> Probe | None:
+        """``default_code``/``barcode`` (their single variant's): the templates of the variants
+        the same leaf finds."""
+        if fname not in VARIANT_FIELDS:
+            return None
+        variants = self.env["product.product"]
+        found = plan.probe(variants, (fname, operator, right))
+        if found is None:
+            return None
+        table = variants.table
+        return Probe(found.size, lambda: {table[v]["product_tmpl_id"] for v in found.fetch()})
+
 
 def _company_currency(env: Env, ids: list[int]) -> dict[int, Any]:
     company = env.store.tables["res.company"].get(1, {})
@@ -135,12 +149,12 @@ def _company_currency(env: Env, ids: list[int]) -> dict[int, Any]:
 
 
 def _variants_by_template(env: Env, ids: list[int]) -> dict[int, list[int]]:
-    wanted = set(ids)
     out: dict[int, list[int]] = {i: [] for i in ids}
-    for pid, row in env.store.tables["product.product"].items():
-        tid = row.get("product_tmpl_id")
-        if tid in wanted and row.get("active", True):
-            out[tid].append(pid)
+    table = env.store.tables["product.product"]
+    for pid in sorted(env["product.product"].ids_where("product_tmpl_id", set(ids))):
+        row = table[pid]
+        if row.get("active", True):
+            out[row["product_tmpl_id"]].append(pid)
     return out
 
 
@@ -221,7 +235,9 @@ def quantities(env: Env, product_ids: list[int]) -> dict[int, dict[str, float]]:
         if pid in wanted and row.get("location_id") in inside:
             out[pid]["qty_available"] += float(row.get("quantity") or 0.0)
             reserved[pid] += float(row.get("reserved_quantity") or 0.0)
-    for row in env.store.tables["stock.move"].values():
+    moves = env.store.tables["stock.move"]
+    for move in sorted(env["stock.move"].ids_where("product_id", wanted)):
+        row = moves[move]
         pid = row.get("product_id")
         if pid not in wanted or row.get("state") not in TODO_MOVE_STATES:
             continue
@@ -254,8 +270,8 @@ class ProductProduct(BaseModel):
             "product_tmpl_id": f.Many2one(
                 "product.template", "Product Template", required=True, ondelete="cascade"
             ),
-            "default_code": f.Char("Internal Reference"),
-            "barcode": f.Char("Barcode"),
+            "default_code": f.Char("Internal Reference", index=True),
+            "barcode": f.Char("Barcode", index=True),
             "active": f.Boolean("Active", default=True),
             "lst_price": f.Float("Sales Price", compute=_lst_price, inverse=_lst_price_inverse),
             "qty_available": f.Float("Quantity On Hand", compute=_product_qty("qty_available")),

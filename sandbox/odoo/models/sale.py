@@ -31,11 +31,13 @@ class SaleOrder(BaseModel):
     @classmethod
     def declare_fields(cls, major: int) -> dict[str, Field]:
         return {
-            "name": f.Char("Order Reference", required=True, readonly=True, default="New"),
+            "name": f.Char(
+                "Order Reference", required=True, readonly=True, default="New", index=True
+            ),
             "partner_id": f.Many2one("res.partner", "Customer", required=True),
             "partner_invoice_id": f.Many2one("res.partner", "Invoice Address"),
             "partner_shipping_id": f.Many2one("res.partner", "Delivery Address"),
-            "client_order_ref": f.Char("Customer Reference"),
+            "client_order_ref": f.Char("Customer Reference", index=True),
             "origin": f.Char("Source Document"),
             "date_order": f.Datetime("Order Date", required=True, default=lambda env: env.now),
             "validity_date": f.Date("Expiration"),
@@ -153,7 +155,9 @@ def _line_subtotal(row: dict[str, Any]) -> float:
 
 def _amounts(env: Env, ids: list[int]) -> dict[int, Any]:
     totals = dict.fromkeys(ids, 0.0)
-    for row in env.store.tables["sale.order.line"].values():
+    lines = env.store.tables["sale.order.line"]
+    for line in sorted(env["sale.order.line"].ids_where("order_id", ids)):
+        row = lines[line]
         oid = row.get("order_id")
         if oid in totals:
             totals[oid] = round(totals[oid] + _line_subtotal(row), 2)

@@ -13,6 +13,7 @@ from typing import Any
 from ..exceptions import UserError
 from ..orm import fields as f
 from ..orm.fields import Field
+from ..orm.load import xmlid_lookup
 from ..orm.model import BaseModel, Env
 
 LOCATION_USAGES = [
@@ -33,10 +34,8 @@ INVENTORY_LOSS = ("stock", "stock_location_inventory")
 
 
 def xmlid_res_id(env: Env, module: str, name: str) -> int | None:
-    for row in env.store.tables["ir.model.data"].values():
-        if row.get("module") == module and row.get("name") == name:
-            return int(row["res_id"])
-    return None
+    found = xmlid_lookup(env["ir.model.data"], module, name)
+    return found[1] if found else None
 
 
 def location_of_usage(env: Env, xmlid: tuple[str, str], usage: str) -> int:

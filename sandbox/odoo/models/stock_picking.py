@@ -253,7 +253,7 @@ class StockMove(BaseModel):
         """``_trigger_assign``: moves waiting for a product that just arrived where they take
         from try to reserve again."""
         waiting = []
-        for move in sorted(self.table):
+        for move in sorted(self.ids_where("product_id", {p for p, _loc in arrived})):
             row = self.table[move]
             if row.get("state") not in ("confirmed", "partially_available"):
                 continue
@@ -269,11 +269,11 @@ class StockMove(BaseModel):
 def recompute_picking_state(env: Env, picking_ids: list[int]) -> None:
     """``stock.picking._compute_state`` from the moves (a stored field: a change is a write)."""
     pickings = env["stock.picking"]
-    moves = env.store.tables["stock.move"]
+    moves = env["stock.move"]
     by_picking: dict[int, list[dict[str, Any]]] = {p: [] for p in picking_ids}
-    for row in moves.values():
-        if row.get("picking_id") in by_picking:
-            by_picking[row["picking_id"]].append(row)
+    for move in sorted(moves.ids_where("picking_id", by_picking)):
+        row = moves.table[move]
+        by_picking[row["picking_id"]].append(row)
     for picking in picking_ids:
         if picking not in pickings.table:
             continue
@@ -407,11 +407,11 @@ class StockPicking(BaseModel):
         return moves
 
     def _move_ids(self, picking_ids: list[int], states: tuple[str, ...] | None = None) -> list[int]:
-        wanted = set(picking_ids)
+        moves = self.env["stock.move"]
         return [
             m
-            for m, row in sorted(self.env.store.tables["stock.move"].items())
-            if row.get("picking_id") in wanted and (states is None or row.get("state") in states)
+            for m in sorted(moves.ids_where("picking_id", picking_ids))
+            if states is None or moves.table[m].get("state") in states
         ]
 
     @api_records
@@ -570,11 +570,14 @@ def create_deliveries(env: Env, order_ids: list[int]) -> None:
     assert isinstance(moves, StockMove)
     for order_id in order_ids:
         order = orders[order_id]
+        order_lines = [
+            (lid, lines[lid])
+            for lid in sorted(env["sale.order.line"].ids_where("order_id", [order_id]))
+        ]
         goods = [
             (lid, row)
-            for lid, row in sorted(lines.items())
-            if row.get("order_id") == order_id
-            and row.get("product_id")
+            for lid, row in order_lines
+            if row.get("product_id")
             and _is_goods(env, row["product_id"])
             and float(row.get("product_uom_qty") or 0.0) > 0
         ]
@@ -632,8 +635,8 @@ def cancel_deliveries(env: Env, order_ids: list[int]) -> None:
     assert isinstance(pickings, StockPicking)
     open_ids = [
         p
-        for p, row in sorted(pickings.table.items())
-        if row.get("sale_id") in set(order_ids) and row.get("state") not in ("done", "cancel")
+        for p in sorted(pickings.ids_where("sale_id", order_ids))
+        if pickings.table[p].get("state") not in ("done", "cancel")
     ]
     if open_ids:
         pickings.action_cancel(open_ids)

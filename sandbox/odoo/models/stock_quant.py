@@ -199,8 +199,8 @@ class StockQuant(BaseModel):
         locations = {location_id} if strict else descendants(self.env, [location_id])
         found = [
             i
-            for i, row in self.table.items()
-            if row.get("product_id") == product_id and row.get("location_id") in locations
+            for i in self.ids_where("product_id", [product_id])
+            if self.table[i].get("location_id") in locations
         ]
         return sorted(found, key=lambda i: (self.table[i].get("in_date") or "", i))
 

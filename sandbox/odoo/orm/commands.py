@@ -50,7 +50,7 @@ def _apply_o2m(
     inverse_field = comodel.fields_map[inverse]
 
     def current() -> list[int]:
-        return [i for i, row in comodel.table.items() if row.get(inverse) == rec_id]
+        return sorted(comodel.ids_where(inverse, [rec_id]))
 
     def detach(ids: list[int]) -> None:
         if not ids:

@@ -1,4 +1,5 @@
-"""Domains: Odoo's prefix notation parsed into a tree and evaluated to a set of ids.
+"""Domains: Odoo's prefix notation parsed into a tree, and the ids each leaf matches (the tree
+is evaluated by ``plan``, which looks leaves up in indexes when it can).
 
 A leaf is ``(path, operator, value)``; ``&``/``|`` take the next two terms, ``!`` the next one,
 and consecutive terms are implicitly ANDed. Null semantics follow PostgreSQL as Odoo writes its
@@ -102,22 +103,6 @@ def mentions(domain: Sequence[Any] | None, field_name: str) -> bool:
     )
 
 
-def evaluate(model: BaseModel, node: Node, ids: set[int]) -> set[int]:
-    kind = node[0]
-    if kind == "true":
-        return set(ids)
-    if kind == "!":
-        return ids - evaluate(model, node[1], ids)
-    if kind == "&":
-        first = evaluate(model, node[1], ids)
-        return evaluate(model, node[2], first) if first else first
-    if kind == "|":
-        first = evaluate(model, node[1], ids)
-        rest = ids - first
-        return first | (evaluate(model, node[2], rest) if rest else set())
-    return _leaf(model, node[1], ids)
-
-
 @lru_cache(maxsize=512)
 def like_regex(pattern: str, insensitive: bool, wrap: bool) -> re.Pattern[str]:
     out = []
@@ -140,7 +125,8 @@ def like_regex(pattern: str, insensitive: bool, wrap: bool) -> re.Pattern[str]:
     return re.compile(body, re.DOTALL | (re.IGNORECASE if insensitive else 0))
 
 
-def _leaf(model: BaseModel, leaf: Leaf, ids: set[int]) -> set[int]:
+def match_leaf(model: BaseModel, leaf: Leaf, ids: set[int]) -> set[int]:
+    """The ``ids`` that ``leaf`` matches."""
     left, operator, right = leaf
     if (left, operator, right) == TRUE_LEAF:
         return set(ids)
@@ -162,7 +148,7 @@ def _leaf(model: BaseModel, leaf: Leaf, ids: set[int]) -> set[int]:
         comodel = model.env[comodel_name] if comodel_name else model
         targets = _hierarchy(comodel, right, operator)
         return _compare(model, fld.type, fname, "in", list(targets), ids)
-    if fld.type in ("many2one", *X2MANY) and _is_name_value(right):
+    if fld.type in ("many2one", *X2MANY) and is_name_value(right):
         assert fld.relation is not None
         comodel = model.env[fld.relation].with_context(active_test=False)
         positive = NEGATIVE.get(operator, operator)
@@ -176,7 +162,8 @@ def _leaf(model: BaseModel, leaf: Leaf, ids: set[int]) -> set[int]:
     return _compare(model, fld.type, fname, operator, right, ids)
 
 
-def _is_name_value(right: Any) -> bool:
+def is_name_value(right: Any) -> bool:
+    """Whether a relational leaf compares names (searched on the comodel), not ids."""
     if isinstance(right, str):
         return True
     return (
@@ -244,11 +231,12 @@ def _hierarchy(model: BaseModel, right: Any, operator: str) -> set[int]:
     return result
 
 
-def _normalize_right(ftype: str, operator: str, right: Any) -> Any:
+def normalize_right(ftype: str, operator: str, right: Any) -> Any:
+    """``right`` in the stored form of a ``ftype`` field, as the comparisons use it."""
     if right is None or right is False:
         return False
     if isinstance(right, list | tuple):
-        return [_normalize_right(ftype, "=", v) for v in right]
+        return [normalize_right(ftype, "=", v) for v in right]
     if ftype == "datetime" and isinstance(right, dt.date):
         return normalize_datetime(right)
     if ftype == "date" and isinstance(right, dt.date):
@@ -281,26 +269,18 @@ def _whole_second_compare(
     """
     values = model.values(ids, fname)
     options = right if isinstance(right, list | tuple) else [right]
-    bounds: list[tuple[dt.datetime, bool]] = []
-    for option in options:
-        if option is None or option is False:
-            continue
-        bounds.append(_datetime_bound(option))
     if operator in ("<", "<=", ">", ">="):
-        if len(bounds) != 1:
+        bounds = whole_second_range(operator, right)
+        if bounds is None:
             return set()
-        start, is_date = bounds[0]
-        step = dt.timedelta(days=1) if is_date else dt.timedelta(seconds=1)
-        low = {">": start + step, ">=": start}.get(operator)
-        high = {"<": start, "<=": start + step}.get(operator)
-        lo = _stored(low) if low is not None else None
-        hi = _stored(high) if high is not None else None
+        lo, hi = bounds
         return {
             i
             for i in ids
             if values.get(i) and (lo is None or values[i] >= lo) and (hi is None or values[i] < hi)
         }
-    ranges = [(_stored(b), _stored(b + dt.timedelta(seconds=1))) for b, _ in bounds]
+    starts = [_datetime_bound(o)[0] for o in options if o is not None and o is not False]
+    ranges = [(_stored(b), _stored(b + dt.timedelta(seconds=1))) for b in starts]
     with_null = any(o is None or o is False for o in options)
     hit = {
         i
@@ -311,6 +291,23 @@ def _whole_second_compare(
     if operator in ("!=", "not in"):
         return {i for i in ids - hit if values.get(i) or not with_null}
     return hit
+
+
+def whole_second_range(operator: str, right: Any) -> tuple[str | None, str | None] | None:
+    """Odoo 19's ``[low, high)`` (stored form, ``None`` unbounded) of an ordering comparison
+    with ``right``; ``None`` when it matches nothing (no single value to compare with)."""
+    options = right if isinstance(right, list | tuple) else [right]
+    bounds = [_datetime_bound(o) for o in options if o is not None and o is not False]
+    if len(bounds) != 1:
+        return None
+    start, is_date = bounds[0]
+    step = dt.timedelta(days=1) if is_date else dt.timedelta(seconds=1)
+    low = {">": start + step, ">=": start}.get(operator)
+    high = {"<": start, "<=": start + step}.get(operator)
+    return (
+        _stored(low) if low is not None else None,
+        _stored(high) if high is not None else None,
+    )
 
 
 def _datetime_bound(value: Any) -> tuple[dt.datetime, bool]:
@@ -340,7 +337,7 @@ def _compare(
     ):
         return _whole_second_compare(model, fname, operator, right, ids)
     values = model.values(ids, fname)
-    right = _normalize_right(ftype, operator, right)
+    right = normalize_right(ftype, operator, right)
     if operator in ("in", "not in"):
         options = right if isinstance(right, list) else [right]
         with_null = False in options or None in options

@@ -28,7 +28,7 @@ def xmlid_lookup(imd: BaseModel, module: str, name: str) -> tuple[str, int, int]
     """(model, res_id, ir.model.data id) of an external id, through the unique index."""
     for index in imd.env.registry.unique_indexes(imd):
         if index.fields == ("module", "name"):
-            imd_id = index.index.get((module, name))
+            imd_id = index.find((module, name))
             if imd_id is None:
                 return None
             row = imd.table[imd_id]

@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..exceptions import MissingError, ValidationError
-from . import commands, domain
+from . import commands, domain, plan
 from .fields import X2MANY, Field, to_read, to_storage
 from .fields import Char as _Char
 from .fields import Datetime as _Datetime
 from .fields import Integer as _Integer
 from .fields import Many2one as _Many2one
+from .index import Probe
 from .order import parse_order, sort_ids
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class BaseModel:
             "create_uid": _Many2one("res.users", "Created by", readonly=True),
             "create_date": _Datetime("Created on", readonly=True),
             "write_uid": _Many2one("res.users", "Last Updated by", readonly=True),
-            "write_date": _Datetime("Last Updated on", readonly=True),
+            "write_date": _Datetime("Last Updated on", readonly=True, index=True),
         }
         for parent_model, link in cls._inherits.items():
             for fname, pfld in parents[parent_model].items():
@@ -159,7 +160,10 @@ class BaseModel:
             wanted = {i for i in ids if i in table}
             grouped: dict[int, list[int]] = {i: [] for i in wanted}
             comodel = self.env[fld.relation]
-            for cid in comodel.search_ids([]) if "active" in comodel.fields_map else comodel.table:
+            children = comodel.ids_where(fld.inverse_name, wanted)
+            if "active" in comodel.fields_map:
+                children = comodel.search_ids([], within=children)
+            for cid in children:
                 owner = comodel.table[cid].get(fld.inverse_name)
                 if owner in grouped:
                     grouped[owner].append(cid)
@@ -183,7 +187,9 @@ class BaseModel:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def search_ids(self, dom: Any) -> set[int]:
+    def search_ids(self, dom: Any, within: set[int] | None = None) -> set[int]:
+        """The ids (among ``within``, else all) that ``dom`` matches, archived ones left out
+        unless the context's ``active_test`` is false or the domain speaks of ``active``."""
         dom = list(dom or [])
         if (
             "active" in self.fields_map
@@ -192,7 +198,20 @@ class BaseModel:
         ):
             dom = [("active", "=", True), *dom]
         tree = domain.parse(dom)
-        return domain.evaluate(self, tree, set(self.table))
+        return plan.evaluate(self, tree, within)
+
+    def search_probe(self, fname: str, operator: str, right: Any) -> Probe | None:
+        """Hook: the candidates of a leaf on a computed field, if the model can tell them."""
+        return None
+
+    def ids_where(self, fname: str, values: Iterable[Any]) -> set[int]:
+        """The ids whose stored ``fname`` is one of ``values`` (ids, codes: no unset values),
+        through the field's index when it has one."""
+        wanted = set(values)
+        index = self.env.store.index(self._name, fname)
+        if index is not None and not index.ordered and all(wanted):
+            return index.equal(wanted)
+        return {i for i, row in self.table.items() if row.get(fname) in wanted}
 
     def search_list(
         self, dom: Any, offset: int = 0, limit: int | None = None, order: str | None = None
@@ -377,8 +396,6 @@ class BaseModel:
             for constraint in uniques:
                 constraint.check_insert(row)
             rec_id = store.insert(self._name, row)
-            for constraint in uniques:
-                constraint.add(row, rec_id)
             for key, value in x2many.items():
                 commands.apply(self, rec_id, self.fields_map[key], value)
             for key, value in inverse.items():
@@ -420,8 +437,6 @@ class BaseModel:
                 new = {**old, **stored}
                 for constraint in uniques:
                     constraint.check_update(old, new, rec_id)
-                for constraint in uniques:
-                    constraint.move(old, new, rec_id)
             store.update(self._name, rec_id, dict(stored))
         for key, value in x2many.items():
             for rec_id in ids:
@@ -453,7 +468,7 @@ class BaseModel:
                         kept = [i for i in current if i not in doomed]
                         store.update(ref_model, oid, {ref_field: kept})
                 continue
-            hits = [oid for oid, row in other.table.items() if row.get(ref_field) in doomed]
+            hits = sorted(other.ids_where(ref_field, doomed))
             if ref_model == self._name:
                 hits = [h for h in hits if h not in doomed]
             if not hits:
@@ -471,22 +486,17 @@ class BaseModel:
                 for oid in hits:
                     store.update(ref_model, oid, {ref_field: False})
         if self._name != "ir.model.data":
-            imd = self.env.store.tables["ir.model.data"]
-            stale = [
+            imd = self.env["ir.model.data"]
+            stale = sorted(
                 i
-                for i, row in imd.items()
-                if row.get("model") == self._name and row.get("res_id") in doomed
-            ]
+                for i in imd.ids_where("res_id", doomed)
+                if imd.table[i].get("model") == self._name
+            )
             if stale:
                 self.env["ir.model.data"].unlink_ids(stale)
-        uniques = registry.unique_indexes(self) if self._unique else []
         for rec_id in ids:
-            old_row = self.table.get(rec_id)
-            if old_row is None:
-                continue
-            for constraint in uniques:
-                constraint.remove(old_row, rec_id)
-            store.delete(self._name, rec_id)
+            if rec_id in self.table:
+                store.delete(self._name, rec_id)
 
     def read_records(
         self, ids: list[int], fields: list[str] | None, load: str | None = "_classic_read"

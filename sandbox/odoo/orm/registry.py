@@ -26,24 +26,39 @@ class Listener(Protocol):
 
 
 class UniqueIndex:
-    """One unique constraint kept as a dict from key to id (NULLs never collide)."""
+    """One unique constraint, checked through the store's indexes of its fields (NULLs never
+    collide). It holds no state of its own, so a rollback leaves nothing to rebuild."""
 
-    def __init__(self, model: BaseModel, name: str, fields: tuple[str, ...], message: str | None):
-        self.model_name = model.name
+    def __init__(
+        self, store: Store, model: str, name: str, fields: tuple[str, ...], message: str | None
+    ) -> None:
+        self.store = store
+        self.model_name = model
         self.name = name
         self.fields = fields
         self.message = message
-        self.index: dict[tuple[Any, ...], int] = {}
-        for rec_id, row in model.table.items():
-            key = self.key(row)
-            if key is not None:
-                self.index[key] = rec_id
 
     def key(self, row: dict[str, Any]) -> tuple[Any, ...] | None:
         key = tuple(row.get(f) for f in self.fields)
         if any(v is False or v is None for v in key):
             return None
         return key
+
+    def holders(self, key: tuple[Any, ...]) -> list[int]:
+        """The ids of the rows with this key, lowest first."""
+        indexes = [self.store.index(self.model_name, f) for f in self.fields]
+        probes = [
+            index.probe_equal([value])
+            for index, value in zip(indexes, key, strict=True)
+            if index is not None
+        ]
+        table = self.store.tables[self.model_name]
+        candidates = min(probes, key=lambda p: p.size).fetch() if probes else set(table)
+        return sorted(i for i in candidates if i in table and self.key(table[i]) == key)
+
+    def find(self, key: tuple[Any, ...]) -> int | None:
+        found = self.holders(key)
+        return found[0] if found else None
 
     def _violation(self, key: tuple[Any, ...]) -> ValidationError:
         if self.message:
@@ -57,27 +72,13 @@ class UniqueIndex:
 
     def check_insert(self, row: dict[str, Any]) -> None:
         key = self.key(row)
-        if key is not None and key in self.index:
+        if key is not None and self.holders(key):
             raise self._violation(key)
-
-    def add(self, row: dict[str, Any], rec_id: int) -> None:
-        key = self.key(row)
-        if key is not None:
-            self.index[key] = rec_id
 
     def check_update(self, old: dict[str, Any], new: dict[str, Any], rec_id: int) -> None:
         key = self.key(new)
-        if key is not None and self.index.get(key, rec_id) != rec_id:
+        if key is not None and any(i != rec_id for i in self.holders(key)):
             raise self._violation(key)
-
-    def move(self, old: dict[str, Any], new: dict[str, Any], rec_id: int) -> None:
-        self.remove(old, rec_id)
-        self.add(new, rec_id)
-
-    def remove(self, row: dict[str, Any], rec_id: int) -> None:
-        key = self.key(row)
-        if key is not None and self.index.get(key) == rec_id:
-            del self.index[key]
 
 
 def parse_major(version: str) -> int:
@@ -98,7 +99,6 @@ class Registry:
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
         self._serialization_failure = serialization_failures or (lambda: False)
-        self._indexes: dict[tuple[str, str], UniqueIndex] = {}
         self.models: dict[str, type[BaseModel]] = {}
         # the fields each model declares, and the custom fields it carries on top of them
         self.base_fields: dict[str, dict[str, Field]] = {}
@@ -122,23 +122,21 @@ class Registry:
                     self.references.setdefault(fld.relation, []).append(
                         (name, fname, fld.ondelete, fld.type)
                     )
+        self._uniques: dict[str, list[UniqueIndex]] = {
+            name: [UniqueIndex(store, name, c, fields, msg) for c, fields, msg in cls._unique]
+            for name, cls in self.models.items()
+        }
+        for cls in self.models.values():
+            self._apply_indexes(cls)
         self.sync_manual_fields()
 
     # -- unique indexes -----------------------------------------------------------------------
 
     def unique_indexes(self, model: BaseModel) -> list[UniqueIndex]:
-        out = []
-        for name, fields, message in model._unique:
-            key = (model.name, name)
-            index = self._indexes.get(key)
-            if index is None:
-                index = self._indexes[key] = UniqueIndex(model, name, fields, message)
-            out.append(index)
-        return out
+        return self._uniques.get(model.name, [])
 
     def invalidate(self) -> None:
-        """After a rollback: drop what was derived from rows that may have changed back."""
-        self._indexes.clear()
+        """After a rollback: the custom fields follow their rows back."""
         self.sync_manual_fields()
 
     # -- custom fields ------------------------------------------------------------------------
@@ -169,6 +167,15 @@ class Registry:
         cls.fields_map = fields
         if "_meta_cache" in cls.__dict__:
             del cls._meta_cache  # type: ignore[attr-defined]
+        self._apply_indexes(cls)
+
+    def _apply_indexes(self, cls: type[BaseModel]) -> None:
+        """Have the store index what ``index_plan`` says for the model, and nothing else."""
+        plan = index_plan(cls)
+        for fname in [f for f in self.store.indexes.get(cls._name, {}) if f not in plan]:
+            self.store.drop_index(cls._name, fname)
+        for fname, (folded, ordered) in plan.items():
+            self.store.add_index(cls._name, fname, folded, ordered)
 
     # -- change listeners (automation webhooks) -------------------------------------------------
 
@@ -216,6 +223,26 @@ class Registry:
             raise
         self.store.release_savepoint()
         return result
+
+
+NOT_INDEXED = ("create_uid", "write_uid")
+
+
+def index_plan(cls: type[BaseModel]) -> dict[str, tuple[bool, bool]]:
+    """The fields of a model the store indexes, each with (folded, ordered): those declared
+    ``index=True``, every many2one (what one2many fields, deletions and the many ``field_id =
+    x`` domains look up) but the log-access ones, and the fields of unique constraints. Text
+    fields are also indexed case-folded, datetimes in order."""
+    plan: dict[str, tuple[bool, bool]] = {}
+    for fname, fld in cls.fields_map.items():
+        if not fld.stored or fld.type in X2MANY or fname in NOT_INDEXED:
+            continue
+        if fld.index or fld.type == "many2one":
+            plan[fname] = (fld.type in ("char", "text", "html"), fld.type == "datetime")
+    for _name, fields, _message in cls._unique:
+        for fname in fields:
+            plan.setdefault(fname, (False, False))
+    return plan
 
 
 def is_x2many(ftype: str) -> bool:
