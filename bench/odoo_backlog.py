@@ -173,7 +173,7 @@ def check_odoo(url: str, key: str, count: int) -> None:
     """Odoo holds every order once, confirmed."""
     reader = OdooReader(url, key)
     try:
-        ours = [["origin", "=like", "ferry.shop_order_%"]]
+        ours = [["x_ferry_version", "=like", "ferry.shop_order_%"]]
         total = reader.count("sale.order", ours)
         confirmed = reader.count("sale.order", [*ours, ["state", "=", "sale"]])
     finally:

@@ -1,7 +1,8 @@
 """Apply ``odoo.sale_order.upsert`` commands to Odoo, idempotently and never backwards.
 
 An order is known by its external id ``ferry.shop_order_<id>`` and carries the version it was
-written at as a stamp ``<external id>@<source_updated_at>#<digest>`` in ``origin``.
+written at as a stamp ``<external id>@<source_updated_at>#<digest>`` in a field of Ferry's own,
+``x_ferry_version``, created through the API at start (``systems.odoo.version_field``).
 :class:`SaleOrderApplier` creates, rewrites, cancels and confirms orders by those two keys, a
 batch of commands in a handful of calls (one command is a batch of one); why it works this
 way (idempotency, crash windows, version guard, updates, currency, the batch path):
@@ -10,6 +11,7 @@ way (idempotency, crash windows, version guard, updates, currency, the batch pat
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -30,6 +32,7 @@ from consumers.odoo.lookups import (
 )
 from consumers.odoo.sale_order_batch import create_with_xmlids, each, register_xmlids, rounds
 from ferry.errors import (
+    ConfigError,
     Deferred,
     FerryError,
     PermanentError,
@@ -45,6 +48,7 @@ from ferry.timefmt import format_timestamp, parse_timestamp
 __all__ = [
     "EVENT_TYPE",
     "MODEL",
+    "VERSION_FIELD",
     "SaleOrderApplier",
     "command_digest",
     "format_stamp",
@@ -56,9 +60,10 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "odoo.sale_order.upsert"
 MODEL = "sale.order"
-STAMP_FIELD = "origin"
+VERSION_FIELD = "x_ferry_version"
+LEGACY_FIELD = "origin"  # where stamps were kept before the version field
+STAMP = "_stamp"  # the stamp an order holds, in the order dicts the applier keeps
 _DATETIME = "%Y-%m-%d %H:%M:%S"
-_READ_FIELDS = ["id", "name", "state", "client_order_ref", STAMP_FIELD, "order_line"]
 
 
 def format_stamp(external_id: str, version: datetime, digest: str | None = None) -> str:
@@ -145,12 +150,72 @@ class SaleOrderApplier:
         *,
         settle_s: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
+        version_field: str = VERSION_FIELD,
     ) -> None:
         self.odoo = odoo
         self.lookups = lookups or Lookups(odoo)
         self.settle_s = settle_s
+        self.version_field = version_field
         self._clock = clock
         self._unsure: dict[str, float] = {}  # external id -> when a write of it went unanswered
+        legacy = [LEGACY_FIELD] if version_field != LEGACY_FIELD else []
+        self._read_fields = [
+            "id",
+            "name",
+            "state",
+            "client_order_ref",
+            "order_line",
+            version_field,
+            *legacy,
+        ]
+        self._prepared = False
+        self._preparing = asyncio.Lock()
+
+    async def prepare(self) -> None:
+        """Make sure ``sale.order`` has the version field (once per process): an ``x_``
+        field is created through ``ir.model.fields`` when missing, as Odoo allows for custom
+        fields. ``ConfigError`` naming the setting when Odoo refuses (no Settings rights)."""
+        async with self._preparing:
+            if self._prepared:
+                return
+            field = self.version_field
+            if field.startswith("x_"):
+                where = [("model", "=", MODEL), ("name", "=", field)]
+                if not await self.odoo.search("ir.model.fields", where, limit=1):
+                    await self._create_version_field(field)
+            self._prepared = True
+
+    async def _create_version_field(self, field: str) -> None:
+        models = await self.odoo.search("ir.model", [("model", "=", MODEL)], limit=1)
+        vals = {
+            "model_id": models[0] if models else 0,
+            "name": field,
+            "ttype": "char",
+            "field_description": "Ferry version",
+            "help": "The version Ferry last applied to this order (do not edit)",
+            "copied": False,
+            "index": True,
+        }
+        try:
+            await self.odoo.create("ir.model.fields", vals)
+        except Rejected as exc:
+            raise ConfigError(
+                "systems.odoo.version_field",
+                f"cannot create {MODEL}.{field} in Odoo ({exc}); create it there (a Text or "
+                "Char field) with a user that has the Settings rights, or set the option to "
+                "'origin'",
+            ) from exc
+        log.info("created the field %s.%s that holds Ferry's version of each order", MODEL, field)
+
+    def _with_stamps(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Rows read from Odoo, each with the stamp it holds under ``STAMP`` (a stamp still
+        in ``origin`` from before the version field counts while the field is empty)."""
+        out = []
+        for row in rows:
+            order = dict(row)
+            order[STAMP] = order.get(self.version_field) or order.get(LEGACY_FIELD) or ""
+            out.append(order)
+        return out
 
     async def apply(self, command: Mapping[str, Any]) -> Outcome:
         """Apply one command (a batch of one); raise the error it met."""
@@ -169,6 +234,8 @@ class SaleOrderApplier:
         After a write that went unanswered (it may still commit), the same order is not looked
         at again until Odoo's longest request time (``settle_s``, its ``limit_time_real``) has
         passed: a look before could miss the running transaction and create a second order."""
+        if not self._prepared:
+            await self.prepare()
         results: dict[int, BatchResult] = {}
         blocked: dict[str, BatchResult] = {}
         keys = [str(command["external_id"]) for command in commands]
@@ -291,7 +358,8 @@ class SaleOrderApplier:
         if not terms:
             return []
         domain = ["|", *terms] if len(terms) == 2 else terms
-        return await self.odoo.search_read(MODEL, domain, _READ_FIELDS, order="id asc")
+        rows = await self.odoo.search_read(MODEL, domain, self._read_fields, order="id asc")
+        return self._with_stamps(rows)
 
     async def _adopt(self, items: Sequence[_Item]) -> None:
         """Register the external ids of orders created before a crash left them without."""
@@ -338,6 +406,7 @@ class SaleOrderApplier:
                 partner_id = _ok(partners[item.customer])
                 pricelist_id = await self.lookups.pricelist(_ok(currencies[code]), code)
                 item.vals = _order_vals(item, partner_id, pricelist_id)
+                item.vals[self.version_field] = item.stamp
             except PermanentError as exc:
                 item.fail(exc)
 
@@ -361,7 +430,7 @@ class SaleOrderApplier:
             if isinstance(winner, FerryError):
                 item.fail(winner)
             elif winner.ours:
-                item.order = {"id": winner.res_id, "state": "draft", STAMP_FIELD: item.stamp}
+                item.order = {"id": winner.res_id, "state": "draft", STAMP: item.stamp}
             else:
                 # Another writer registered the external id first: its order is kept.
                 log.warning(
@@ -376,7 +445,8 @@ class SaleOrderApplier:
         if not lost:
             return
         try:
-            rows = await self.odoo.read(MODEL, [res_id for _, res_id in lost], _READ_FIELDS)
+            ids = [res_id for _, res_id in lost]
+            rows = self._with_stamps(await self.odoo.read(MODEL, ids, self._read_fields))
         except (PermanentError, TransientError) as exc:
             for item, _ in lost:
                 item.fail(exc)
@@ -406,7 +476,7 @@ class SaleOrderApplier:
             vals = dict(vals)
             vals["order_line"] = [(2, i, 0) for i in old_lines] + list(vals["order_line"])
             await self.odoo.write(MODEL, [order_id], vals)
-            order[STAMP_FIELD] = vals[STAMP_FIELD]
+            order[STAMP] = vals[self.version_field]
             return
         if state == "cancel":
             raise _locked(
@@ -421,9 +491,10 @@ class SaleOrderApplier:
                 "rewrite the lines of a confirmed order",
                 "order_lines",
             )
-        header = {"client_order_ref": vals["client_order_ref"], STAMP_FIELD: vals[STAMP_FIELD]}
+        stamp = vals[self.version_field]
+        header = {"client_order_ref": vals["client_order_ref"], self.version_field: stamp}
         await self.odoo.write(MODEL, [order_id], header)
-        order[STAMP_FIELD] = vals[STAMP_FIELD]
+        order[STAMP] = stamp
 
     async def _cancel(self, items: Sequence[_Item]) -> None:
         """Cancel each order through Odoo's cancel path (the warning wizard skipped, as the
@@ -450,9 +521,9 @@ class SaleOrderApplier:
             MODEL, "action_cancel", [[order_id]], {"context": {"disable_cancel_warning": True}}
         )
         item.order["state"] = "cancel"
-        if item.order.get(STAMP_FIELD) != item.stamp:
-            await self.odoo.write(MODEL, [order_id], {STAMP_FIELD: item.stamp})
-            item.order[STAMP_FIELD] = item.stamp
+        if item.order.get(STAMP) != item.stamp:
+            await self.odoo.write(MODEL, [order_id], {self.version_field: item.stamp})
+            item.order[STAMP] = item.stamp
 
     async def _same_lines(self, order: Mapping[str, Any], commands: Sequence[Any]) -> bool:
         ids = [int(i) for i in order.get("order_line") or []]
@@ -496,7 +567,7 @@ def _need(item: _Item) -> str:
     order, cancel = item.order, bool(item.command.get("cancel"))
     if order is None:
         return "cancel" if cancel else "create"
-    applied = parse_stamp(item.external_id, order.get(STAMP_FIELD))
+    applied = parse_stamp(item.external_id, order.get(STAMP))
     if applied is not None and (item.version < applied or _same(item, order)):
         # The version guard: the order holds this state or a newer one. What a crash may
         # have left of this state is finished; anything else is a duplicate.
@@ -521,8 +592,8 @@ def _to_confirm(item: _Item) -> bool:
 
 def _same(item: _Item, order: Mapping[str, Any]) -> bool:
     """The order holds this command's version and content (a stamp without a digest: same)."""
-    applied = parse_stamp(item.external_id, order.get(STAMP_FIELD))
-    held = stamp_digest(order.get(STAMP_FIELD))
+    applied = parse_stamp(item.external_id, order.get(STAMP))
+    held = stamp_digest(order.get(STAMP))
     return item.version == applied and (held is None or held == item.digest)
 
 
@@ -531,7 +602,7 @@ def _stamped(item: _Item, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] |
     for row in rows:
         if (
             row.get("client_order_ref") == item.ref
-            and parse_stamp(item.external_id, row.get(STAMP_FIELD)) is not None
+            and parse_stamp(item.external_id, row.get(STAMP)) is not None
         ):
             return dict(row)
     return None
@@ -590,7 +661,6 @@ def _order_vals(item: _Item, partner_id: int, pricelist_id: int) -> dict[str, An
         "order_line": [
             (0, 0, _line_vals(line, p)) for line, p in zip(lines, item.products, strict=True)
         ],
-        STAMP_FIELD: item.stamp,
     }
 
 

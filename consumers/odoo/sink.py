@@ -31,7 +31,9 @@ class OdooSaleOrderSink:
         self.target = target
         self.topic = topic
         self.name = name
-        self.applier = applier or SaleOrderApplier(target.odoo, settle_s=target.request_limit_s)
+        self.applier = applier or SaleOrderApplier(
+            target.odoo, settle_s=target.request_limit_s, version_field=target.version_field
+        )
 
     async def apply(self, event: SinkEvent, record: SourceRecord) -> Outcome:
         try:

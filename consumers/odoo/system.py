@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import Field
 
 from consumers.odoo.target import OdooTarget
 from ferry.flow import Flow, ServiceLookup, System
@@ -27,9 +28,20 @@ CAPTURE_PORT = 9102
 
 
 class OdooSettings(OdooSystem):
-    """``systems.odoo``: the connection, and what the change capture reads."""
+    """``systems.odoo``: the connection, where the sink keeps its version guard, and what
+    the change capture reads.
+
+    ``version_field``: the ``sale.order`` field that holds Ferry's version stamp. The default
+    is a field of Ferry's own, created through the API at start (``ir.model.fields``, which
+    needs the Settings rights); ``origin`` keeps it in that field instead (people can edit
+    it, so an edit can weaken the guard)."""
 
     capture: CaptureSettings = CaptureSettings()
+    version_field: str = Field(default="x_ferry_version", pattern=r"^(origin|x_[a-z0-9_]+)$")
+
+
+def _connect(settings: OdooSettings, environ: Mapping[str, str] | None) -> OdooTarget:
+    return OdooTarget.connect(settings, environ, version_field=settings.version_field)
 
 
 def _secrets() -> dict[str, str]:
@@ -80,7 +92,7 @@ ODOO: System[OdooSettings] = System(
     OdooSettings,
     secrets=_secrets,
     sandbox=_sandbox,
-    connect=OdooTarget.connect,
+    connect=_connect,
     sink_port=9101,
     services=_services,
     service_ports={CAPTURE: CAPTURE_PORT},

@@ -29,21 +29,30 @@ class OdooTarget:
         key_hint: str = "FERRY_ODOO_API_KEY",
         probe_every_s: float = 5.0,
         request_limit_s: float = 120.0,
+        version_field: str = "x_ferry_version",
     ) -> None:
         self.odoo = odoo
         self.key_hint = key_hint
         self.request_limit_s = request_limit_s
+        self.version_field = version_field
         self._probe = CachedProbe(
             lambda: odoo.search("res.currency", [], limit=1), every_s=probe_every_s
         )
 
     @classmethod
-    def connect(cls, settings: OdooSystem, environ: Mapping[str, str] | None) -> OdooTarget:
+    def connect(
+        cls,
+        settings: OdooSystem,
+        environ: Mapping[str, str] | None,
+        *,
+        version_field: str = "x_ferry_version",
+    ) -> OdooTarget:
         """From ``systems.odoo``; ``ConfigError`` when the key cannot be resolved."""
         return cls(
             OdooClient.from_settings(settings, environ=environ),
             key_hint=key_hint(settings),
             request_limit_s=settings.request_limit_s,
+            version_field=version_field,
         )
 
     def count_calls(self, metrics: ServiceMetrics) -> None:

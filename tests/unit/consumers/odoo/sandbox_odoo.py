@@ -93,7 +93,9 @@ class SandboxOdoo(httpx.AsyncBaseTransport):
         orders = self.rows("sale.order")
         out: dict[str, list[dict[str, Any]]] = {}
         for xmlid in external_ids:
-            stamped = [o for o in orders if str(o.get("origin") or "").startswith(xmlid + "@")]
+            stamped = [
+                o for o in orders if str(o.get("x_ferry_version") or "").startswith(xmlid + "@")
+            ]
             linked = [o for o in orders if o["id"] == links.get(xmlid)]
             out[xmlid] = linked + [o for o in stamped if o not in linked]
         return out

@@ -17,6 +17,7 @@ from consumers.odoo.target import OdooTarget
 from ferry.envelope import CloudEvent
 from ferry.errors import (
     AuthenticationError,
+    ConfigError,
     Deferred,
     FerryError,
     PermanentError,
@@ -92,6 +93,9 @@ async def test_a_batch_of_500_new_orders_makes_a_small_constant_number_of_calls(
     assert await applier.apply_batch(first) == [Outcome.APPLIED] * 500
     # Cold caches, 50 new customers, a pricelist for EUR created.
     assert odoo.calls == [
+        ("ir.model.fields", "search"),  # Ferry's version field on sale.order: once a process
+        ("ir.model", "search"),
+        ("ir.model.fields", "create"),
         ("ir.model.data", "search_read"),  # the orders' and the customers' external ids
         ("sale.order", "search_read"),  # the orders by id, or by reference (crash window)
         ("res.currency", "search_read"),
@@ -155,7 +159,8 @@ async def test_a_replayed_batch_is_all_duplicates_and_writes_nothing(odoo: Sandb
     replayed = await SaleOrderApplier(odoo.client()).apply_batch(batch)  # a fresh process too
     assert replayed == [Outcome.DUPLICATE] * 42
     assert odoo.writes() == []
-    assert len(odoo.calls) == 2 * 2  # two rounds (order 3 twice), two reads each
+    # the version field looked up once, then two rounds (order 3 twice), two reads each
+    assert len(odoo.calls) == 1 + 2 * 2
     assert one_order_each(odoo, batch) == before
 
 
@@ -228,7 +233,10 @@ async def test_a_create_then_a_newer_update_in_one_batch_ends_with_the_newer(
     assert results == [Outcome.APPLIED] * 3
     [sale_order] = one_order_each(odoo, [newer])
     assert line_codes(odoo, sale_order) == ["SKU-004", "SKU-010"]
-    assert parse_stamp("ferry.shop_order_7", sale_order["origin"]) == newer["source_updated_at"]
+    assert (
+        parse_stamp("ferry.shop_order_7", sale_order["x_ferry_version"])
+        == newer["source_updated_at"]
+    )
     assert sale_order["state"] == "draft"
 
 
@@ -239,7 +247,10 @@ async def test_a_create_then_a_cancel_in_one_batch_ends_cancelled(odoo: SandboxO
     assert results == [Outcome.APPLIED, Outcome.APPLIED]
     [sale_order] = one_order_each(odoo, [cancel])
     assert sale_order["state"] == "cancel"
-    assert parse_stamp("ferry.shop_order_9", sale_order["origin"]) == cancel["source_updated_at"]
+    assert (
+        parse_stamp("ferry.shop_order_9", sale_order["x_ferry_version"])
+        == cancel["source_updated_at"]
+    )
 
 
 async def test_commands_of_one_order_take_effect_as_they_would_one_by_one() -> None:
@@ -449,3 +460,60 @@ async def test_each_bisects_a_refused_call_down_to_the_refused_item() -> None:
     assert sent == [[0, 1, 2, 3, 4, 5, 6, 7], [0, 1, 2, 3], [4, 5, 6, 7], [4, 5], [4], [5], [6, 7]]
     transient = await each([2], call)
     assert isinstance(transient[0], TransientError)
+
+
+# -- the version field -------------------------------------------------------------------------
+
+
+async def test_the_version_lives_in_ferrys_own_field_so_an_edited_origin_changes_nothing(
+    odoo: SandboxOdoo,
+) -> None:
+    applier = SaleOrderApplier(odoo.client())
+    base = order(7, confirm=False, skus=("SKU-001", "SKU-002"))
+    newer = order(
+        7, confirm=False, skus=("SKU-003", "SKU-004"), source_updated_at=START + timedelta(1)
+    )
+    assert await applier.apply_batch([base, newer]) == [Outcome.APPLIED, Outcome.APPLIED]
+    [sale_order] = one_order_each(odoo, [base])
+    assert parse_stamp("ferry.shop_order_7", sale_order["x_ferry_version"]) == START + timedelta(1)
+    assert not sale_order.get("origin")  # left to people
+    client = odoo.client()
+    for typed in ("", "POS/2026/0007", "ferry.shop_order_7@2020-01-01T00:00:00Z"):
+        await client.write("sale.order", [sale_order["id"]], {"origin": typed})  # a person
+        assert await applier.apply(base) is Outcome.DUPLICATE  # the late, older replay
+    assert line_codes(odoo, one_order_each(odoo, [base])[0]) == ["SKU-003", "SKU-004"]
+    [field] = [
+        f
+        for f in odoo.rows("ir.model.fields")
+        if f["model"] == "sale.order" and f["name"] == "x_ferry_version"
+    ]
+    assert (field["ttype"], field["state"], field["copied"]) == ("char", "manual", False)
+
+
+async def test_orders_stamped_in_origin_before_the_field_existed_keep_their_guard(
+    odoo: SandboxOdoo,
+) -> None:
+    legacy = SaleOrderApplier(odoo.client(), version_field="origin")
+    newer = order(8, confirm=False, source_updated_at=START + timedelta(1))
+    assert await legacy.apply(newer) is Outcome.APPLIED
+    assert ("ir.model.fields", "create") not in odoo.calls  # origin needs no field
+    upgraded = SaleOrderApplier(odoo.client())  # the next release, same Odoo
+    assert await upgraded.apply(order(8, confirm=False)) is Outcome.DUPLICATE  # older
+    assert await upgraded.apply(newer) is Outcome.DUPLICATE
+
+
+async def test_a_version_field_odoo_will_not_create_stops_with_the_setting_to_change(
+    odoo: SandboxOdoo,
+) -> None:
+    client = odoo.client()
+    create = client.create
+
+    async def refused(model: str, vals: Any, **kwargs: Any) -> Any:
+        if model == "ir.model.fields":
+            raise Rejected("Access Denied: you are not allowed to create 'Fields'")
+        return await create(model, vals, **kwargs)
+
+    client.create = refused  # type: ignore[method-assign]
+    with pytest.raises(ConfigError, match=r"systems\.odoo\.version_field: cannot create"):
+        await SaleOrderApplier(client).apply_batch([order(9)])
+    assert ("sale.order", "create") not in odoo.calls  # nothing written without the guard

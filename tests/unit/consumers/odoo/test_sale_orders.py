@@ -60,7 +60,10 @@ async def test_creates_one_confirmed_order_with_its_customer_and_lines() -> None
     assert order["state"] == "sale"
     assert order["client_order_ref"] == "#7"
     assert order["date_order"] == "2026-11-01 12:30:15"
-    assert order["origin"] == f"ferry.shop_order_7@2026-11-01T12:30:15.123Z#{command_digest(cmd)}"
+    assert (
+        order["x_ferry_version"]
+        == f"ferry.shop_order_7@2026-11-01T12:30:15.123Z#{command_digest(cmd)}"
+    )
     [link] = xmlids(odoo, "sale.order")
     assert (link["module"], link["name"], link["res_id"]) == ("ferry", "shop_order_7", order["id"])
     lines = odoo.rows("sale.order.line")
@@ -180,7 +183,7 @@ async def test_an_older_command_never_overwrites_a_newer_one() -> None:
     codes = {p["id"]: p["default_code"] for p in odoo.rows("product.product")}
     lines = odoo.rows("sale.order.line")
     assert sorted(codes[line["product_id"]] for line in lines) == ["SKU-002", "SKU-003"]
-    assert order["origin"].endswith(f"12:35:15.123Z#{command_digest(newer)}")
+    assert order["x_ferry_version"].endswith(f"12:35:15.123Z#{command_digest(newer)}")
     assert order["state"] == "draft"
 
 
@@ -351,7 +354,9 @@ async def test_a_cancelled_shop_order_cancels_the_sale_order_once() -> None:
     assert await sink.apply(later) is Outcome.APPLIED
     [order] = orders(odoo)
     assert order["state"] == "cancel"
-    assert parse_stamp("ferry.shop_order_11", order["origin"]) == later["source_updated_at"]
+    assert (
+        parse_stamp("ferry.shop_order_11", order["x_ferry_version"]) == later["source_updated_at"]
+    )
     assert await sink.apply(later) is Outcome.DUPLICATE  # a redelivery
     assert await sink.apply(command(11)) is Outcome.DUPLICATE  # the older state: never revives
     newer = command(11, source_updated_at=datetime(2026, 11, 3, tzinfo=UTC))
