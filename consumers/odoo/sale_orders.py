@@ -163,6 +163,8 @@ class SaleOrderApplier:
             "id",
             "name",
             "state",
+            "locked",
+            "pricelist_id",
             "client_order_ref",
             "order_line",
             version_field,
@@ -484,17 +486,71 @@ class SaleOrderApplier:
                 "Ferry does not revive cancelled orders",
                 "state",
             )
-        # Confirmed (or locked): the lines must already be what the command says.
-        if not await self._same_lines(order, vals["order_line"]):
+        if order.get("locked") or state == "done":
             raise _locked(
-                f"{MODEL}({order_id}) {order.get('name', '')} is confirmed; Ferry does not "
-                "rewrite the lines of a confirmed order",
-                "order_lines",
+                f"{MODEL}({order_id}) {order.get('name', '')} is locked in Odoo; "
+                "unlock it there to let Ferry apply the change",
+                "state",
             )
+        if _m2o(order.get("pricelist_id")) not in (0, int(vals["pricelist_id"])):
+            raise _locked(
+                f"{MODEL}({order_id}) {order.get('name', '')} is confirmed; Odoo does not "
+                "change the currency (pricelist) of a confirmed order",
+                "currency_code",
+            )
+        # Confirmed: the customer, the reference and the lines as Odoo allows them to change.
+        lines = await self._confirmed_lines(order, vals["order_line"])
         stamp = vals[self.version_field]
-        header = {"client_order_ref": vals["client_order_ref"], self.version_field: stamp}
-        await self.odoo.write(MODEL, [order_id], header)
+        changes: dict[str, Any] = {
+            "partner_id": vals["partner_id"],
+            "client_order_ref": vals["client_order_ref"],
+            self.version_field: stamp,
+        }
+        if lines:
+            changes["order_line"] = lines
+        try:
+            await self.odoo.write(MODEL, [order_id], changes)
+        except Rejected as exc:  # what Odoo refuses on a confirmed order, named by Odoo
+            raise _locked(
+                f"{MODEL}({order_id}) {order.get('name', '')}: Odoo refused the change: {exc}",
+                exc.field or "order_lines",
+            ) from exc
         order[STAMP] = stamp
+
+    async def _confirmed_lines(
+        self, order: Mapping[str, Any], wanted: Sequence[Any]
+    ) -> list[tuple[int, int, dict[str, Any]]]:
+        """The line commands that turn a confirmed order's lines into ``wanted`` the way Odoo
+        permits: a line keeps its product (quantity, price and description may change), a
+        product that is new is a new line, a line no longer wanted is set to quantity 0
+        (Odoo keeps confirmed lines for what was delivered or invoiced). Never below what
+        was delivered: ``order_locked`` naming the line."""
+        ids = [int(i) for i in order.get("order_line") or []]
+        fields = ["product_id", "product_uom_qty", "price_unit", "name", "qty_delivered"]
+        have = sorted(await self.odoo.read("sale.order.line", ids, fields), key=lambda r: r["id"])
+        unmatched = list(have)
+        commands: list[tuple[int, int, dict[str, Any]]] = []
+        for index, (_, _, want) in enumerate(wanted):
+            line = next(
+                (r for r in unmatched if _m2o(r.get("product_id")) == want["product_id"]), None
+            )
+            if line is None:
+                commands.append((0, 0, dict(want)))
+                continue
+            unmatched.remove(line)
+            change = {
+                k: want[k]
+                for k in ("product_uom_qty", "price_unit", "name")
+                if not _same_value(line.get(k), want[k])
+            }
+            _check_delivered(order, line, float(want["product_uom_qty"]), f"order_lines[{index}]")
+            if change:
+                commands.append((1, int(line["id"]), change))
+        for line in unmatched:
+            if float(line.get("product_uom_qty") or 0.0) != 0.0:
+                _check_delivered(order, line, 0.0, "order_lines")
+                commands.append((1, int(line["id"]), {"product_uom_qty": 0.0}))
+        return commands
 
     async def _cancel(self, items: Sequence[_Item]) -> None:
         """Cancel each order through Odoo's cancel path (the warning wizard skipped, as the
@@ -524,25 +580,6 @@ class SaleOrderApplier:
         if item.order.get(STAMP) != item.stamp:
             await self.odoo.write(MODEL, [order_id], {self.version_field: item.stamp})
             item.order[STAMP] = item.stamp
-
-    async def _same_lines(self, order: Mapping[str, Any], commands: Sequence[Any]) -> bool:
-        ids = [int(i) for i in order.get("order_line") or []]
-        rows = await self.odoo.read(
-            "sale.order.line", ids, ["product_id", "product_uom_qty", "price_unit"]
-        )
-        have = sorted(
-            (
-                _m2o(r.get("product_id")),
-                float(r["product_uom_qty"]),
-                round(float(r["price_unit"]), 4),
-            )
-            for r in rows
-        )
-        want = sorted(
-            (int(v["product_id"]), float(v["product_uom_qty"]), round(float(v["price_unit"]), 4))
-            for _, _, v in commands
-        )
-        return have == want
 
     async def _confirm(self, items: Sequence[_Item]) -> None:
         """Confirm every quotation that asks for it, in one ``action_confirm`` call."""
@@ -685,6 +722,25 @@ def _line_vals(line: Mapping[str, Any], product: Product) -> dict[str, Any]:
         "price_unit": float(price),  # Odoo's Float, at this edge only
     }
     return vals
+
+
+def _same_value(held: Any, wanted: Any) -> bool:
+    if isinstance(wanted, float):
+        return isinstance(held, int | float) and round(float(held), 4) == round(wanted, 4)
+    return bool(held == wanted)
+
+
+def _check_delivered(
+    order: Mapping[str, Any], line: Mapping[str, Any], qty: float, field: str
+) -> None:
+    delivered = float(line.get("qty_delivered") or 0.0)
+    if qty < delivered:
+        raise _locked(
+            f"{MODEL}({order['id']}) {order.get('name', '')}: {delivered:g} of "
+            f"{line.get('name') or 'a line'} already delivered; Odoo does not decrease the "
+            "ordered quantity below it (create a return in the inventory first)",
+            f"{field}.product_uom_qty",
+        )
 
 
 def _m2o(value: Any) -> int:

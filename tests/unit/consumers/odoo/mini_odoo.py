@@ -174,6 +174,8 @@ class MiniOdoo:
                 if command[0] == 0:
                     line = self.insert("sale.order.line", {**command[2], "order_id": rec_id})
                     row["order_line"].append(line)
+                elif command[0] == 1:
+                    self.tables["sale.order.line"][command[1]].update(command[2])
                 elif command[0] == 2:
                     self.tables["sale.order.line"].pop(command[1])
                     row["order_line"].remove(command[1])

@@ -255,11 +255,11 @@ async def test_a_create_then_a_cancel_in_one_batch_ends_cancelled(odoo: SandboxO
 
 async def test_commands_of_one_order_take_effect_as_they_would_one_by_one() -> None:
     """The rounds are not "only the newest": an older command applied first can make a newer
-    one refused (a confirmed order's lines), and an older one after a newer is skipped."""
+    one refused (a confirmed order's currency), and an older one after a newer is skipped."""
     later = START + timedelta(minutes=5)
     batch = [
         order(11),  # created and confirmed
-        order(11, skus=("SKU-005",), source_updated_at=later),  # new lines: refused
+        order(11, currency_code="USD", source_updated_at=later),  # confirmed: refused
         order(12, confirm=False, source_updated_at=later),
         order(12, confirm=False),  # older than what Odoo holds by then: skipped
         order(13, confirm=False),

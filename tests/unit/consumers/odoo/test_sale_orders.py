@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -187,20 +188,66 @@ async def test_an_older_command_never_overwrites_a_newer_one() -> None:
     assert order["state"] == "draft"
 
 
-async def test_a_newer_command_cannot_rewrite_the_lines_of_a_confirmed_order() -> None:
+def line_state(odoo: MiniOdoo) -> list[tuple[str, float]]:
+    codes = {p["id"]: p["default_code"] for p in odoo.rows("product.product")}
+    return sorted(
+        (codes[line["product_id"]], float(line["product_uom_qty"]))
+        for line in odoo.rows("sale.order.line")
+    )
+
+
+async def test_a_newer_command_changes_a_confirmed_order_as_odoo_permits() -> None:
     odoo = MiniOdoo()
     sink = applier(odoo)
-    base = command(7)
+    base = command(7, skus=("SKU-001", "SKU-002"))
     later = base["source_updated_at"] + timedelta(minutes=5)
     await sink.apply(base)
-    same_lines = command(7, client_order_ref="#7-renamed", source_updated_at=later)
-    assert await sink.apply(same_lines) is Outcome.APPLIED
+    assert orders(odoo)[0]["state"] == "sale"
+    renamed = command(
+        7, skus=("SKU-001", "SKU-002"), client_order_ref="#7-renamed", source_updated_at=later
+    )
+    assert await sink.apply(renamed) is Outcome.APPLIED
     assert orders(odoo)[0]["client_order_ref"] == "#7-renamed"
-    other_lines = command(7, skus=("SKU-004",), source_updated_at=later + timedelta(minutes=1))
+    # SKU-002 dropped, SKU-001 to 3, SKU-004 added: Odoo keeps a confirmed line (quantity 0)
+    changed = command(7, skus=("SKU-001", "SKU-004"), source_updated_at=later + timedelta(1))
+    changed["order_lines"][0]["product_uom_qty"] = Decimal("3")
+    assert await sink.apply(changed) is Outcome.APPLIED
+    assert line_state(odoo) == [("SKU-001", 3.0), ("SKU-002", 0.0), ("SKU-004", 2.0)]
+    [order] = orders(odoo)
+    assert order["state"] == "sale"
+    assert parse_stamp("ferry.shop_order_7", order["x_ferry_version"]) == later + timedelta(1)
+
+
+async def test_less_than_was_delivered_or_another_currency_is_refused_naming_the_field() -> None:
+    odoo = MiniOdoo()
+    sink = applier(odoo)
+    base = command(7, skus=("SKU-001",))
+    base["order_lines"][0]["product_uom_qty"] = Decimal("4")
+    await sink.apply(base)
+    [line] = odoo.rows("sale.order.line")
+    odoo.tables["sale.order.line"][line["id"]]["qty_delivered"] = 2.0  # two went out
+    fewer = command(
+        7, skus=("SKU-001",), source_updated_at=base["source_updated_at"] + timedelta(1)
+    )
+    fewer["order_lines"][0]["product_uom_qty"] = Decimal("1")
     with pytest.raises(Rejected) as caught:
-        await sink.apply(other_lines)
-    assert caught.value.field == "order_lines"
-    assert len(odoo.rows("sale.order.line")) == 1
+        await sink.apply(fewer)  # 1 < 2 delivered
+    assert (caught.value.field, caught.value.rule) == (
+        "order_lines[0].product_uom_qty",
+        "order_locked",
+    )
+    assert "2 of" in str(caught.value)
+    dollars = command(
+        7,
+        skus=("SKU-001",),
+        currency_code="USD",
+        source_updated_at=base["source_updated_at"] + timedelta(2),
+    )
+    dollars["order_lines"][0]["product_uom_qty"] = Decimal("4")
+    with pytest.raises(Rejected) as caught:
+        await sink.apply(dollars)
+    assert (caught.value.field, caught.value.rule) == ("currency_code", "order_locked")
+    assert line_state(odoo) == [("SKU-001", 4.0)]
 
 
 async def test_an_existing_customer_is_found_by_email_exactly() -> None:
@@ -335,13 +382,12 @@ async def test_the_same_version_with_other_content_is_applied_not_skipped() -> N
     assert await sink.apply(changed) is Outcome.DUPLICATE  # that content again: nothing to do
 
 
-async def test_same_version_other_lines_on_a_confirmed_order_is_refused_not_skipped() -> None:
+async def test_same_version_other_lines_on_a_confirmed_order_is_applied_not_skipped() -> None:
     odoo = MiniOdoo()
     sink = applier(odoo)
     await sink.apply(command(10))
-    with pytest.raises(Rejected) as caught:
-        await sink.apply(command(10, skus=("SKU-002",)))
-    assert caught.value.field == "order_lines"
+    assert await sink.apply(command(10, skus=("SKU-002",))) is Outcome.APPLIED
+    assert line_state(odoo) == [("SKU-001", 0.0), ("SKU-002", 2.0)]
 
 
 async def test_a_cancelled_shop_order_cancels_the_sale_order_once() -> None:
