@@ -220,8 +220,62 @@ class SaleOrderLine(BaseModel):
     def after_write(self, ids: list[int], vals: dict[str, Any]) -> None:
         self._touch_orders(ids)
 
+    def _order_of(self, line_id: int) -> dict[str, Any]:
+        order_id = self.table[line_id].get("order_id") or 0
+        return dict(self.env.store.tables["sale.order"].get(order_id) or {})
+
+    def before_write(self, ids: list[int], vals: dict[str, Any]) -> None:
+        """Odoo's rules for the lines of a confirmed order (``sale``, ``sale_stock``)."""
+        confirmed = [i for i in ids if self._order_of(i).get("state") == "sale"]
+        if "product_id" in vals and any(
+            self.table[i].get("product_id") != vals["product_id"] for i in confirmed
+        ):
+            raise UserError("You cannot modify the product of this order line.")
+        locked = [i for i in confirmed if self._order_of(i).get("locked")]
+        protected = [k for k in _PROTECTED if k in vals and k in self.fields_map]
+        if locked and protected:
+            labels = "\n".join(self.fields_map[k].string for k in protected)
+            raise UserError(
+                f"It is forbidden to modify the following fields in a locked order:\n{labels}"
+            )
+        if "product_uom_qty" in vals:
+            qty = float(vals["product_uom_qty"] or 0.0)
+            goods = [i for i in confirmed if not self._is_service(i)]
+            delivered = max(
+                (float(self.table[i].get("qty_delivered") or 0.0) for i in goods), default=0.0
+            )
+            if qty < delivered:
+                raise UserError(
+                    "The ordered quantity of a sale order line cannot be decreased below the "
+                    "amount already delivered. Instead, create a return in your inventory."
+                )
+
+    def _is_service(self, line_id: int) -> bool:
+        product_id = self.table[line_id].get("product_id")
+        products = self.env.store.tables["product.product"]
+        template_id = (products.get(product_id or 0) or {}).get("product_tmpl_id")
+        template = self.env.store.tables["product.template"].get(template_id or 0) or {}
+        return template.get("type") == "service"
+
     def before_unlink(self, ids: list[int]) -> None:
+        if any(self._order_of(i).get("state") == "sale" for i in ids):
+            raise UserError(
+                "Once a sales order is confirmed, you can't remove one of its lines (we need to "
+                "track if something gets invoiced or delivered).\nSet the quantity to 0 instead."
+            )
         self._touch_orders(ids)
+
+
+# Odoo's sale.order.line._get_protected_fields: what a locked order's lines keep.
+_PROTECTED = (
+    "product_id",
+    "name",
+    "price_unit",
+    "product_uom",
+    "product_uom_qty",
+    "tax_id",
+    "analytic_distribution",
+)
 
 
 def _line_subtotals(env: Env, ids: list[int]) -> dict[int, Any]:

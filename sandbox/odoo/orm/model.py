@@ -356,6 +356,9 @@ class BaseModel:
     def after_create(self, ids: list[int]) -> None:
         """Hook: run once the records exist."""
 
+    def before_write(self, ids: list[int], vals: dict[str, Any]) -> None:
+        """Hook: refuse a write before anything changes."""
+
     def after_write(self, ids: list[int], vals: dict[str, Any]) -> None:
         """Hook: run after a write."""
 
@@ -411,6 +414,7 @@ class BaseModel:
         if not ids:
             return
         self.check_exists(ids)
+        self.before_write(ids, vals)
         env = self.env
         store = env.store
         stored, delegated, x2many, inverse = self._split_vals(dict(vals))
