@@ -436,3 +436,73 @@ async def test_a_batch_create_odoo_commits_after_the_sink_gave_up_doubles_no_ord
     creates = sink.metric("ferry_target_calls_total", model="sale.order", method="create")
     assert 1 <= creates <= 2
     assert sink.kill(signal.SIGTERM) == 0
+
+
+async def test_a_confirmed_order_changes_as_odoo_permits_and_what_it_refuses_is_dead_lettered(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any
+) -> None:
+    n = uuid.uuid4().int % 10**9 * 1000
+    first = command(n, skus=("SKU-001", "SKU-002"))
+    key = f"shop:order:{n}".encode()
+
+    def lines() -> list[tuple[str, float, float]]:
+        reader = OdooReader(odoo.url, odoo.key)
+        try:
+            rows = reader.execute_kw(
+                "sale.order.line",
+                "search_read",
+                [[["order_id.client_order_ref", "=", first["client_order_ref"]]]],
+                {"fields": ["product_id", "product_uom_qty", "qty_delivered"]},
+            )
+        finally:
+            reader.close()
+        return sorted(
+            (str(r["product_id"][1]).split("]")[0].strip("["), r["product_uom_qty"], r["id"])
+            for r in rows
+        )
+
+    def version(minutes: int, **quantities: int) -> dict[str, Any]:
+        data = command(
+            n,
+            skus=tuple(quantities),
+            source_updated_at=first["source_updated_at"] + timedelta(minutes=minutes),
+        )
+        for line, qty in zip(data["order_lines"], quantities.values(), strict=True):
+            line["product_uom_qty"] = float(qty)
+        return data
+
+    sink = make_sink()
+    sink.start()
+    sink.wait_ready()
+    await produce(kafka_bootstrap, [first])
+    await eventually(lambda: odoo.confirmed(refs([first])) == 1, timeout_s=60, what="the order")
+    # Newer: SKU-001 to 3, SKU-002 dropped, SKU-004 added.
+    await produce(kafka_bootstrap, [version(1, **{"SKU-001": 3, "SKU-004": 1})])
+    want = [("SKU-001", 3.0), ("SKU-002", 0.0), ("SKU-004", 1.0)]
+    await eventually(
+        lambda: [(c, q) for c, q, _ in lines()] == want, timeout_s=60, what="the new lines"
+    )
+    [sku1] = [line_id for code, _, line_id in lines() if code == "SKU-001"]
+    reader = OdooReader(odoo.url, odoo.key)
+    try:
+        reader.execute_kw("sale.order.line", "write", [[sku1], {"qty_delivered": 3}])
+    finally:
+        reader.close()
+    # Newer still: SKU-001 down to 1, below the 3 delivered.
+    await produce(kafka_bootstrap, [version(2, **{"SKU-001": 1, "SKU-004": 1})])
+    found: list[Any] = []
+    for _ in range(60):
+        found[:] = await dead_letters(kafka_bootstrap, key)
+        if found:
+            break
+        await asyncio.sleep(0.5)
+    [letter] = found
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert (headers["ferry.error.rule"], headers["ferry.error.field"]) == (
+        "order_locked",
+        "order_lines[0].product_uom_qty",
+    )
+    assert "already delivered" in headers["ferry.error.message"]
+    assert [(c, q) for c, q, _ in lines()] == want  # nothing of the refused change
+    assert odoo.orders(refs([first])) == 1
+    assert sink.kill(signal.SIGTERM) == 0
