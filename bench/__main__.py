@@ -12,6 +12,7 @@ BENCHMARKS = (
     "odoo_backlog",
     "stream",
     "e2e_latency",
+    "e2e_throughput",
     "capture",
     "odoo_to_shop",
 )
