@@ -34,7 +34,7 @@ class SaleOrder(BaseModel):
             "name": f.Char(
                 "Order Reference", required=True, readonly=True, default="New", index=True
             ),
-            "partner_id": f.Many2one("res.partner", "Customer", required=True),
+            "partner_id": f.Many2one("res.partner", "Customer", required=True, index=True),
             "partner_invoice_id": f.Many2one("res.partner", "Invoice Address"),
             "partner_shipping_id": f.Many2one("res.partner", "Delivery Address"),
             "client_order_ref": f.Char("Customer Reference", index=True),

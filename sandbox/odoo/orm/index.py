@@ -9,6 +9,10 @@ enough), so the results never depend on whether a field is indexed.
 - folded (text fields): lowercased value -> ids for the values made of ASCII characters only,
   plus every id whose value has other characters, for ``=ilike`` without wildcards;
 - ordered (datetimes): ``(value, id)`` sorted, for ``<``, ``<=``, ``>``, ``>=``.
+
+A value held by one row maps to its id, by more to a set of ids: most values of the fields
+looked up (external ids, references, e-mails) are held by one row, and a set per row would
+double the memory the indexes take.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _HIGHEST = float("inf")
+Buckets = dict[Any, "int | set[int]"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,8 @@ class FieldIndex:
     def __init__(self, folded: bool = False, ordered: bool = False) -> None:
         self.folded = folded
         self.ordered = ordered
-        self._exact: dict[Any, set[int]] = {}
-        self._folded: dict[str, set[int]] = {}
+        self._exact: Buckets = {}
+        self._folded: Buckets = {}
         self._unfoldable: set[int] = set()
         self._sorted: list[tuple[str, int]] = []
         self._unsortable: set[int] = set()
@@ -62,14 +67,10 @@ class FieldIndex:
             else:
                 self._unsortable.add(rec_id)
             return
-        bucket = self._exact.get(value)
-        if bucket is None:
-            self._exact[value] = {rec_id}
-        else:
-            bucket.add(rec_id)
+        _put(self._exact, value, rec_id)
         if self.folded and isinstance(value, str):
             if value.isascii():
-                self._folded.setdefault(value.lower(), set()).add(rec_id)
+                _put(self._folded, value.lower(), rec_id)
             else:
                 self._unfoldable.add(rec_id)
 
@@ -98,18 +99,25 @@ class FieldIndex:
         out: set[int] = set()
         for value in values:
             bucket = self._exact.get(value)
-            if bucket:
+            if isinstance(bucket, int):
+                out.add(bucket)
+            elif bucket:
                 out |= bucket
         return out
 
     def probe_equal(self, values: list[Any]) -> Probe:
-        size = sum(len(self._exact.get(v, ())) for v in values)
+        size = sum(_size(self._exact.get(v)) for v in values)
         return Probe(size, lambda: self.equal(values))
 
     def probe_folded(self, text: str) -> Probe:
         """Every id whose value may equal ``text`` (ASCII) but for case."""
-        bucket = self._folded.get(text.lower(), set())
-        return Probe(len(bucket) + len(self._unfoldable), lambda: bucket | self._unfoldable)
+        bucket = self._folded.get(text.lower())
+
+        def fetch() -> set[int]:
+            found = {bucket} if isinstance(bucket, int) else set(bucket or ())
+            return found | self._unfoldable
+
+        return Probe(_size(bucket) + len(self._unfoldable), fetch)
 
     def probe_range(self, low: str | None, low_in: bool, high: str | None, high_in: bool) -> Probe:
         """Every id whose value is within the bounds (``None``: unbounded; ``*_in``: the bound
@@ -121,9 +129,31 @@ class FieldIndex:
         return Probe(size, lambda: {i for _v, i in rows[start:end]} | self._unsortable)
 
 
-def _discard(buckets: dict[Any, set[int]], key: Any, rec_id: int) -> None:
+def _put(buckets: Buckets, key: Any, rec_id: int) -> None:
     bucket = buckets.get(key)
-    if bucket is not None:
-        bucket.discard(rec_id)
-        if not bucket:
+    if bucket is None:
+        buckets[key] = rec_id
+    elif isinstance(bucket, int):
+        if bucket != rec_id:
+            buckets[key] = {bucket, rec_id}
+    else:
+        bucket.add(rec_id)
+
+
+def _discard(buckets: Buckets, key: Any, rec_id: int) -> None:
+    bucket = buckets.get(key)
+    if bucket is None:
+        return
+    if isinstance(bucket, int):
+        if bucket == rec_id:
             del buckets[key]
+        return
+    bucket.discard(rec_id)
+    if len(bucket) == 1:
+        buckets[key] = next(iter(bucket))
+
+
+def _size(bucket: int | set[int] | None) -> int:
+    if bucket is None:
+        return 0
+    return 1 if isinstance(bucket, int) else len(bucket)

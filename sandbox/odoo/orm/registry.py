@@ -122,6 +122,14 @@ class Registry:
                     self.references.setdefault(fld.relation, []).append(
                         (name, fname, fld.ondelete, fld.type)
                     )
+        # the many2one fields rows are looked up by: one2many inverses, _inherits links
+        self._linked: dict[str, set[str]] = {}
+        for name, cls in self.models.items():
+            for parent_link in cls._inherits.values():
+                self._linked.setdefault(name, set()).add(parent_link)
+            for fld in cls.fields_map.values():
+                if fld.type == "one2many" and fld.relation and fld.inverse_name:
+                    self._linked.setdefault(fld.relation, set()).add(fld.inverse_name)
         self._uniques: dict[str, list[UniqueIndex]] = {
             name: [UniqueIndex(store, name, c, fields, msg) for c, fields, msg in cls._unique]
             for name, cls in self.models.items()
@@ -171,7 +179,7 @@ class Registry:
 
     def _apply_indexes(self, cls: type[BaseModel]) -> None:
         """Have the store index what ``index_plan`` says for the model, and nothing else."""
-        plan = index_plan(cls)
+        plan = index_plan(cls, self._linked.get(cls._name, set()))
         for fname in [f for f in self.store.indexes.get(cls._name, {}) if f not in plan]:
             self.store.drop_index(cls._name, fname)
         for fname, (folded, ordered) in plan.items():
@@ -225,19 +233,16 @@ class Registry:
         return result
 
 
-NOT_INDEXED = ("create_uid", "write_uid")
-
-
-def index_plan(cls: type[BaseModel]) -> dict[str, tuple[bool, bool]]:
+def index_plan(cls: type[BaseModel], linked: set[str]) -> dict[str, tuple[bool, bool]]:
     """The fields of a model the store indexes, each with (folded, ordered): those declared
-    ``index=True``, every many2one (what one2many fields, deletions and the many ``field_id =
-    x`` domains look up) but the log-access ones, and the fields of unique constraints. Text
-    fields are also indexed case-folded, datetimes in order."""
+    ``index=True``, the many2one fields in ``linked`` (the inverse of a one2many, the link to an
+    ``_inherits`` parent: what the ORM looks rows up by) and the fields of unique constraints.
+    Text fields are also indexed case-folded, datetimes in order."""
     plan: dict[str, tuple[bool, bool]] = {}
     for fname, fld in cls.fields_map.items():
-        if not fld.stored or fld.type in X2MANY or fname in NOT_INDEXED:
+        if not fld.stored or fld.type in X2MANY:
             continue
-        if fld.index or fld.type == "many2one":
+        if fld.index or (fld.type == "many2one" and fname in linked):
             plan[fname] = (fld.type in ("char", "text", "html"), fld.type == "datetime")
     for _name, fields, _message in cls._unique:
         for fname in fields:

@@ -281,6 +281,16 @@ def test_field_index_lookups() -> None:
     index.add(2, "carl")
     assert index.probe_folded("ann@x").fetch() == {1, 3}
     assert index.probe_equal(["carl", "bob"]).size == 2
+    for rec_id in (8, 9, 9):  # one row, then two, then the same again
+        index.add(rec_id, "dup")
+    assert index.equal(["dup"]) == {8, 9}
+    assert index.probe_equal(["dup"]).size == 2
+    index.remove(8, "dup")
+    assert index.equal(["dup"]) == {9}
+    assert index.probe_folded("DUP").fetch() == {3, 9}
+    index.remove(9, "dup")
+    assert index.equal(["dup"]) == set()
+    assert index.probe_equal(["dup"]).size == 0
 
 
 def test_ordered_index_bounds() -> None:
