@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = (
     "serde",
     "odoo_emulator",
+    "odoo_scale",
     "odoo_client",
     "odoo_backlog",
     "stream",
