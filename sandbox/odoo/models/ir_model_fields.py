@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..exceptions import UserError, ValidationError
+from ..exceptions import AccessError, UserError, ValidationError
 from ..orm import fields as f
 from ..orm.fields import Field
+from ..orm.load import xmlid_lookup
 from ..orm.manual import SUPPORTED_TYPES
-from ..orm.model import BaseModel, Env
+from ..orm.model import BaseModel, Env, api_model, api_records
 
 # ``FIELD_TYPES``: the framework's field types, sorted
 FIELD_TYPES = [
@@ -51,6 +52,13 @@ BASE_FIELD_WRITE = (
 )
 # what a translated label write may change on a base field too
 TRANSLATED = ("field_description", "help")
+# ir.model.access: internal users read fields, Administration/Settings change them
+ACCESS_HEADER = {
+    "create": "You are not allowed to create '{kind}' ({model}) records.",
+    "write": "You are not allowed to modify '{kind}' ({model}) records.",
+    "unlink": "You are not allowed to delete '{kind}' ({model}) records.",
+}
+SETTINGS_USERS = (("base", "user_root"), ("base", "user_admin"))
 
 
 def _manual_name(row: dict[str, Any]) -> bool:
@@ -131,6 +139,37 @@ class IrModelFields(BaseModel):
             model = labels.get(row.get("model")) or row.get("model")
             out[i] = f"{row.get('field_description') or ''} ({model})"
         return out
+
+    # -- access -----------------------------------------------------------------------------
+
+    def _check_settings(self, mode: str) -> None:
+        """``ir.model.access``: only Administration/Settings may change fields (in a fresh
+        database, the superuser and ``admin``); Odoo's AccessError for anyone else."""
+        imd = self.env["ir.model.data"]
+        allowed = {found[1] for xmlid in SETTINGS_USERS if (found := xmlid_lookup(imd, *xmlid))}
+        if self.env.uid in allowed:
+            return
+        header = ACCESS_HEADER[mode].format(kind=self._description, model=self._name)
+        raise AccessError(
+            f"{header}\n\nThis operation is allowed for the following groups:\n"
+            "\t- Administration/Settings\n\n"
+            "Contact your administrator to request access if necessary."
+        )
+
+    @api_model
+    def create(self, vals_list: Any) -> Any:
+        self._check_settings("create")
+        return super().create(vals_list)
+
+    @api_records
+    def write(self, ids: Any, vals: dict[str, Any]) -> bool:
+        self._check_settings("write")
+        return super().write(ids, vals)
+
+    @api_records
+    def unlink(self, ids: Any) -> bool:
+        self._check_settings("unlink")
+        return super().unlink(ids)
 
     # -- create -----------------------------------------------------------------------------
 

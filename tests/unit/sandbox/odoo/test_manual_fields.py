@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.odoo import EmulatorConfig, OdooEmulator
-from sandbox.odoo.exceptions import UserError, ValidationError
+from sandbox.odoo.exceptions import AccessError, UserError, ValidationError
 from sandbox.odoo.orm.model import Env
 from sandbox.odoo.seed import ADMIN_UID
 
@@ -302,3 +302,25 @@ def test_reset_removes_custom_fields() -> None:
     described = emulator.services.call(ADMIN_UID, "sale.order", "fields_get", [], {})
     assert FIELD not in described
     emulator.close()
+
+
+def test_only_settings_users_change_fields(db: Db) -> None:
+    demo = db.run(lambda env: env["res.users"].search([("login", "=", "demo")])[0])
+    field_id = db.run(add_field)
+
+    def as_demo(func: Any) -> Any:
+        return db.registry.run(demo, {}, func)
+
+    with pytest.raises(AccessError) as info:
+        as_demo(lambda env: add_field(env, name="x_other"))
+    assert str(info.value) == (
+        "You are not allowed to create 'Fields' (ir.model.fields) records.\n\n"
+        "This operation is allowed for the following groups:\n\t- Administration/Settings\n\n"
+        "Contact your administrator to request access if necessary."
+    )
+    with pytest.raises(AccessError, match="not allowed to modify 'Fields'"):
+        as_demo(lambda env: env["ir.model.fields"].write([field_id], {"field_description": "x"}))
+    with pytest.raises(AccessError, match="not allowed to delete 'Fields'"):
+        as_demo(lambda env: env["ir.model.fields"].unlink([field_id]))
+    rows = as_demo(lambda env: env["ir.model.fields"].read([field_id], ["name"]))
+    assert rows == [{"id": field_id, "name": FIELD}]
