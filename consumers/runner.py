@@ -619,6 +619,15 @@ class SinkRunner:
                 lane.loaded.set()
             else:
                 start = max(committed if committed is not None else begin, begin)
+                if end > start:
+                    log.info(
+                        "%s[%d]: reading %d parked record(s) before %s[%d] starts",
+                        tp.topic,
+                        tp.partition,
+                        end - start,
+                        self.sink.topic,
+                        tp.partition,
+                    )
                 lane.load_until(start, end)
                 lane.committed = start if committed is None else committed
             if lane.task is None or lane.task.done():
@@ -727,6 +736,12 @@ class SinkRunner:
         key = [(origin, event)]
         if isinstance(result, Outcome):
             self._observe(key, ok=True, probe=probe)
+            log.info(
+                "%s: parked record %s after %d attempts",
+                _where(origin),
+                result.value,
+                parked.attempts + 1,
+            )
             if result is Outcome.DUPLICATE:
                 self.metrics.duplicates.labels(self.metrics.service, origin.topic).inc()
             else:
