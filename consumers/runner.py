@@ -897,6 +897,8 @@ class SinkRunner:
         await self._commit(tps + lanes)
         for tp in tps:
             self._partitions.pop(tp, None)
+            with contextlib.suppress(KeyError):  # its lag is the new owner's to report now
+                self.metrics.consumer_lag.remove(self.metrics.service, tp.topic, str(tp.partition))
         for tp in lanes:
             self._lanes.pop(tp.partition, None)
 

@@ -184,9 +184,9 @@ class SinkProcess:
 @pytest.fixture
 def make_sink(kafka_bootstrap: str, odoo: Odoo, tmp_path: Path) -> Iterator[Any]:
     started: list[SinkProcess] = []
-    port = free_port()
 
     def make(**extra: str) -> SinkProcess:
+        port = free_port()  # each sink its own ops port: two may run at once
         env = {
             **os.environ,
             "FERRY__KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
@@ -199,7 +199,8 @@ def make_sink(kafka_bootstrap: str, odoo: Odoo, tmp_path: Path) -> Iterator[Any]
             **extra,
         }
         env.pop("FERRY_CONFIG", None)
-        sink = SinkProcess(env, tmp_path, tmp_path / "sink.log", f"http://127.0.0.1:{port}/metrics")
+        log = tmp_path / f"sink-{len(started)}.log"
+        sink = SinkProcess(env, tmp_path, log, f"http://127.0.0.1:{port}/metrics")
         started.append(sink)
         return sink
 
@@ -506,3 +507,38 @@ async def test_a_confirmed_order_changes_as_odoo_permits_and_what_it_refuses_is_
     assert [(c, q) for c, q, _ in lines()] == want  # nothing of the refused change
     assert odoo.orders(refs([first])) == 1
     assert sink.kill(signal.SIGTERM) == 0
+
+
+async def test_a_second_sink_joining_mid_backlog_takes_partitions_over_and_nothing_doubles(
+    kafka_bootstrap: str, odoo: Odoo, make_sink: Any
+) -> None:
+    """A rebalance in the middle of batches: the first sink's revoked partitions finish (or
+    are abandoned within the bound) and the second applies what was not committed; the
+    version guard makes the overlap harmless."""
+    orders = batch(90)
+    odoo.faults(latency_ms=250)  # every call slow: batches are in flight when it rebalances
+    small = {"FERRY__FLOWS__SHOP_ORDERS_TO_ODOO__BATCH_SIZE": "5"}
+    first = make_sink(**small)
+    first.start()
+    first.wait_ready()
+    await produce(kafka_bootstrap, orders)
+    await eventually(lambda: odoo.orders(refs(orders)) >= 5, timeout_s=60, what="first orders")
+    second = make_sink(**small)
+    second.start()
+    second.wait_ready()  # ready means partitions assigned: the group rebalanced
+    await eventually(
+        lambda: second.metric("ferry_events_in_total") > 0, timeout_s=60, what="a handover"
+    )
+    assert odoo.confirmed(refs(orders)) < 90, "the backlog was done before the handover"
+    odoo.clear_faults()
+    await eventually(lambda: odoo.confirmed(refs(orders)) == 90, timeout_s=120, what="90 orders")
+    await eventually(
+        lambda: first.metric("ferry_consumer_lag") == second.metric("ferry_consumer_lag") == 0,
+        timeout_s=30,
+        what="both sinks caught up",
+    )
+    assert odoo.orders(refs(orders)) == 90  # one sale order each, none doubled
+    assert first.metric("ferry_dlq_total") == second.metric("ferry_dlq_total") == 0
+    assert "assigned" in first.log.read_text().split("Revoking previously assigned", 1)[-1]
+    assert first.kill(signal.SIGTERM) == 0
+    assert second.kill(signal.SIGTERM) == 0

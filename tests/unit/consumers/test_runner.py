@@ -752,3 +752,28 @@ async def test_a_batch_failing_as_a_whole_in_an_outage_opens_the_breaker_and_par
     await task
     assert sorted(sink.applied) == sorted(f"ferry.shop_order_{i}" for i in range(8))
     assert producer.sent == []
+
+
+async def test_a_revoked_partition_leaves_no_lag_behind() -> None:
+    consumer, sink = FakeConsumer(partitions=2), FakeSink()
+    for i in range(4):
+        consumer.add_command(i % 2, command(i))
+    runner = make_runner(sink, consumer)
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: len(sink.applied) == 4)
+    lag = "ferry_consumer_lag"
+    assert (
+        runner.metrics.registry.get_sample_value(
+            lag, {"service": "odoo-sink", "topic": TOPIC, "partition": "0"}
+        )
+        == 0
+    )
+    await runner.revoke({P0})
+    assert (
+        runner.metrics.registry.get_sample_value(
+            lag, {"service": "odoo-sink", "topic": TOPIC, "partition": "0"}
+        )
+        is None
+    )
+    runner.stop()
+    await task
