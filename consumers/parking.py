@@ -131,6 +131,10 @@ class ParkingLot:
         if start >= end:
             self.loaded.set()
 
+    def progress(self) -> str:
+        """Where the reading stands, for the operator."""
+        return f"read up to offset {self._consumed}, parked until {self._load_until}"
+
     def add(self, record: Any) -> None:
         """A record read from the retry topic."""
         if self._consumed is not None and record.offset < self._consumed and self.loaded.is_set():

@@ -162,6 +162,7 @@ class SinkRunner:
         lane_backoff: Backoff | None = None,
         wall_clock: Callable[[], float] = time.time,
         drain_timeout_s: float = 5.0,
+        load_timeout_s: float = 10.0,
     ) -> None:
         self.sink = sink
         self.consumer = consumer
@@ -184,6 +185,7 @@ class SinkRunner:
         self.lane_backoff = lane_backoff or Backoff(base_delay_s=1.0, max_delay_s=300.0)
         self._wall = wall_clock
         self.drain_timeout_s = drain_timeout_s
+        self.load_timeout_s = load_timeout_s
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._lanes: dict[int, ParkingLot] = {}
         self._stopping = False
@@ -589,15 +591,33 @@ class SinkRunner:
         """Wait until every record parked before this owner started is known (so a parked
         key is recognised); False when asked to stop first."""
         lane = self._lane(part.tp.partition)
+        deadline = time.monotonic() + self.load_timeout_s
         while not lane.loaded.is_set():
             if part.stopping:
                 return False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                # Never stall a partition on it: go on, parked keys read later still count.
+                log.warning(
+                    "%s[%d]: the parked records were not all read within %.0f s (%s); "
+                    "%s[%d] starts anyway",
+                    self.retry_topic,
+                    lane.partition,
+                    self.load_timeout_s,
+                    lane.progress(),
+                    part.tp.topic,
+                    part.tp.partition,
+                )
+                lane.loaded.set()
+                break
             part.wake.clear()
             waits = [
                 asyncio.ensure_future(lane.loaded.wait()),
                 asyncio.ensure_future(part.wake.wait()),
             ]
-            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            _, pending = await asyncio.wait(
+                waits, timeout=left, return_when=asyncio.FIRST_COMPLETED
+            )
             for task in pending:
                 task.cancel()
         return not part.stopping
@@ -621,10 +641,13 @@ class SinkRunner:
                 start = max(committed if committed is not None else begin, begin)
                 if end > start:
                     log.info(
-                        "%s[%d]: reading %d parked record(s) before %s[%d] starts",
+                        "%s[%d]: reading %d parked record(s) (offsets %d to %d) before %s[%d] "
+                        "starts",
                         tp.topic,
                         tp.partition,
                         end - start,
+                        start,
+                        end - 1,
                         self.sink.topic,
                         tp.partition,
                     )

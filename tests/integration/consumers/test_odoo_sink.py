@@ -374,7 +374,7 @@ async def test_a_sigkilled_sink_restarted_doubles_nothing(
 ) -> None:
     orders = batch(30)
     odoo.faults(latency_ms=60)
-    first = make_sink()
+    first = make_sink(FERRY__FLOWS__SHOP_ORDERS_TO_ODOO__BATCH_SIZE="2")  # many calls in flight
     first.start()
     first.wait_ready()
     await produce(kafka_bootstrap, orders)

@@ -777,3 +777,22 @@ async def test_a_revoked_partition_leaves_no_lag_behind() -> None:
     )
     runner.stop()
     await task
+
+
+async def test_parked_records_that_never_arrive_do_not_stall_the_partition_for_ever(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Lagging(FakeConsumer):
+        async def end_offsets(
+            self, partitions: Sequence[TopicPartition]
+        ) -> dict[TopicPartition, int]:
+            return {tp: len(self.logs[tp]) + 1 for tp in partitions}  # one never delivered
+
+    consumer = Lagging(partitions=1)
+    sink = FakeSink()
+    keyed(consumer, 0, 1, b"A")
+    runner = make_runner(sink, consumer, FakeProducer(consumer), load_timeout_s=0.05)
+    with caplog.at_level(logging.WARNING):
+        await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 1)
+    assert sink.applied == ["ferry.shop_order_1"]
+    assert "were not all read within" in caplog.text
