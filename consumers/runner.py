@@ -14,7 +14,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -517,8 +517,9 @@ class SinkRunner:
                 return verdict
             await self._sleep(waiter, min(max(self.breaker.wait_s(), 0.01), 1.0))
 
-    def _count(self, part: _Partition, record: Any, outcome: Outcome) -> None:
-        _brake(part, ok=True)
+    def _count(self, part: _Waiter, record: Any, outcome: Outcome) -> None:
+        if isinstance(part, _Partition):
+            _brake(part, ok=True)
         if outcome is Outcome.DUPLICATE:
             self.metrics.duplicates.labels(self.metrics.service, record.topic).inc()
         else:
@@ -562,22 +563,30 @@ class SinkRunner:
         if isinstance(part, _Partition):
             _brake(part, ok=False)
         log.info("%s: dead-lettered: %s", _where(record), error)
+        await self._until_acked(
+            part,
+            f"the dead letter of {_where(record)}",
+            lambda: self.dead_letters.send(
+                record, error, stage=STAGE, attempts=attempts, first_failed_at=first
+            ),
+        )
+
+    async def _until_acked(
+        self, waiter: _Waiter, what: str, send: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """``send()`` until Kafka acknowledges it (a transient refusal waits and tries again;
+        any other stops the runner); its result."""
         tries = 0
         while True:
             tries += 1
             try:
-                await self.dead_letters.send(
-                    record, error, stage=STAGE, attempts=attempts, first_failed_at=first
-                )
-                return
+                return await send()
             except Exception as exc:
                 kafka_error = translate_kafka_error(exc)
                 if not isinstance(kafka_error, TransientError):
-                    raise SinkStopped(
-                        f"cannot write the dead letter of {_where(record)}: {kafka_error}"
-                    ) from exc
-                log.warning("dead letter of %s not acknowledged: %s", _where(record), kafka_error)
-                await self._sleep(part, self.backoff.delay(min(tries, 32)))
+                    raise SinkStopped(f"cannot write {what}: {kafka_error}") from exc
+                log.warning("%s not acknowledged: %s", what, kafka_error)
+                await self._sleep(waiter, self.backoff.delay(min(tries, 32)))
 
     # -- parking: the retry lane --------------------------------------------------------------
 
@@ -685,24 +694,17 @@ class SinkRunner:
         headers = retry_headers(
             record, attempts=attempts, first_failed_at=first, due=due, error=reason
         )
-        tries = 0
-        while True:
-            tries += 1
-            try:
-                meta = await self.producer.send_and_wait(
-                    self.retry_topic,
-                    value=record.value,
-                    key=record.key,
-                    partition=record.partition,
-                    headers=headers,
-                )
-                break
-            except Exception as exc:
-                kafka_error = translate_kafka_error(exc)
-                if not isinstance(kafka_error, TransientError):
-                    raise SinkStopped(f"cannot park {_where(record)}: {kafka_error}") from exc
-                log.warning("parking of %s not acknowledged: %s", _where(record), kafka_error)
-                await self._sleep(part, self.backoff.delay(min(tries, 32)))
+        meta = await self._until_acked(
+            part,
+            f"the parked copy of {_where(record)}",
+            lambda: self.producer.send_and_wait(
+                self.retry_topic,
+                value=record.value,
+                key=record.key,
+                partition=record.partition,
+                headers=headers,
+            ),
+        )
         self._lane(record.partition).expect(record.key, int(meta.offset))
         self.metrics.parked.labels(self.metrics.service, record.topic).inc()
         if error is not None:
@@ -765,10 +767,7 @@ class SinkRunner:
                 result.value,
                 parked.attempts + 1,
             )
-            if result is Outcome.DUPLICATE:
-                self.metrics.duplicates.labels(self.metrics.service, origin.topic).inc()
-            else:
-                self.metrics.events_out.labels(self.metrics.service, origin.topic).inc()
+            self._count(lane, origin, result)
             lane.resolve(parked)
         elif isinstance(result, PermanentError):
             self._observe(key, ok=True, probe=probe)
