@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,18 +33,35 @@ class NodeSpec:
     controller_port: int
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct TCP ports that are free on ``host`` right now."""
-    sockets: list[socket.socket] = []
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST = 20_000
+
+
+def _ephemeral_start() -> int:
+    """The first port the kernel hands to outgoing connections (32768 when unknown)."""
     try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((host, 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        return int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct TCP ports that are free on ``host`` right now, chosen below the
+    kernel's ephemeral range: a port the OS picked (``bind(0)``) can be taken by any
+    outgoing connection before its server binds it, one of these cannot."""
+    top = max(_ephemeral_start(), _LOWEST + 1_000)
+    candidates = random.sample(range(_LOWEST, top), k=min(top - _LOWEST, 64 * count + 64))
+    found: list[int] = []
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise OSError(f"no {count} free ports on {host} below {top}")
 
 
 def plan_nodes(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from ferry import dotenv
 from ferry.registry import load
 from ferry.stack import Stack
+from infra.kafka.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 # What marks a line that went wrong: Ferry's format (ferry.logs: "<time> ERROR <logger> ...")
@@ -20,9 +20,8 @@ ERROR_MARKS = (" ERROR ", "[ERROR]", "Traceback")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port no outgoing connection can take before a service binds it."""
+    return free_ports(1)[0]
 
 
 @dataclass

@@ -7,7 +7,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ferry.envelope import CloudEvent, deterministic_id
 from ferry.topics import TopicSpec, ensure_topics
+from infra.kafka.ports import free_ports
 from tests.support.odoo_rpc import OdooReader
 from tests.support.waiting import eventually
 from tests.unit.consumers.fakes import command, encode
@@ -36,9 +36,7 @@ DLQ = f"dlq.{TOPIC}"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def wait_http(check: Any, what: str, timeout_s: float = 30.0) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from ferry.envelope import CloudEvent, header
 from ferry.registry import load
 from ferry.serde import SingleObjectSerde
+from infra.kafka.ports import free_ports
 from producers.gateway.runner import run_gateway
 from producers.shop.sample import sample_order, signed_request
 from producers.shop.webhook import CE_SOURCE, EVENT_TYPE, TOPIC, order_record
@@ -39,9 +39,7 @@ CE_HEADERS = (
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 @contextlib.asynccontextmanager
