@@ -785,10 +785,12 @@ class SinkRunner:
             if not (was_closed or probe or isinstance(result, Deferred)):
                 parked.due = now  # the target was judged down: wait for it, uncounted
                 return
-            parked.attempts += 1
-            parked.tries += 1
+            deferred = isinstance(result, Deferred)
+            if not deferred:  # the sink's own hold is neither an attempt nor a retry
+                parked.attempts += 1
+                parked.tries += 1
+                self.metrics.retries.labels(self.metrics.service, origin.topic).inc()
             parked.last_error = str(result)
-            self.metrics.retries.labels(self.metrics.service, origin.topic).inc()
             if now - parked.first_failed_at.timestamp() >= self.give_up_after_s:
                 exhausted = Rejected(
                     f"still failing after {parked.attempts} attempts over "
@@ -805,7 +807,14 @@ class SinkRunner:
                 )
                 lane.resolve(parked)
                 return
-            parked.due = now + self.lane_backoff.delay(min(parked.attempts, 32), result.retry_after)
+            if deferred and result.retry_after is not None:
+                parked.due = now + result.retry_after
+            else:
+                # Paced by this lane's own tries: the attempts made before the record was
+                # parked would put its first retry minutes away.
+                parked.due = now + self.lane_backoff.delay(
+                    min(max(parked.tries, 1), 32), result.retry_after
+                )
         else:
             raise SinkStopped(f"{_where(origin)}: {type(result).__name__}: {result}") from result
 

@@ -573,6 +573,58 @@ async def test_a_parked_record_applies_when_it_recovers_and_its_followers_after_
     assert consumer.committed_offsets[P0] == 3
 
 
+async def test_the_retry_lane_paces_by_its_own_tries_not_by_the_attempts_before_parking() -> None:
+    """A record parked after 8 attempts is retried in the lane about ``base_delay_s`` later,
+    not ``base_delay_s * 2**8`` (the main lane's attempts say nothing about the lane's pace)."""
+    failures = 9  # 8 in the main lane, 1 in the retry lane
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        nonlocal failures
+        if record.offset == 0 and failures:
+            failures -= 1
+            raise Unavailable("odoo timed out on this order")
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=1)
+    producer, sink = FakeProducer(consumer), FakeSink(behaviour)
+    keyed(consumer, 0, 1, b"A")
+    keyed(consumer, 0, 2, b"B")
+    budget = Backoff(max_attempts=8, base_delay_s=0.001, max_delay_s=0.002)
+    lane = Backoff(base_delay_s=0.05, max_delay_s=60.0)  # 0.05 * 2**8 = 12.8 s
+    runner = make_runner(sink, consumer, producer, backoff=budget, lane_backoff=lane)
+    await run_until(runner, lambda: consumer.committed_offsets.get(R0) == 1, within=3.0)
+    assert sink.applied == ["ferry.shop_order_2", "ferry.shop_order_1"]
+    assert producer.to(RETRY)[0].header("ferry.retry.attempts") == "8"
+    assert producer.to(f"dlq.{TOPIC}") == []
+
+
+async def test_a_deferred_record_in_the_retry_lane_waits_what_the_sink_asked() -> None:
+    """The sink's own hold (``Deferred``) in the lane is honoured as asked: not paced by the
+    lane's backoff and not counted as an attempt."""
+    failures, deferrals = 2, 3  # the main lane's two attempts, then the sink's own holds
+
+    async def behaviour(event: SinkEvent, record: SourceRecord) -> Outcome:
+        nonlocal failures, deferrals
+        if failures:
+            failures -= 1
+            raise Unavailable("odoo timed out on this order")
+        if deferrals:
+            deferrals -= 1
+            raise Deferred("an earlier write may still commit", retry_after=0.01)
+        return Outcome.APPLIED
+
+    consumer = FakeConsumer(partitions=1)
+    producer, sink = FakeProducer(consumer), FakeSink(behaviour)
+    keyed(consumer, 0, 1, b"A")
+    budget = Backoff(max_attempts=2, base_delay_s=0.001, max_delay_s=0.002)
+    # Parked due in 0.1-0.2 s; three deferrals paced as failures would add 0.4 + 0.8 + 1.6 s+.
+    lane = Backoff(base_delay_s=0.2, max_delay_s=60.0)
+    runner = make_runner(sink, consumer, producer, backoff=budget, lane_backoff=lane)
+    await run_until(runner, lambda: sink.applied == ["ferry.shop_order_1"], within=1.5)
+    assert deferrals == 0
+    assert sample(runner, "ferry_retries_total") == 1  # the main lane's one retry only
+
+
 async def test_an_outage_parks_nothing_and_dead_letters_nothing() -> None:
     down = True
 
