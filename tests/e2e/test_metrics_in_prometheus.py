@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
 import pytest
 
+from consumers.runner import group_id
 from producers.shop.sample import signed_request
+from streams.app import APP_ID
 from tests.fixtures.prometheus import Prometheus
+from tests.support.kafka_read import until_no_lag
 from tests.support.orders import unique_order
 from tests.support.platform import Platform
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
+SINK = "sink.odoo.sale_orders"
 JOBS = {"gateway": "gateway", "streams": "streams", "odoo-sink": "sink"}
 
 
@@ -60,5 +65,15 @@ async def test_prometheus_counts_what_went_in_and_out(
             f"({queries[name]}) or vector(0)", reached, timeout_s=60
         )
         assert value == target, f"{name}: {value} != {target}"
+    # Nothing more arrives: both stages have committed all their topics hold, and two more
+    # scrapes later every count is still exactly what went in.
+    for group, topic in ((APP_ID, "src.shop.orders"), (group_id("shop-orders-to-odoo"), SINK)):
+        await until_no_lag(platform.bootstrap, group, topic)
+    quiet_from = time.time() + 2.0
+    for job in JOBS:
+        await prometheus.wait_scraped_async(f"e2e-{job}", after=quiet_from)
+    for name, delta in expected.items():
+        value = _total(prometheus, queries[name])
+        assert value == before[name] + delta, f"{name} after a quiet period: {value}"
     ready = await prometheus.query_value_async('sum(up{job=~"e2e-.*"})')
     assert ready == len(JOBS)

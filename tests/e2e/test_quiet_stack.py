@@ -19,7 +19,7 @@ from consumers.runner import group_id
 from ferry.registry import load
 from producers.shop.sample import signed_request
 from streams.app import APP_ID
-from tests.support.kafka_read import group_lag
+from tests.support.kafka_read import until_no_lag
 from tests.support.odoo_rpc import OdooReader
 from tests.support.orders import order_ids, unique_order
 from tests.support.platform import Platform, logged_errors, running_platform
@@ -56,10 +56,7 @@ async def _caught_up(platform: Platform) -> None:
     groups = [(APP_ID, flow.source.topic) for flow in registry.enabled]
     groups += [(group_id(flow.name), flow.target.topic) for flow in registry.sink_flows()]
     for group, topic in groups:
-        deadline = time.monotonic() + 60
-        while lag := await group_lag(platform.bootstrap, group, topic):
-            assert time.monotonic() < deadline, f"{group} still lags {lag} on {topic}"
-            await asyncio.sleep(0.5)
+        await until_no_lag(platform.bootstrap, group, topic)
 
 
 def _shop_levels_if_in_step(platform: Platform, odoo: OdooReader) -> dict[str, int] | None:

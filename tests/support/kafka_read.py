@@ -86,3 +86,45 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> int:
         await consumer.stop()
     done = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
     return sum(end - done.get(tp, 0) for tp, end in ends.items())
+
+
+async def until_no_lag(bootstrap: str, group: str, topic: str, *, timeout_s: float = 60.0) -> None:
+    """Wait until ``group`` has committed everything ``topic`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while lag := await group_lag(bootstrap, group, topic):
+        if loop.time() > deadline:
+            raise TimeoutError(f"{group} still lags {lag} on {topic} after {timeout_s} s")
+        await asyncio.sleep(0.5)
+
+
+async def skip_to_the_end(
+    bootstrap: str, group: str, topics: list[str], *, timeout_s: float = 60.0
+) -> int:
+    """Commit the current end of every partition of ``topics`` for ``group`` (which must have
+    no live members: a member that was killed leaves at its session timeout, so refusals are
+    tried again until ``timeout_s``). Returns how many records the group skipped."""
+    tps = [
+        TopicPartition(topic, p) for topic in topics for p in await partitions_of(bootstrap, topic)
+    ]
+    if not tps:
+        return 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            before = {tp: await consumer.committed(tp) for tp in tps}
+            await consumer.commit(dict(ends))
+            return sum(end - (before[tp] or 0) for tp, end in ends.items())
+        except Exception:
+            if loop.time() > deadline:
+                raise
+        finally:
+            await consumer.stop()
+        await asyncio.sleep(1.0)
