@@ -32,9 +32,11 @@ from ferry.secrets import SecretRef, parse_secret_ref
 __all__ = [
     "DEFAULT_REGISTRY",
     "ENV_PREFIX",
+    "AppsSettings",
     "DlqSettings",
     "FlowSettings",
     "KafkaSettings",
+    "PublishSettings",
     "RetrySettings",
     "Secret",
     "ServiceSettings",
@@ -113,6 +115,23 @@ class DlqSettings(_Model):
     max_consecutive: int = Field(default=50, ge=1)
 
 
+class AppsSettings(_Model):
+    """Connected apps and their keys (``ferry apps``)."""
+
+    topic: str = "ferry.apps"  # compacted: the latest state of each app, read by every gateway
+    pepper: str = "env:FERRY_APPS_PEPPER"  # secret reference (env:/file:) mixed into key hashes
+    rotation_grace_s: float = Field(default=86_400.0, ge=0)  # an old key stays valid this long
+    default_rate_per_s: float = Field(default=100.0, gt=0)  # an app's events/s without --rate
+
+
+class PublishSettings(_Model):
+    """The publish API of the gateway (``POST /v1/events``)."""
+
+    max_batch: int = Field(default=500, ge=1)  # events in one batch request
+    idempotency_topic: str = "ferry.idempotency"  # compacted, shared by every gateway
+    idempotency_window_s: float = Field(default=86_400.0, gt=0)
+
+
 class FlowSettings(_Model):
     """How one flow runs here; what it is comes from its declaration (``ferry.flow.Flow``).
 
@@ -167,6 +186,8 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     retry: RetrySettings = RetrySettings()
     dlq: DlqSettings = DlqSettings()
+    apps: AppsSettings = AppsSettings()
+    publish: PublishSettings = PublishSettings()
     # entity -> the one system that owns it (source of truth); flows declare the defaults
     ownership: dict[str, str] = Field(default_factory=dict)
     systems: dict[str, dict[str, Any]] = Field(default_factory=dict)
