@@ -30,6 +30,7 @@ __all__ = [
     "Endpoint",
     "Flow",
     "Mapper",
+    "PublishSource",
     "SignatureScheme",
     "SinkContext",
     "System",
@@ -157,6 +158,14 @@ class WebhookSource:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishSource:
+    """Connected apps may publish the source's event type (``POST /v1/events``): ``data`` is the
+    type's record in JSON, and ``key`` gives the entity key (the Kafka key) of a record."""
+
+    key: Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True, slots=True)
 class SinkContext:
     """What a sink is built from: its flow, the target system's shared connection, the
     flow's version store (for targets that cannot hold Ferry's version themselves) and the
@@ -179,8 +188,9 @@ class Flow:
     truth); ``version_field`` is the target record's field that ranks versions of an entity
     (left out of the change-only digest). ``sink`` builds the sink that applies the target's
     events from the target system's connection; ``webhook`` makes the gateway take the
-    source's events over HTTP. ``schemas`` is a directory of the flow's own contracts
-    (``<event.type>/v<N>.avsc``) when they are not under ``schemas/``.
+    source's events over HTTP, ``publish`` lets connected apps publish them. ``schemas`` is a
+    directory of the flow's own contracts (``<event.type>/v<N>.avsc``) when they are not under
+    ``schemas/``.
     """
 
     name: str
@@ -193,6 +203,7 @@ class Flow:
     version_field: str | None = None
     sink: SinkFactory | None = None
     webhook: WebhookSource | None = None
+    publish: PublishSource | None = None
     schemas: Path | None = None
     systems: tuple[System[Any], ...] = field(init=False, default=())
 

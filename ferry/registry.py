@@ -114,6 +114,10 @@ class Registry:
     def webhook_flows(self) -> list[Flow]:
         return [f for f in self.enabled if f.webhook is not None]
 
+    def publish_flows(self) -> list[Flow]:
+        """Enabled flows whose source event type connected apps may publish."""
+        return [f for f in self.enabled if f.publish is not None]
+
     def sink_flows(self, system: str | None = None) -> list[Flow]:
         """Enabled flows with a sink (into ``system``, when given)."""
         return [

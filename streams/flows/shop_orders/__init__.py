@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from consumers.odoo.sink import sale_order_sink
 from consumers.odoo.system import ODOO
-from ferry.flow import Endpoint, Flow, WebhookSource
-from ferry.topics import sink, src
+from ferry.flow import Endpoint, Flow, PublishSource, WebhookSource
+from ferry.topics import entity_key, sink, src
 from producers.shop import webhook
 from producers.shop.system import SHOP
 from streams.flows.shop_orders.mapping import shop_order_to_sale_order
@@ -31,4 +31,6 @@ FLOW = Flow(
         webhook_topics=webhook.WEBHOOK_TOPICS,
         delivery_headers=(webhook.DELIVERY_HEADER, webhook.ALIASES[webhook.DELIVERY_HEADER]),
     ),
+    # A point-of-sale or marketplace app publishes its orders as shop.order.created records.
+    publish=PublishSource(key=lambda record: entity_key("shop", "order", record["order_id"])),
 )

@@ -1,0 +1,180 @@
+"""Idempotency keys of the publish API, shared by every gateway instance through Kafka.
+
+A first answer is remembered as a record of the topic ``publish.idempotency_topic`` (compacted
+and deleted after the window: only the latest answer per key matters, and only for
+``window_s``), keyed by app and idempotency key, holding the digest of the request and the
+answer. Each gateway reads the topic from its start when it starts and follows it afterwards,
+so a repeat sent to another instance finds the first answer too, seconds later at most.
+
+Within one instance, concurrent requests with one key are serialised (:meth:`claim`), so the
+second waits for the first's answer instead of producing the events again. Two instances that
+receive the same key in the same second may both produce: the events carry the same
+deterministic ``ce_id``, and the streams' change-only filter lets one through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from ferry.kafka import translate_kafka_error
+from ferry.settings import KafkaSettings
+from ferry.topics import TopicSpec
+
+__all__ = ["IdempotencyStore", "Remembered", "store_topic"]
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, bytes, bytes], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    digest: str
+    status: int
+    body: dict[str, Any]
+    at: float  # epoch seconds
+
+
+def store_topic(name: str, window_s: float, partitions: int, replication: int) -> TopicSpec:
+    """The store's topic: compacted (the latest answer per key), and deleted after the window."""
+    config = {"cleanup.policy": "compact,delete", "retention.ms": str(int(window_s * 1000))}
+    return TopicSpec(name, partitions, replication, config)
+
+
+class IdempotencyStore:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        window_s: float,
+        send: Send,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._kafka = kafka
+        self.topic = topic
+        self.window_s = window_s
+        self._send = send
+        self._clock = clock
+        self._answers: dict[str, Remembered] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._follow: asyncio.Task[None] | None = None
+        self.loaded = asyncio.Event()
+
+    # -- the answers -------------------------------------------------------------------------
+
+    def get(self, key: str) -> Remembered | None:
+        found = self._answers.get(key)
+        if found is None:
+            return None
+        if self._clock() - found.at > self.window_s:
+            del self._answers[key]
+            return None
+        return found
+
+    async def remember(self, key: str, digest: str, status: int, body: dict[str, Any]) -> None:
+        """Keep the first answer for ``key`` (here at once, for every instance once Kafka
+        acknowledged it)."""
+        entry = Remembered(digest, status, body, self._clock())
+        self._answers[key] = entry
+        value = json.dumps(
+            {"digest": digest, "status": status, "body": body, "at": entry.at},
+            separators=(",", ":"),
+        ).encode()
+        await self._send(self.topic, key.encode(), value)
+
+    @contextlib.asynccontextmanager
+    async def claim(self, key: str) -> AsyncIterator[None]:
+        """Hold ``key`` while its request is answered (one request per key at a time here)."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
+
+    # -- reading the topic -------------------------------------------------------------------
+
+    async def start(self, *, timeout_s: float = 30.0) -> None:
+        """Read what the topic holds (bounded by ``timeout_s``), then follow it."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._kafka.bootstrap_servers,
+            client_id=f"{self._kafka.client_id}-idempotency",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        self._consumer = consumer
+        partitions = consumer.partitions_for_topic(self.topic) or set()
+        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        if not tps:
+            consumer.subscribe([self.topic])  # created later: follow from its start
+            ends: dict[TopicPartition, int] = {}
+        else:
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+        self._follow = asyncio.create_task(self._read(ends), name="idempotency-follow")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.loaded.wait(), timeout_s)
+        if not self.loaded.is_set():
+            log.warning("%s was not read to its end in %.0f s; going on", self.topic, timeout_s)
+        log.info("idempotency store: %d answer(s) within the window", len(self._answers))
+
+    async def stop(self) -> None:
+        task, self._follow = self._follow, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    async def _read(self, ends: dict[TopicPartition, int]) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        if not any(ends.values()):
+            self.loaded.set()
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=1000)
+            except Exception as exc:  # the store keeps following through broker trouble
+                log.warning(
+                    "reading %s failed, trying again: %s", self.topic, translate_kafka_error(exc)
+                )
+                await asyncio.sleep(1.0)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._load(record.key, record.value)
+            if not self.loaded.is_set():
+                positions = {tp: await consumer.position(tp) for tp in ends}
+                if all(positions[tp] >= end for tp, end in ends.items()):
+                    self.loaded.set()
+
+    def _load(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None or value is None:
+            return
+        try:
+            raw = json.loads(value)
+            entry = Remembered(
+                str(raw["digest"]), int(raw["status"]), dict(raw["body"]), float(raw["at"])
+            )
+        except (ValueError, KeyError, TypeError):
+            log.warning("%s: a record that is not an answer was skipped", self.topic)
+            return
+        if self._clock() - entry.at <= self.window_s:
+            self._answers.setdefault(key.decode("utf-8", "replace"), entry)
