@@ -117,18 +117,17 @@ class IdempotencyStore:
         )
         await consumer.start()
         self._consumer = consumer
-        partitions = consumer.partitions_for_topic(self.topic) or set()
-        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        if not tps:
-            consumer.subscribe([self.topic])  # created later: follow from its start
-            ends: dict[TopicPartition, int] = {}
-        else:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
+        # No group: every partition, from its start (aiokafka signals no assignment event).
+        consumer.subscribe([self.topic])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not consumer.assignment() and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        tps = sorted(consumer.assignment())
+        ends = await consumer.end_offsets(tps) if tps else {}
         self._follow = asyncio.create_task(self._read(ends), name="idempotency-follow")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.loaded.wait(), timeout_s)
+            await asyncio.wait_for(self.loaded.wait(), max(deadline - loop.time(), 0.1))
         if not self.loaded.is_set():
             log.warning("%s was not read to its end in %.0f s; going on", self.topic, timeout_s)
         log.info("idempotency store: %d answer(s) within the window", len(self._answers))
