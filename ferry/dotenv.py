@@ -1,7 +1,8 @@
 """The git-ignored ``.env`` that holds the embedded defaults' generated secrets.
 
 ``python -m ferry.dotenv init .env`` writes fresh random secrets once (an existing file is left
-alone): whatever each registered system asks for (:attr:`ferry.flow.System.secrets`).
+alone): whatever each registered system asks for (:attr:`ferry.flow.System.secrets`), and the
+pepper of app key hashes (``FERRY_APPS_PEPPER``).
 :func:`load_dotenv` reads it (python-dotenv) into the environment without overriding variables
 that are already set, so a real environment always wins.
 """
@@ -9,6 +10,7 @@ that are already set, so a real environment always wins.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
@@ -16,6 +18,9 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 __all__ = ["generate", "init", "load_dotenv"]
+
+
+APPS_PEPPER = "FERRY_APPS_PEPPER"
 
 
 def generate(existing: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -38,6 +43,9 @@ def generate(existing: Mapping[str, str] | None = None) -> dict[str, str]:
             for name in names:
                 if not have.get(name):
                     values[name] = known[0] if known else value
+    # Ferry's own: the pepper of the publish API's app key hashes.
+    if not have.get(APPS_PEPPER):
+        values[APPS_PEPPER] = secrets.token_urlsafe(32)
     return values
 
 

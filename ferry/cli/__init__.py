@@ -15,6 +15,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.gateway",
     "ferry.cli.sink",
     "ferry.cli.streams",
+    "ferry.cli.apps",
 )
 
 

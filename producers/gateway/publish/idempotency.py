@@ -23,9 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from ferry.kafka import translate_kafka_error
+from ferry.follow import TopicFollower
 from ferry.settings import KafkaSettings
 from ferry.topics import TopicSpec
 
@@ -67,9 +65,7 @@ class IdempotencyStore:
         self._clock = clock
         self._answers: dict[str, Remembered] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._consumer: AIOKafkaConsumer | None = None
-        self._follow: asyncio.Task[None] | None = None
-        self.loaded = asyncio.Event()
+        self._follower = TopicFollower(kafka, topic, self._load)
 
     # -- the answers -------------------------------------------------------------------------
 
@@ -108,61 +104,11 @@ class IdempotencyStore:
 
     async def start(self, *, timeout_s: float = 30.0) -> None:
         """Read what the topic holds (bounded by ``timeout_s``), then follow it."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._kafka.bootstrap_servers,
-            client_id=f"{self._kafka.client_id}-idempotency",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        self._consumer = consumer
-        # No group: every partition, from its start (aiokafka signals no assignment event).
-        consumer.subscribe([self.topic])
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while not consumer.assignment() and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        tps = sorted(consumer.assignment())
-        ends = await consumer.end_offsets(tps) if tps else {}
-        self._follow = asyncio.create_task(self._read(ends), name="idempotency-follow")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.loaded.wait(), max(deadline - loop.time(), 0.1))
-        if not self.loaded.is_set():
-            log.warning("%s was not read to its end in %.0f s; going on", self.topic, timeout_s)
+        await self._follower.start(timeout_s=timeout_s)
         log.info("idempotency store: %d answer(s) within the window", len(self._answers))
 
     async def stop(self) -> None:
-        task, self._follow = self._follow, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            await consumer.stop()
-
-    async def _read(self, ends: dict[TopicPartition, int]) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        if not any(ends.values()):
-            self.loaded.set()
-        while True:
-            try:
-                batches = await consumer.getmany(timeout_ms=1000)
-            except Exception as exc:  # the store keeps following through broker trouble
-                log.warning(
-                    "reading %s failed, trying again: %s", self.topic, translate_kafka_error(exc)
-                )
-                await asyncio.sleep(1.0)
-                continue
-            for records in batches.values():
-                for record in records:
-                    self._load(record.key, record.value)
-            if not self.loaded.is_set():
-                positions = {tp: await consumer.position(tp) for tp in ends}
-                if all(positions[tp] >= end for tp, end in ends.items()):
-                    self.loaded.set()
+        await self._follower.stop()
 
     def _load(self, key: bytes | None, value: bytes | None) -> None:
         if key is None or value is None:
