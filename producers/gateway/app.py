@@ -33,6 +33,7 @@ from producers.gateway.checks import (
     invalid_record,
     require_json,
     require_json_content_type,
+    require_not_ahead,
     require_signature,
     require_webhook_topic,
 )
@@ -113,6 +114,7 @@ def create_app(
                     value = serde.encode(route.event_type, converted.record)
                 except ValidationError as exc:
                     raise invalid_record(exc, route.event_type) from None
+                require_not_ahead(route, converted.record)
                 metrics.events_in.labels(service, route.topic).inc()
                 await publish(route, converted, value)
             except Rejection as rejection:
@@ -123,6 +125,7 @@ def create_app(
 
     table = [Route(route.path, endpoint(route), methods=["POST"]) for route in routes]
     known = {route.path for route in routes} | {"/metrics", "/healthz", "/readyz"}
+    known |= {route.path for route in extra_routes if isinstance(route, Route)}
     return Starlette(
         routes=[*table, *extra_routes, *ops_routes(metrics, ready or (lambda: True))],
         middleware=[

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 
 from starlette.routing import BaseRoute
 
+from ferry.apps import AppDirectory, apps_topic, resolve_pepper
+from ferry.errors import ConfigError
 from ferry.kafka import make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.registry import GATEWAY, Registry
@@ -22,6 +24,7 @@ from ferry.service import serve
 from ferry.topics import TopicSpec, ensure_topics
 from producers.gateway.app import SERVICE, create_app
 from producers.gateway.producer import GatewayProducer
+from producers.gateway.publish.service import PublishService
 from producers.gateway.routes import webhook_routes
 
 __all__ = ["run_gateway", "run_until_signalled"]
@@ -34,6 +37,25 @@ async def _ensure_topics(registry: Registry, extra: list[TopicSpec]) -> None:
     created = await ensure_topics(kafka.bootstrap_servers, registry.topics() + extra)
     if created:
         log.info("created topics: %s", ", ".join(created))
+
+
+def _publish_service(
+    registry: Registry,
+    environ: Mapping[str, str] | None,
+    producer: GatewayProducer,
+    metrics: ServiceMetrics,
+    produce_timeout_s: float,
+) -> PublishService | None:
+    """The publish API, when the pepper of app keys can be read (else a warning: webhooks
+    work without it)."""
+    settings = registry.settings
+    try:
+        pepper = resolve_pepper(settings.apps, environ)
+    except ConfigError as exc:
+        log.warning("the publish API (POST /v1/events) is off: %s", exc)
+        return None
+    apps = AppDirectory(settings.kafka, settings.apps.topic, pepper)
+    return PublishService(registry, apps, producer, metrics, produce_timeout_s=produce_timeout_s)
 
 
 async def run_gateway(
@@ -66,6 +88,14 @@ async def run_gateway(
             extra_routes += more
             extra_topics += topics
     metrics = metrics or ServiceMetrics(SERVICE)
+    publish = _publish_service(registry, environ, producer, metrics, produce_timeout_s)
+    if publish is not None:
+        extra_routes += publish.routes()
+        extra_topics += [
+            *publish.topics(),
+            apps_topic(registry.settings.apps, registry.settings.kafka),
+        ]
+        publish.start_when(lambda: producer.connected)
     app = create_app(
         settings,
         producer,
@@ -90,6 +120,8 @@ async def run_gateway(
             bind_port,
             ", ".join(f"POST {r.path} -> {r.topic}" for r in routes) or "no webhook routes",
         )
+        if publish is not None:
+            log.info("publish API: POST /v1/events for %s", ", ".join(publish.types) or "nothing")
         await asyncio.wait({server, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if server.done():
             server.result()  # a start-up error such as a port in use
@@ -99,6 +131,8 @@ async def run_gateway(
         for task in (server, stopping):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if publish is not None:
+            await publish.stop()
         await producer.stop()
         log.info("gateway stopped")
 

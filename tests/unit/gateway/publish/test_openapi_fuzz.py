@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.unit.gateway.publish.test_api import Publisher
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 EXAMPLES = int(os.environ.get("FERRY_FUZZ_EXAMPLES", "10000"))
 PUBLISHER = Publisher()
