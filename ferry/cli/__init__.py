@@ -16,6 +16,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.sink",
     "ferry.cli.streams",
     "ferry.cli.apps",
+    "ferry.cli.publish",
 )
 
 
