@@ -16,6 +16,7 @@ BENCHMARKS = (
     "e2e_throughput",
     "capture",
     "odoo_to_shop",
+    "gateway",
 )
 
 
