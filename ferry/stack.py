@@ -147,6 +147,19 @@ class Stack:
                 return running.process
         raise KeyError(name)
 
+    def exit_code(self, name: str) -> int | None:
+        """The service's exit code, or None while it runs."""
+        return self.process(name).poll()
+
+    def pid(self, name: str) -> int:
+        return self.process(name).pid
+
+    def port(self, name: str) -> int:
+        for running in self._running:
+            if running.spec.name == name:
+                return running.spec.port
+        raise KeyError(name)
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to a service's whole process group (chaos tests)."""
         process = self.process(name)
@@ -163,7 +176,10 @@ class Stack:
                     self.kill(name, signal.SIGTERM)
                 running.log.close()
                 del self._running[index]
-                return self.start(running.spec, timeout_s=timeout_s)
+                try:
+                    return self.start(running.spec, timeout_s=timeout_s)
+                finally:  # back in its place: services stop in reverse start order
+                    self._running.insert(index, self._running.pop())
         raise KeyError(name)
 
     def stop(self, *, grace_s: float = 15.0) -> None:

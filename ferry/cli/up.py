@@ -15,6 +15,9 @@ import click
 from ferry.cli.config import config_option, load_registry
 from ferry.registry import GATEWAY, Registry
 from ferry.stack import Stack, StackError
+from ferry.supervisor import Supervisor
+
+STATUS = "status.json"
 
 
 class _Stop(Exception):
@@ -78,10 +81,11 @@ def up(config_path: str | None, state_dir: str) -> None:
             click.echo(f" ready in {seconds:.1f} s")
         ports = [s.port for s in specs if s.probe == "/readyz"]
         click.echo(_summary(registry, state, time.monotonic() - began, ports))
+        supervisor = Supervisor(
+            stack, report=lambda line: click.echo(f"[ferry up] {line}"), status_file=state / STATUS
+        )
         while True:
-            dead = stack.dead()
-            if dead:
-                raise StackError("a service stopped: " + ", ".join(dead))
+            supervisor.tick()
             time.sleep(0.5)
     except (KeyboardInterrupt, _Stop):
         click.echo("\nStopping…")
@@ -89,6 +93,7 @@ def up(config_path: str | None, state_dir: str) -> None:
         click.echo(f"\nerror: {exc}", err=True)
         raise SystemExit(1) from None
     finally:
+        (state / STATUS).unlink(missing_ok=True)
         stack.stop()
         _kafka("down", "--state-dir", str(state / "kafka"))
         click.echo("Stopped.")
@@ -96,3 +101,13 @@ def up(config_path: str | None, state_dir: str) -> None:
 
 def register(cli: click.Group) -> None:
     cli.add_command(up)
+    cli.add_command(status)
+
+
+@click.command("status")
+@click.option("--state-dir", default="var", show_default=True, help="The state dir of ferry up.")
+def status(state_dir: str) -> None:
+    """Each service of a running ``ferry up``: state, pid, uptime, restarts, ready, lag."""
+    from ferry.cli.status import show
+
+    raise SystemExit(show(Path(state_dir) / STATUS))
