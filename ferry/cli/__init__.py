@@ -17,6 +17,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.streams",
     "ferry.cli.apps",
     "ferry.cli.publish",
+    "ferry.cli.dlq",
 )
 
 

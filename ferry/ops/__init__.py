@@ -1,0 +1,1 @@
+"""Operators' tools over Kafka: dead letters (``ferry dlq``)."""
