@@ -18,6 +18,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.apps",
     "ferry.cli.publish",
     "ferry.cli.dlq",
+    "ferry.cli.offsets",
 )
 
 
