@@ -17,13 +17,15 @@ __all__ = ["WebhookRoute", "webhook_routes"]
 @dataclass(frozen=True, slots=True)
 class WebhookRoute:
     """``POST source.path``: from ``system``, signed with ``secret`` by the source's scheme,
-    converted into ``event_type`` and produced to ``topic``."""
+    converted into ``event_type`` and produced to ``topic``. A record whose timestamps lie
+    more than ``max_future_s`` ahead of now is refused (the flow's ``max_future_s``)."""
 
     source: WebhookSource
     system: str
     event_type: str
     topic: str
     secret: SecretStr
+    max_future_s: float = 86_400.0
 
     @property
     def path(self) -> str:
@@ -50,5 +52,6 @@ def webhook_routes(
             event_type=flow.source.event_type,
             topic=flow.source.topic,
             secret=registry.secret(system, source.secret_field, environ),
+            max_future_s=registry.settings.flow(flow.name).max_future_s,
         )
     return list(routes.values())

@@ -1,12 +1,14 @@
 """A Shopify-style ``orders/create`` webhook as a ``shop.order.created`` record.
 
 The conversion is pure: JSON in, the Avro record, its key and its CloudEvent out. It rejects
-only what cannot become the record (a missing id, a quantity that is not an integer, a price
-that is not a decimal, a timestamp without an offset), raising
+only what cannot become the record (a missing id, a quantity that is not a 32-bit integer, a
+price that is not a strict decimal within ``decimal(18, 4)``, a timestamp that is not RFC 3339
+with an offset between 1970 and 9999, text with a lone surrogate), raising
 :class:`ferry.errors.ValidationError` that names the webhook's own field path
-(``line_items[0].quantity``) and the rule. Content rules (a known currency, a positive
-quantity, an e-mail present, the country and SKU formats) belong to the stream stage, which
-dead-letters what breaks them; the gateway lets such orders through unchanged.
+(``line_items[0].quantity``) and the rule, and never another exception, whatever the JSON.
+Content rules (a known currency, a positive quantity, an e-mail present, the country and SKU
+formats) belong to the stream stage, which dead-letters what breaks them; the gateway lets
+such orders through unchanged.
 
 Money is :class:`decimal.Decimal` at the schema's scale (4 places); timestamps are aware
 datetimes in UTC. The gateway parses the body so that JSON numbers with a fraction
@@ -17,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from ferry.decimals import money
+from ferry.decimals import DECIMAL_SYNTAX_RULE, money, parse_decimal
 from ferry.envelope import CloudEvent, child_traceparent, deterministic_id, new_traceparent
 from ferry.errors import ValidationError
 from ferry.flow import Converted
-from ferry.timefmt import format_timestamp
+from ferry.timefmt import format_timestamp, parse_strict_timestamp
 from ferry.topics import entity_key, src
 from producers.gateway.signature import HmacSha256Base64
 
@@ -64,6 +66,8 @@ ALIASES = {
 SIGNATURE = HmacSha256Base64((SIGNATURE_HEADER, ALIASES[SIGNATURE_HEADER]))
 
 _INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+UNICODE_RULE = "valid Unicode (no lone surrogates)"
 
 
 def convert_order(
@@ -211,6 +215,11 @@ def _str(value: Any, path: str) -> str:
         raise ValidationError(path, "required", None)
     if not isinstance(value, str):
         raise ValidationError(path, "string", _shown(value))
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(path, UNICODE_RULE, _shown(value)) from None
     return value
 
 
@@ -224,6 +233,10 @@ def _id(value: Any, path: str) -> str:
         raise ValidationError(path, "required", value)
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValidationError(path, "integer or string id", _shown(value))
+    if isinstance(value, str):
+        return _str(value, path)
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ValidationError(path, "64-bit integer id", _shown(value))
     return str(value)
 
 
@@ -233,35 +246,31 @@ def _int32(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(path, "integer", _shown(value))
     if not _INT32[0] <= value <= _INT32[1]:
-        raise ValidationError(path, "32-bit integer", value)
+        raise ValidationError(path, "32-bit integer", _shown(value))
     return value
 
 
 def _money(value: Any, path: str) -> Decimal:
-    """A decimal string (``"19.99"``); an integer or a JSON number is accepted too."""
+    """A decimal string (``"19.99"``, read strictly: :func:`ferry.decimals.parse_decimal`); an
+    integer or a JSON number (a ``Decimal`` from the gateway's parser) is accepted too."""
     if value is None:
         raise ValidationError(path, "required", None)
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ValidationError(path, "decimal string", _shown(value))
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise ValidationError(path, "decimal string", _shown(value)) from None
+        raise ValidationError(path, DECIMAL_SYNTAX_RULE, _shown(value))
+    if isinstance(value, str):
+        amount = parse_decimal(value, path)
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    else:
+        amount = value
     if not amount.is_finite():
-        raise ValidationError(path, "decimal string", _shown(value))
+        raise ValidationError(path, DECIMAL_SYNTAX_RULE, _shown(value))
     return money(amount, path)
 
 
 def _timestamp(value: Any, path: str) -> datetime:
-    raw = _str(value, path)
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValidationError(path, "ISO 8601 timestamp", raw) from None
-    if moment.utcoffset() is None:
-        raise ValidationError(path, "ISO 8601 timestamp with a UTC offset", raw)
+    moment = parse_strict_timestamp(_str(value, path), path)
     # Avro keeps milliseconds; truncate here so the record equals what a reader decodes.
-    moment = moment.astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
@@ -282,17 +291,22 @@ def _tags(value: Any, path: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [t.strip() for t in value.split(",") if t.strip()]
+        return [t.strip() for t in _str(value, path).split(",") if t.strip()]
     items = _list(value, path)
     return [_str(t, f"{path}[{i}]") for i, t in enumerate(items)]
 
 
 def _shown(value: Any) -> Any:
-    """The offending value for an error message: scalars as they are, containers by type."""
+    """The offending value for an error message: scalars as they are (long ones cut),
+    containers by type."""
     if isinstance(value, Mapping):
         return "<object>"
     if isinstance(value, list):
         return "<list>"
     if isinstance(value, str) and len(value) > 64:
         return value[:61] + "..."
+    if isinstance(value, int) and value.bit_length() > 200:  # repr() fails past 4,300 digits
+        return f"<an integer of {value.bit_length()} bits>"
+    if isinstance(value, Decimal) and len(str(value)) > 64:
+        return str(value)[:61] + "..."
     return value
