@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ferry.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from ferry.settings import ServiceSettings
 
-__all__ = ["OpsPages", "ReadyCheck", "ops_app", "ops_routes", "serve"]
+__all__ = ["OpsPages", "ReadyCheck", "ops_app", "ops_routes", "serve", "server_config"]
 
 ReadyCheck = Callable[[], bool | Awaitable[bool]]
 
@@ -100,11 +101,41 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+def server_config(
+    app: Starlette, host: str, port: int, *, limits: ServiceSettings | None = None
+) -> uvicorn.Config:
+    """uvicorn's configuration for ``app``. With ``limits`` (an HTTP ingress such as the
+    gateway): h11 as the HTTP parser, buffering at most ``max_header_bytes`` of an incomplete
+    request head (beyond: 400 and the connection closed), idle keep-alive connections closed
+    after ``keep_alive_timeout_s``, at most ``max_concurrency`` connections or requests at once
+    (beyond: 503). The exact header limit (431) and the body's size and time limits are the
+    app's (``producers.gateway.limits``)."""
+    if limits is None:
+        return uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        http="h11",  # the parser that enforces the header limit (httptools would ignore it)
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        timeout_keep_alive=limits.keep_alive_timeout_s,
+        limit_concurrency=limits.max_concurrency,
+    )
+
+
 async def serve(
-    app: Starlette, host: str, port: int, *, started: asyncio.Event | None = None
+    app: Starlette,
+    host: str,
+    port: int,
+    *,
+    started: asyncio.Event | None = None,
+    limits: ServiceSettings | None = None,
 ) -> None:
-    """Run ``app`` until cancelled; set ``started`` once the socket listens."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    """Run ``app`` until cancelled; set ``started`` once the socket listens. ``limits``: see
+    :func:`server_config` (services that only serve their ops pages leave it out)."""
+    config = server_config(app, host, port, limits=limits)
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     try:

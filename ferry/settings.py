@@ -89,6 +89,11 @@ class ServiceSettings(_Model):
     host: str = "127.0.0.1"
     port: int = Field(ge=0, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # HTTP ingress: largest body
+    # HTTP ingress (the gateway's server; the other services' ops pages ignore these):
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)  # request line + headers; else 431
+    keep_alive_timeout_s: int = Field(default=5, ge=1)  # an idle keep-alive connection: closed
+    max_concurrency: int | None = Field(default=1000, ge=1)  # connections or requests; else 503
+    body_timeout_s: float = Field(default=30.0, gt=0)  # the whole body within this; else 408
 
 
 class RetrySettings(_Model):

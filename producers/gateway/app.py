@@ -130,7 +130,12 @@ def create_app(
         routes=[*table, *extra_routes, *ops_routes(metrics, ready or (lambda: True))],
         middleware=[
             Middleware(RequestMetricsMiddleware, metrics=metrics, routes=known),
-            Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_body_bytes=settings.max_body_bytes,
+                body_timeout_s=settings.body_timeout_s,
+                max_header_bytes=settings.max_header_bytes,
+            ),
         ],
     )
 

@@ -111,7 +111,7 @@ async def run_gateway(
     bind_port = settings.port if port is None else port
     if not await producer.start():
         log.warning("starting without Kafka; webhooks get 503 until it is reachable")
-    server = asyncio.create_task(serve(app, bind_host, bind_port, started=started))
+    server = asyncio.create_task(serve(app, bind_host, bind_port, started=started, limits=settings))
     stopping = asyncio.create_task(stop.wait())
     try:
         log.info(
