@@ -21,6 +21,7 @@ from ferry.dlq import DlqBrake, DlqBrakeTripped, dead_letter_headers
 from ferry.envelope import Headers
 from ferry.flow import Flow
 from ferry.metrics import ServiceMetrics
+from ferry.ops.dlq import REPLAY_COUNT
 from ferry.settings import DlqSettings
 from streams.processor import Failure, FlowProcessor, Output
 from streams.window import AckWindow
@@ -169,7 +170,8 @@ class FlowStage:
     async def _emit(self, pending: Pending, output: Output) -> Awaitable[Any] | None:
         key = output.key
         digest = output.digest.encode()
-        if key is not None and self._latest(key) == digest:
+        replayed = _replayed(pending.event.message.headers)
+        if key is not None and not replayed and self._latest(key) == digest:
             self._duplicates.inc()
             return None  # nothing to send; acked in its turn
         delivery = await self._send(self.target, key, output.value, output.headers)
@@ -235,3 +237,10 @@ class FlowStage:
         )
         table.data[key] = pending.digest
         return delivery
+
+
+def _replayed(headers: Any) -> bool:
+    """A replay (``ferry replay``, ``ferry dlq replay``, ``ferry reconcile --repair``) goes
+    through even when the key's last output had the same digest: it was asked for."""
+    items = headers.items() if isinstance(headers, dict) else headers or ()
+    return any(name == REPLAY_COUNT for name, _ in items)

@@ -1,0 +1,226 @@
+"""Reconciliation: does the target hold what the source says? (``ferry reconcile``)
+
+For a flow into Odoo sale orders: the latest source record of each key is read from the flow's
+source topic and put through the flow's own validation and mapping, which gives the command
+the sink was to apply (external id, lines, cancelled or not). Odoo is then read by external id,
+and each order is judged:
+
+- ``missing``: the source has it (valid), Odoo has no order under its external id;
+- ``different``: Odoo's order differs (its state, or its lines: product, quantity, unit price);
+- ``unexpected``: Odoo has an order under a Ferry external id that no source record explains.
+
+Records that fail validation are dead letters (``ferry dlq``), not mismatches. ``--repair``
+replays the latest source record of each missing or different order through the normal path;
+the sink's version guard decides (a change made in Odoo, the owner of sale orders, to an order
+whose source did not change is reported, not overwritten).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
+from ferry.errors import FerryError
+from ferry.flow import Flow
+from ferry.odoo.client import OdooClient
+from ferry.ops.dlq import REPLAY_COUNT
+from ferry.ops.reading import records_of
+from ferry.serde import Serde
+
+__all__ = ["Expected", "Mismatch", "Report", "expected_orders", "judge", "odoo_orders", "repair"]
+
+MODULE = "ferry"
+KINDS = ("missing", "different", "unexpected")
+CHUNK = 500
+
+Line = tuple[str, float, float]  # product code, quantity, unit price
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    external_id: str
+    state: str  # "sale" or "cancel"
+    lines: tuple[Line, ...]
+    record: ConsumerRecord[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    external_id: str
+    state: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    kind: str
+    external_id: str
+    detail: str
+    record: ConsumerRecord[bytes, bytes] | None = None
+
+
+@dataclass
+class Report:
+    flow: str
+    checked: int = 0
+    invalid: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for m in self.mismatches if m.kind == kind)
+
+
+def _lines(order_lines: Iterable[dict[str, Any]]) -> tuple[Line, ...]:
+    return tuple(
+        sorted(
+            (
+                str(line["default_code"]),
+                round(float(line["product_uom_qty"]), 3),
+                round(float(line["price_unit"]), 4),
+            )
+            for line in order_lines
+            if float(line["product_uom_qty"]) > 0
+        )
+    )
+
+
+async def expected_orders(
+    bootstrap: str, flow: Flow, serde: Serde, *, since: datetime | None = None
+) -> tuple[dict[str, Expected], int]:
+    """External id → what Odoo should hold, from the latest valid source record per key; and
+    the number of keys whose latest record fails validation or mapping."""
+    latest: dict[bytes, ConsumerRecord[bytes, bytes]] = {}
+    async for record in records_of(bootstrap, flow.source.topic):
+        if record.key is None:
+            continue
+        if since is not None and record.timestamp < since.timestamp() * 1000:
+            continue
+        previous = latest.get(record.key)
+        if previous is None or (record.partition, record.offset) > (
+            previous.partition,
+            previous.offset,
+        ):
+            latest[record.key] = record
+    expected: dict[str, Expected] = {}
+    invalid = 0
+    for record in latest.values():
+        try:
+            decoded = serde.decode(record.value)
+            flow.validate(decoded.record)
+            command = flow.map(decoded.record)
+        except (FerryError, ArithmeticError, ValueError):
+            invalid += 1
+            continue
+        if command is None:
+            continue
+        lines = _lines(command["order_lines"])
+        state = "cancel" if command.get("cancel") else "sale"
+        expected[str(command["external_id"])] = Expected(
+            str(command["external_id"]), state, lines, record
+        )
+    return expected, invalid
+
+
+async def odoo_orders(
+    odoo: OdooClient, external_ids: Sequence[str] | None = None
+) -> dict[str, Found]:
+    """Ferry's sale orders in Odoo (those of ``external_ids``, or all under module ferry)."""
+    domain: list[Any] = [["module", "=", MODULE], ["model", "=", "sale.order"]]
+    rows: list[dict[str, Any]] = []
+    if external_ids is None:
+        rows = await odoo.search_read("ir.model.data", domain, ["name", "res_id"])
+    else:
+        names = [e.split(".", 1)[1] for e in external_ids]
+        for start in range(0, len(names), CHUNK):
+            chunk = [*domain, ["name", "in", names[start : start + CHUNK]]]
+            rows += await odoo.search_read("ir.model.data", chunk, ["name", "res_id"])
+    by_id = {int(r["res_id"]): f"{MODULE}.{r['name']}" for r in rows}
+    found: dict[str, Found] = {}
+    ids = sorted(by_id)
+    for start in range(0, len(ids), CHUNK):
+        chunk_ids = ids[start : start + CHUNK]
+        orders = await odoo.search_read("sale.order", [["id", "in", chunk_ids]], ["state"])
+        lines = await odoo.search_read(
+            "sale.order.line",
+            [["order_id", "in", chunk_ids]],
+            ["order_id", "product_id", "product_uom_qty", "price_unit"],
+        )
+        products = sorted({int(line["product_id"][0]) for line in lines if line.get("product_id")})
+        codes = {
+            int(p["id"]): str(p.get("default_code") or "")
+            for p in (
+                await odoo.search_read(
+                    "product.product", [["id", "in", products]], ["default_code"]
+                )
+                if products
+                else []
+            )
+        }
+        per_order: dict[int, list[dict[str, Any]]] = {}
+        for line in lines:
+            product = line.get("product_id")
+            code = codes.get(int(product[0]), "") if product else ""
+            per_order.setdefault(int(line["order_id"][0]), []).append(
+                {**line, "default_code": code}
+            )
+        for order in orders:
+            external_id = by_id[int(order["id"])]
+            found[external_id] = Found(
+                external_id, str(order["state"]), _lines(per_order.get(int(order["id"]), []))
+            )
+    return found
+
+
+def judge(
+    flow: str,
+    expected: dict[str, Expected],
+    found: dict[str, Found],
+    invalid: int,
+    *,
+    all_of_target: bool,
+) -> Report:
+    report = Report(flow, checked=len(expected), invalid=invalid)
+    for external_id, want in sorted(expected.items()):
+        have = found.get(external_id)
+        if have is None:
+            report.mismatches.append(Mismatch("missing", external_id, "no sale order", want.record))
+        elif have.state != want.state:
+            report.mismatches.append(
+                Mismatch(
+                    "different",
+                    external_id,
+                    f"state {have.state}, expected {want.state}",
+                    want.record,
+                )
+            )
+        elif have.lines != want.lines:
+            detail = f"lines {list(have.lines)}, expected {list(want.lines)}"
+            report.mismatches.append(Mismatch("different", external_id, detail, want.record))
+    if all_of_target:
+        for external_id in sorted(set(found) - set(expected)):
+            report.mismatches.append(
+                Mismatch("unexpected", external_id, "no source record explains it")
+            )
+    return report
+
+
+async def repair(producer: AIOKafkaProducer, flow: Flow, report: Report) -> int:
+    """Replay the latest source record of each missing or different order."""
+    sent = 0
+    for mismatch in report.mismatches:
+        record = mismatch.record
+        if record is None or mismatch.kind == "unexpected":
+            continue
+        headers = [(k, v) for k, v in (record.headers or ()) if k != REPLAY_COUNT]
+        await producer.send_and_wait(
+            flow.source.topic,
+            value=record.value,
+            key=record.key,
+            headers=[*headers, (REPLAY_COUNT, b"1")],
+        )
+        sent += 1
+    return sent
