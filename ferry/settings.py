@@ -148,6 +148,13 @@ class FlowSettings(_Model):
     enabled: bool = True
     use: str | None = None
     partitions: int | None = Field(default=None, ge=1)
+    # The webhook route: its signature scheme (None: the source's own; shopify, standard,
+    # stripe), the signed-time tolerance, more secret references accepted (rotation) and the
+    # window in which a delivery id seen before is answered 200 and produces nothing.
+    webhook_scheme: str | None = None
+    webhook_tolerance_s: float = Field(default=300.0, gt=0)
+    webhook_previous_secrets: list[str] = Field(default_factory=list)
+    webhook_dedupe_s: float = Field(default=86_400.0, ge=0)
     # src/sink topics keep a week by default: a stalled consumer has that long before Kafka
     # deletes what it has not read (the broker's own default may be shorter); -1: for ever
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)

@@ -10,6 +10,7 @@ recognised downstream as a duplicate.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry.envelope import Headers
 from ferry.errors import Unavailable, ValidationError
-from ferry.flow import Converted, first_header
+from ferry.flow import Converted
 from ferry.kafka import translate_kafka_error
 from ferry.metrics import ServiceMetrics
 from ferry.serde import Serde
@@ -65,6 +66,7 @@ def create_app(
     ready: ReadyCheck | None = None,
     produce_timeout_s: float = 5.0,
     retry_after_s: int = 5,
+    deliveries: Deliveries | None = None,
 ) -> Starlette:
     """The gateway app: a route per entry of ``routes``, the ``extra_routes`` systems add, the
     ops pages. ``ready`` is the readiness probe (default: always ready)."""
@@ -100,11 +102,20 @@ def create_app(
             try:
                 require_json_content_type(request.headers)
                 body = await request.body()
-                require_signature(route, body, request.headers)
+                verified = require_signature(route, body, request.headers)
                 require_webhook_topic(route, request.headers)
+                delivery = verified.delivery_id
+                seen_key = f"webhook\x1f{route.path}\x1f{delivery}"
+                if delivery and deliveries is not None and _seen(deliveries, seen_key, route):
+                    log.info(
+                        "delivery %s on %s seen before: answered, nothing produced",
+                        delivery[:80],
+                        route.path,
+                    )
+                    metrics.duplicates.labels(service, route.topic).inc()
+                    return JSONResponse({"duplicate": True, "delivery": delivery}, 200)
                 payload = require_json(body)
                 source = route.source
-                _, delivery = first_header(request.headers, source.delivery_headers)
                 try:
                     converted = source.convert(
                         payload,
@@ -117,9 +128,12 @@ def create_app(
                 require_not_ahead(route, converted.record)
                 metrics.events_in.labels(service, route.topic).inc()
                 await publish(route, converted, value)
+                answer = {"id": converted.event.id, "topic": route.topic}
+                if delivery and deliveries is not None:
+                    await _remember(deliveries, seen_key, body, answer)
             except Rejection as rejection:
                 return rejection_response(request.scope, rejection)
-            return JSONResponse({"id": converted.event.id, "topic": route.topic}, status_code=202)
+            return JSONResponse(answer, status_code=202)
 
         return webhook
 
@@ -138,6 +152,27 @@ def create_app(
             ),
         ],
     )
+
+
+class Deliveries(Protocol):
+    """Delivery ids seen recently, shared by every gateway (the idempotency store)."""
+
+    def get(self, key: str) -> Any: ...  # None, or what was remembered (its ``at``: epoch s)
+    async def remember(self, key: str, digest: str, status: int, body: dict[str, Any]) -> None: ...
+
+
+def _seen(deliveries: Deliveries, key: str, route: WebhookRoute) -> bool:
+    found = deliveries.get(key)
+    return found is not None and time.time() - float(found.at) <= route.dedupe_s
+
+
+async def _remember(deliveries: Deliveries, key: str, body: bytes, answer: dict[str, Any]) -> None:
+    """Keep the delivery id; the event is in Kafka already, so a failure here only logs."""
+    try:
+        async with asyncio.timeout(5.0):
+            await deliveries.remember(key, hashlib.sha256(body).hexdigest(), 202, answer)
+    except Exception as exc:  # Kafka away: a replay of this delivery would pass once more
+        log.warning("delivery %s not remembered: %s", key.rsplit("\x1f", 1)[-1][:80], exc)
 
 
 class RequestMetricsMiddleware:

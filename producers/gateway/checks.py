@@ -18,6 +18,7 @@ from ferry.flow import first_header
 from producers.gateway.jsonbody import JsonBodyError, parse_json_strict
 from producers.gateway.rejections import Rejection
 from producers.gateway.routes import WebhookRoute
+from producers.gateway.schemes import Verified
 
 __all__ = [
     "JSON_MEDIA_TYPE",
@@ -52,25 +53,9 @@ def require_json_content_type(headers: Headers) -> None:
         )
 
 
-def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> None:
-    scheme = route.source.signature
-    name, signature = first_header(headers, scheme.headers)
-    if not signature:
-        raise Rejection(
-            401,
-            f"missing signature header {name}",
-            reason="missing signature",
-            field=name,
-            rule=scheme.rule,
-        )
-    if not scheme.verify(route.secret, body, signature):
-        raise Rejection(
-            401,
-            "signature does not match the body",
-            reason="bad signature",
-            field=name,
-            rule=scheme.rule,
-        )
+def require_signature(route: WebhookRoute, body: bytes, headers: Headers) -> Verified:
+    """The route's scheme accepts the signature (any of its secrets); 401 otherwise."""
+    return route.checker.check(route.secrets, body, headers)
 
 
 def require_webhook_topic(route: WebhookRoute, headers: Headers) -> None:

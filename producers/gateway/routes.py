@@ -10,6 +10,8 @@ from pydantic import SecretStr
 from ferry.errors import ConfigError
 from ferry.flow import WebhookSource
 from ferry.registry import Registry
+from ferry.secrets import parse_secret_ref
+from producers.gateway.schemes import ShopifyScheme, WebhookScheme, scheme_for
 
 __all__ = ["WebhookRoute", "webhook_routes"]
 
@@ -26,6 +28,20 @@ class WebhookRoute:
     topic: str
     secret: SecretStr
     max_future_s: float = 86_400.0
+    scheme: WebhookScheme | None = None  # None: the source's own (Shopify-style)
+    previous_secrets: tuple[SecretStr, ...] = ()  # still accepted while being rotated out
+    dedupe_s: float = 86_400.0  # a delivery id seen this recently is a replay
+
+    @property
+    def secrets(self) -> tuple[SecretStr, ...]:
+        return (self.secret, *self.previous_secrets)
+
+    @property
+    def checker(self) -> WebhookScheme:
+        if self.scheme is not None:
+            return self.scheme
+        source = self.source
+        return ShopifyScheme(tuple(source.signature.headers), tuple(source.delivery_headers))
 
     @property
     def path(self) -> str:
@@ -46,12 +62,25 @@ def webhook_routes(
                 f"flows.{flow.name}", f"webhook path {source.path} is taken by another flow"
             )
         system = flow.source.system
+        tuning = registry.settings.flow(flow.name)
+        key = f"flows.{flow.name}"
+        previous = tuple(
+            parse_secret_ref(f"{key}.webhook_previous_secrets", ref).resolve(
+                f"{key}.webhook_previous_secrets", environ
+            )
+            for ref in tuning.webhook_previous_secrets
+        )
         routes[source.path] = WebhookRoute(
             source=source,
             system=system.name,
             event_type=flow.source.event_type,
             topic=flow.source.topic,
             secret=registry.secret(system, source.secret_field, environ),
-            max_future_s=registry.settings.flow(flow.name).max_future_s,
+            max_future_s=tuning.max_future_s,
+            scheme=scheme_for(
+                tuning.webhook_scheme, source, tuning.webhook_tolerance_s, f"{key}.webhook_scheme"
+            ),
+            previous_secrets=previous,
+            dedupe_s=tuning.webhook_dedupe_s,
         )
     return list(routes.values())

@@ -24,7 +24,8 @@ from ferry.service import serve
 from ferry.topics import TopicSpec, ensure_topics
 from producers.gateway.app import SERVICE, create_app
 from producers.gateway.producer import GatewayProducer
-from producers.gateway.publish.service import PublishService
+from producers.gateway.publish.idempotency import IdempotencyStore, store_topic
+from producers.gateway.publish.service import PublishService, idempotency_store
 from producers.gateway.routes import webhook_routes
 
 __all__ = ["run_gateway", "run_until_signalled"]
@@ -44,6 +45,7 @@ def _publish_service(
     environ: Mapping[str, str] | None,
     producer: GatewayProducer,
     metrics: ServiceMetrics,
+    store: IdempotencyStore,
     produce_timeout_s: float,
 ) -> PublishService | None:
     """The publish API, when the pepper of app keys can be read (else a warning: webhooks
@@ -55,7 +57,23 @@ def _publish_service(
         log.warning("the publish API (POST /v1/events) is off: %s", exc)
         return None
     apps = AppDirectory(settings.kafka, settings.apps.topic, pepper)
-    return PublishService(registry, apps, producer, metrics, produce_timeout_s=produce_timeout_s)
+    return PublishService(
+        registry, apps, producer, metrics, store=store, produce_timeout_s=produce_timeout_s
+    )
+
+
+async def _start_store(store: IdempotencyStore, producer: GatewayProducer) -> None:
+    """The delivery-id store alone (no publish API): read once Kafka is reachable."""
+    while True:
+        while not producer.connected:  # noqa: ASYNC110 (the producer offers no event)
+            await asyncio.sleep(0.5)
+        try:
+            await store.start()
+            return
+        except Exception as exc:  # Kafka went away again: try later
+            log.warning("delivery ids not read yet, trying again: %s", exc)
+            await store.stop()
+            await asyncio.sleep(2.0)
 
 
 async def run_gateway(
@@ -88,13 +106,23 @@ async def run_gateway(
             extra_routes += more
             extra_topics += topics
     metrics = metrics or ServiceMetrics(SERVICE)
-    publish = _publish_service(registry, environ, producer, metrics, produce_timeout_s)
-    if publish is not None:
+    store = idempotency_store(registry, producer)
+    kafka = registry.settings.kafka
+    extra_topics.append(
+        store_topic(
+            store.topic,
+            registry.settings.publish.idempotency_window_s,
+            kafka.partitions,
+            kafka.replication_factor,
+        )
+    )
+    publish = _publish_service(registry, environ, producer, metrics, store, produce_timeout_s)
+    store_task = None
+    if publish is None:
+        store_task = asyncio.create_task(_start_store(store, producer), name="deliveries")
+    else:
         extra_routes += publish.routes()
-        extra_topics += [
-            *publish.topics(),
-            apps_topic(registry.settings.apps, registry.settings.kafka),
-        ]
+        extra_topics.append(apps_topic(registry.settings.apps, registry.settings.kafka))
         publish.start_when(lambda: producer.connected)
     app = create_app(
         settings,
@@ -105,6 +133,7 @@ async def run_gateway(
         extra_routes=extra_routes,
         ready=producer.ready,
         produce_timeout_s=produce_timeout_s,
+        deliveries=store,
     )
     stop = stop or asyncio.Event()
     bind_host = host or settings.host
@@ -133,6 +162,11 @@ async def run_gateway(
                 await task
         if publish is not None:
             await publish.stop()
+        if store_task is not None:
+            store_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await store_task
+            await store.stop()
         await producer.stop()
         log.info("gateway stopped")
 

@@ -26,7 +26,7 @@ from producers.gateway.publish.catalog import publish_types
 from producers.gateway.publish.idempotency import IdempotencyStore, store_topic
 from producers.gateway.rejections import Rejection, rejection_response
 
-__all__ = ["AppSource", "PublishService"]
+__all__ = ["AppSource", "PublishService", "idempotency_store"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,19 @@ class AppSource(Apps, Protocol):
     async def stop(self) -> None: ...
 
 
+def idempotency_store(registry: Registry, producer: Sender) -> IdempotencyStore:
+    """The store of first answers (the publish API's) and of delivery ids (the webhooks')."""
+    settings = registry.settings
+
+    async def send(topic: str, key: bytes, value: bytes) -> Any:
+        return await producer.send_and_wait(topic, value=value, key=key, headers=[])
+
+    publish = settings.publish
+    return IdempotencyStore(
+        settings.kafka, publish.idempotency_topic, publish.idempotency_window_s, send
+    )
+
+
 class PublishService:
     def __init__(
         self,
@@ -46,19 +59,14 @@ class PublishService:
         producer: Sender,
         metrics: ServiceMetrics,
         *,
+        store: IdempotencyStore | None = None,
         produce_timeout_s: float = 5.0,
         retry_after_s: int = 5,
     ) -> None:
         settings = registry.settings
         kafka = settings.kafka
-
-        async def send(topic: str, key: bytes, value: bytes) -> Any:
-            return await producer.send_and_wait(topic, value=value, key=key, headers=[])
-
         self.apps = apps
-        self.store = IdempotencyStore(
-            kafka, settings.publish.idempotency_topic, settings.publish.idempotency_window_s, send
-        )
+        self.store = store or idempotency_store(registry, producer)
         self.api = PublishApi(
             publish_types(registry),
             apps,

@@ -181,9 +181,11 @@ async def test_n_signed_orders_become_exactly_n_events(
         assert decoded.record == order_record(orders[oid], delivery_id=deliveries[oid])
 
 
-async def test_the_same_webhook_twice_carries_the_same_ce_id(
+async def test_a_redelivery_is_answered_once_and_a_resend_carries_the_same_ce_id(
     kafka_bootstrap: str, gateway_url: str
 ) -> None:
+    """The same delivery id again is a replay: 200, nothing produced. The same order sent
+    again without a delivery id travels, with the same ce_id (downstream drops it)."""
     [with_delivery, without] = new_order_ids(2)
     before = await end_offsets(kafka_bootstrap)
     async with httpx.AsyncClient(timeout=30) as client:
@@ -191,11 +193,13 @@ async def test_the_same_webhook_twice_carries_the_same_ce_id(
         first = await post(client, gateway_url, order_a, delivery_id="redelivered-1")
         again = await post(client, gateway_url, order_a, delivery_id="redelivered-1")
         plain = [await post(client, gateway_url, order_b) for _ in range(2)]
-    assert first.json()["id"] == again.json()["id"]
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == {"duplicate": True, "delivery": "redelivered-1"}
+    assert [p.status_code for p in plain] == [202, 202]
     assert plain[0].json()["id"] == plain[1].json()["id"]
     keys = {f"shop:order:{with_delivery}".encode(), f"shop:order:{without}".encode()}
     records = await records_between(kafka_bootstrap, before, keys)
-    assert len(records) == 4  # both deliveries travel; downstream recognises them by ce_id
+    assert len(records) == 3  # the redelivery produced nothing; the resends travel
     assert len({header(r.headers, "ce_id") for r in records}) == 2
 
 
