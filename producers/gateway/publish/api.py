@@ -31,6 +31,7 @@ from ferry.kafka import translate_kafka_error
 from ferry.metrics import ServiceMetrics
 from ferry.serde import Serde
 from ferry.settings import PublishSettings
+from producers.gateway.jsonbody import JsonBodyError, parse_json_strict
 from producers.gateway.publish.avrojson import from_json
 from producers.gateway.publish.catalog import PublishType
 from producers.gateway.publish.cloudevents import (
@@ -421,23 +422,9 @@ def _plain(value: Any) -> Any:
 
 
 def _parse(body: bytes) -> Any:
-    """The body as JSON (fractions as Decimal); 400 when it is not JSON."""
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
+    """The body as JSON by the gateway's strict rules (UTF-8, no BOM, no lone surrogates or
+    duplicate keys, at most 64 deep, numbers in range); 400 naming the rule otherwise."""
     try:
-        text = body.decode("utf-8")
-        if text.startswith("\ufeff"):
-            raise ValueError("a byte order mark is not allowed")
-        return json.loads(text, parse_float=Decimal, parse_constant=no_constants)
-    except RecursionError:
-        raise Rejection(
-            400,
-            f"JSON nested deeper than {MAX_DEPTH}",
-            reason="too deep",
-            rule=f"depth ≤ {MAX_DEPTH}",
-        ) from None
-    except ValueError as exc:
-        detail = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
-        raise Rejection(400, f"malformed JSON: {detail}", reason="malformed json") from None
+        return parse_json_strict(body, MAX_DEPTH)
+    except JsonBodyError as exc:
+        raise exc.rejection() from None
