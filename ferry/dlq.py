@@ -3,7 +3,9 @@
 A dead letter keeps the original key, value and headers byte for byte and adds ``ferry.error.*``
 headers (the same idea as Kafka Connect's ``__connect.errors.*``). :class:`DlqBrake` stops the
 consumer when most of a partition's recent events fail (a bad deploy, a renamed field) instead
-of dead-lettering everything.
+of dead-lettering everything; :class:`PartitionBrakes` keeps one per partition of a consumer
+that reads many (the streams stage), so that failures on one partition (one bad key replayed)
+never count against another.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "DeadLetterWriter",
     "DlqBrake",
     "DlqBrakeTripped",
+    "PartitionBrakes",
     "SourceRecord",
     "dead_letter_headers",
     "error_headers",
@@ -137,7 +140,14 @@ class DeadLetterWriter:
 
 
 class DlqBrakeTripped(FerryError):
-    """Too many recent events failed: stop the consumer and alert, do not dead-letter more."""
+    """Too many recent events failed: stop the consumer (or the partition, see
+    :class:`PartitionBrakes`) and alert, do not dead-letter more. ``topic`` and ``partition``
+    name the partition that tripped, when known."""
+
+    def __init__(self, message: str, *, topic: str = "", partition: int | None = None) -> None:
+        super().__init__(message)
+        self.topic = topic
+        self.partition = partition
 
 
 @dataclass
@@ -168,3 +178,41 @@ class DlqBrake:
                 f"(more than {self.settings.max_invalid_ratio:.0%}); stopping instead of "
                 "dead-lettering everything (fix the cause, then restart)"
             )
+
+
+@dataclass
+class PartitionBrakes:
+    """One :class:`DlqBrake` per ``(topic, partition)``, all with the same ``settings``.
+
+    :meth:`record` counts an outcome against its partition only and raises
+    :class:`DlqBrakeTripped` (naming the partition) when that partition's brake trips; the
+    partition stays :meth:`tripped` from then on, until :meth:`release`. What tripping stops
+    is the caller's to decide (the streams stage stops that partition only).
+    """
+
+    settings: DlqSettings = field(default_factory=DlqSettings)
+    _brakes: dict[tuple[str, int], DlqBrake] = field(default_factory=dict, init=False)
+    _tripped: set[tuple[str, int]] = field(default_factory=set, init=False)
+
+    def record(self, ok: bool, *, topic: str, partition: int) -> None:
+        where = (topic, partition)
+        brake = self._brakes.get(where)
+        if brake is None:
+            brake = self._brakes[where] = DlqBrake(self.settings)
+        try:
+            brake.record(ok, topic=f"{topic}[{partition}]")
+        except DlqBrakeTripped as exc:
+            self._tripped.add(where)
+            raise DlqBrakeTripped(str(exc), topic=topic, partition=partition) from None
+
+    def tripped(self, topic: str, partition: int) -> bool:
+        return (topic, partition) in self._tripped
+
+    @property
+    def tripped_partitions(self) -> list[tuple[str, int]]:
+        return sorted(self._tripped)
+
+    def release(self, topic: str, partition: int) -> None:
+        """Forget the partition's trip and its counts (it starts afresh)."""
+        self._tripped.discard((topic, partition))
+        self._brakes.pop((topic, partition), None)

@@ -1,8 +1,13 @@
-"""One flow in the faust app: its agent, its change-only table, its brake and its metrics.
+"""One flow in the faust app: its agent, its change-only table, its brakes and its metrics.
 
 The agent acks an event only after Kafka acknowledged what was sent for it (its output or its
 dead letter), through an :class:`~streams.window.AckWindow`; the table remembers the digest of
-the content last sent per key. ``docs/streams.md`` says why each step is where it is.
+the content last sent per key. The DLQ brake counts per source partition: when one partition's
+recent events mostly fail, that partition stops (the event that tripped it and every later one
+of it are neither dead-lettered nor acked, so its committed offset stays before them, and its
+fetching is paused) with an ERROR naming it, and the flow's other partitions go on; a restart
+(after fixing the cause) takes it up again from its committed offset. ``docs/streams.md`` says
+why each step is where it is.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 
-from ferry.dlq import DlqBrake, DlqBrakeTripped, dead_letter_headers
+from ferry.dlq import DlqBrakeTripped, PartitionBrakes, dead_letter_headers
 from ferry.envelope import Headers
 from ferry.flow import Flow
 from ferry.metrics import ServiceMetrics
@@ -61,7 +66,7 @@ class FlowStage:
         self.flow = flow
         self.processor = processor
         self.table = table
-        self.brake = DlqBrake(brake)
+        self.brake = PartitionBrakes(brake)  # one per source partition
         self.metrics = metrics
         self.service = service
         self.max_in_flight = max_in_flight
@@ -110,12 +115,7 @@ class FlowStage:
         self._sending.clear()
         try:
             async for event in manual.events():
-                try:
-                    await self.handle(event, sent)
-                except DlqBrakeTripped:
-                    await sent.drained()  # the events before it: delivered and acked
-                    await recorded.drained()
-                    raise
+                await self.handle(event, sent)
             await sent.drained()
             await recorded.drained()
         except asyncio.CancelledError:
@@ -134,21 +134,54 @@ class FlowStage:
         """Process one source event: send its output or dead letter and put it in ``window``.
 
         Returns once the send is queued in the producer (and the window had room); the
-        window's drainer acks the event once Kafka acknowledged what was sent for it.
+        window's drainer acks the event once Kafka acknowledged what was sent for it. An event
+        of a partition whose brake tripped is left alone: not processed, not acked.
         """
         message: Any = event.message  # a ConsumerMessage (faust types headers loosely)
+        topic, partition = message.topic, message.partition
+        if self.brake.tripped(topic, partition):
+            self._pause(topic, partition)  # again: a rebalance may have resumed it
+            return
         pending = Pending(event, time.perf_counter())
         self._events_in.inc()
         outcome = self.processor.process(message.key, message.value, message.headers)
         if isinstance(outcome, Output):
-            self.brake.record(True, topic=message.topic)
+            self.brake.record(True, topic=topic, partition=partition)
             await window.put(pending, await self._emit(pending, outcome))
         elif outcome is None:  # nothing for the target: acked in its turn
-            self.brake.record(True, topic=message.topic)
+            self.brake.record(True, topic=topic, partition=partition)
             self._filtered.inc()
             await window.put(pending, None)
         else:
+            try:
+                self.brake.record(False, topic=topic, partition=partition)
+            except DlqBrakeTripped as tripped:
+                self._stop_partition(message, outcome, tripped)
+                return
             await window.put(pending, await self._dead_letter(pending, outcome))
+
+    def _stop_partition(self, message: Any, failure: Failure, tripped: DlqBrakeTripped) -> None:
+        """The brake of the message's partition tripped: that partition stops here."""
+        log.error(
+            "DLQ brake tripped on %s partition %s (flow %s): %s; that partition stops at "
+            "offset %s (not dead-lettered, not acked: its committed offset stays before it) "
+            "until the worker restarts, the other partitions go on (last error: %s: %s)",
+            message.topic,
+            message.partition,
+            self.flow.name,
+            tripped,
+            message.offset,
+            type(failure.error).__name__,
+            failure.error,
+        )
+        self._pause(message.topic, message.partition)
+
+    def _pause(self, topic: str, partition: int) -> None:
+        """Stop fetching the partition (its events would be left alone anyway)."""
+        try:
+            self.app.consumer.pause_partitions({TP(topic, partition)})
+        except Exception as exc:  # no consumer yet, or it is stopping
+            log.warning("could not pause %s partition %s: %s", topic, partition, exc)
 
     async def _send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers
@@ -182,20 +215,6 @@ class FlowStage:
 
     async def _dead_letter(self, pending: Pending, failure: Failure) -> Awaitable[Any]:
         message: Any = pending.event.message
-        try:
-            self.brake.record(False, topic=message.topic)
-        except DlqBrakeTripped:
-            log.critical(
-                "DLQ brake tripped on %s (flow %s): stopping the streams worker instead of "
-                "dead-lettering (last error at offset %s of partition %s: %s: %s)",
-                message.topic,
-                self.flow.name,
-                message.offset,
-                message.partition,
-                type(failure.error).__name__,
-                failure.error,
-            )
-            raise
         headers = dead_letter_headers(
             message, failure.error, stage=failure.stage, service=self.service
         )
