@@ -97,5 +97,5 @@ ODOO: System[OdooSettings] = System(
     services=_services,
     service_ports={CAPTURE: CAPTURE_PORT},
     gateway_routes=_gateway_routes,
-    cli=("sandbox.odoo.cli", "producers.odoo.cli"),
+    cli=("sandbox.odoo.cli", "producers.odoo.cli", "consumers.odoo.reconcile_cli"),
 )

@@ -19,7 +19,6 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.publish",
     "ferry.cli.dlq",
     "ferry.cli.offsets",
-    "ferry.cli.reconcile",
 )
 
 

@@ -1,7 +1,7 @@
 """Webhook signature schemes, chosen per route (``flows.<name>.webhook_scheme``).
 
 - ``shopify``: ``X-Shopify-Hmac-Sha256`` = base64(HMAC-SHA256(secret, raw body)); Ferry's
-  first ``X-Shop-*`` names stay accepted. The delivery id (``X-Shopify-Webhook-Id``) is not
+  older alias names stay accepted. The delivery id (``X-Shopify-Webhook-Id``) is not
   signed by Shopify, so it only catches a replay that keeps it; a replay under a new id is a
   new event whose content the streams' change-only filter lets through once.
 - ``standard``: Standard Webhooks (``webhook-id``, ``webhook-timestamp``,

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from consumers.odoo.reconcile import expected_orders, judge, odoo_orders
 from consumers.runner import group_id
 from ferry.ops.dlq import Filters, dead_letters, replay
-from ferry.ops.reconcile import expected_orders, judge, odoo_orders
 from ferry.ops.replay import plan, replay_range
 from ferry.registry import load
 from producers.shop.sample import signed_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ferry.ops.reconcile import Expected, Found, judge
+from consumers.odoo.reconcile import Expected, Found, judge
 
 
 def want(external_id: str, state: str = "sale", *lines: tuple[str, float, float]) -> Expected:

@@ -27,8 +27,8 @@ def register(cli: click.Group) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from consumers.odoo import reconcile as rec
         from ferry.kafka import make_producer
-        from ferry.ops import reconcile as rec
 
         registry = load_registry(config_path, secrets=True)
         try:
