@@ -8,7 +8,7 @@ refusals raise :class:`PublishError` with the gateway's field and rule. The app 
 appears in an error or a repr.
 
     with FerryClient("http://127.0.0.1:8080", key) as client:
-        client.publish("shop.order.created", order)
+        client.publish("crm.contact.created", contact)
 """
 
 from __future__ import annotations
