@@ -382,12 +382,14 @@ async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-async def test_the_dlq_brake_stops_the_worker_without_committing(
+async def test_the_dlq_brake_stops_only_its_partition_without_committing(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
+    """Bad orders all on partition 0 trip its brake: that partition stops (nothing after the
+    fourth dead letter is committed) while the worker and partition 1 go on."""
     run = uuid.uuid4().hex[:10]
     name = f"brake{run}"
-    source, _ = topics_of(name)
+    source, target = topics_of(name)
     config = tmp_path / "ferry.yaml"
     config.write_text(
         "flows:\n"
@@ -401,17 +403,34 @@ async def test_the_dlq_brake_stops_the_worker_without_committing(
     )
     try:
         bad = [event(f"{run}-{i}", currency="XYZ") for i in range(8)]
-        await produce(kafka_bootstrap, source, bad)
-        code = await asyncio.to_thread(worker.process.wait, 60)
+        good = event(f"{run}-good")
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            for item in bad:
+                await producer.send_and_wait(
+                    source, item.value, key=item.key, headers=item.headers, partition=0
+                )
+            await producer.send_and_wait(
+                source, good.value, key=good.key, headers=good.headers, partition=1
+            )
+        finally:
+            await producer.stop()
+        outputs = await wait_for_keys(kafka_bootstrap, target, {good.key}, count=1)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while "DLQ brake tripped" not in worker.log_text():
+            assert loop.time() < deadline, worker.log_text()[-3000:]
+            await asyncio.sleep(0.2)
+        assert worker.process.poll() is None, "the worker stopped"
     finally:
         await asyncio.to_thread(worker.stop)
-    log = worker.log_text()
-    assert code != 0, log[-3000:]
-    assert "DLQ brake tripped" in log
+    assert len(outputs) == 1  # partition 1 went on
+    assert "partition 0" in worker.log_text()
     dead = await read_all(kafka_bootstrap, f"dlq.{source}")
     assert len(dead) == 4  # the fifth failure in a row trips the brake instead
     committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
-    assert sum(o for tp, o in committed.items() if tp.topic == source) <= 4
+    assert committed.get(TopicPartition(source, 0), 0) <= 4
 
 
 async def produce_backlog(bootstrap: str, topic: str, events: list[Sent]) -> None:
