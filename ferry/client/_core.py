@@ -1,49 +1,48 @@
-"""The publish API's SDK: :class:`FerryClient` (sync) and :class:`AsyncFerryClient` (asyncio).
+"""What both clients share, free of I/O: the events, the requests, the answers, the retries.
 
-Both build the same requests and read the same answers (one core, two transports): one event
-in structured mode, a batch in batch mode (``docs/publish.md``). A 429, a 503 or a connection
-error is tried again, after the ``Retry-After`` the gateway sent or a jittered backoff, with the
-same body and the same ``Idempotency-Key`` each time, so a retry never publishes twice. Other
-refusals raise :class:`PublishError` with the gateway's field and rule. The app key never
-appears in an error or a repr.
-
-    with FerryClient("http://127.0.0.1:8080", key) as client:
-        client.publish("crm.contact.created", contact)
+The clients only post what :class:`Core` builds and sleep what it says; every decision (what
+to send, whether to try again, what an answer means) is taken here, once, so the sync and the
+async client cannot drift.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 import httpx
 
+from ferry.client._json import dumps, loads
 from ferry.retry import Backoff, parse_retry_after
 
 __all__ = [
-    "AsyncFerryClient",
+    "BATCH",
+    "EVENTS_PATH",
+    "STRUCTURED",
     "BatchPublished",
+    "Core",
     "Event",
     "EventResult",
-    "FerryClient",
     "PublishError",
     "Published",
 ]
 
+EVENTS_PATH = "/v1/events"
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
-RETRIED = frozenset({429, 502, 503, 504})
+RETRIED = frozenset({429, 502, 503, 504})  # over the rate, Kafka (or a proxy's upstream) away
+MAX_ATTRIBUTE = 256  # id, source, type, subject, Idempotency-Key: the gateway's limit
+_EVENT_KEYS = ("type", "data", "id", "subject")
+_MAX_ERROR_TEXT = 200  # of an answer that is not the JSON error body
 
 
 class PublishError(Exception):
-    """The gateway refused (``status``) or could not be reached (``status`` 0)."""
+    """The gateway refused (``status``, its ``error``, and the ``field`` and ``rule`` when it
+    names them), or could not be reached (``status`` 0). The app key is never part of it."""
 
     def __init__(
         self, status: int, error: str, field: str | None = None, rule: str | None = None
@@ -55,13 +54,51 @@ class PublishError(Exception):
         self.field = field
         self.rule = rule
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.error, self.field, self.rule))
+
+
+def _attribute(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+    if len(value) > MAX_ATTRIBUTE:
+        raise ValueError(f"{name} must be at most {MAX_ATTRIBUTE} characters")
+    return value
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One event: its ``type``, its ``data`` and, optionally, its CloudEvents ``id`` (a new
+    UUID when None) and ``subject``. ``ValueError`` for an empty attribute or one longer
+    than the gateway takes (256 characters)."""
+
     type: str
     data: Any
     id: str | None = None
     subject: str | None = None
+
+    def __post_init__(self) -> None:
+        _attribute(self.type, "type")
+        if self.id is not None:
+            _attribute(self.id, "id")
+        if self.subject is not None:
+            _attribute(self.subject, "subject")
+
+    @classmethod
+    def of(cls, value: Event | Mapping[str, Any]) -> Event:
+        """``value``, or the event a mapping with the keys ``type``, ``data`` and optionally
+        ``id`` and ``subject`` spells (``ValueError`` for a missing or an unknown key)."""
+        if isinstance(value, Event):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"an event is an Event or a mapping, not {type(value).__name__}")
+        unknown = sorted(str(k) for k in value if k not in _EVENT_KEYS)
+        if unknown:
+            keys = ", ".join(_EVENT_KEYS)
+            raise ValueError(f"unknown key {', '.join(unknown)} (an event has {keys})")
+        if "type" not in value or "data" not in value:
+            raise ValueError("an event needs type and data")
+        return cls(value["type"], value["data"], value.get("id"), value.get("subject"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,44 +127,40 @@ class BatchPublished:
     results: list[EventResult] = field(default_factory=list)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return _Raw(format(value, "f"))
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+class _AppKey:
+    """The app key, shown to nobody: its repr is a placeholder."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        value = value.strip() if isinstance(value, str) else ""
+        if not value:
+            raise ValueError("an app key is required (ferry apps create)")
+        if not all("!" <= c <= "~" for c in value):
+            raise ValueError("an app key is printable ASCII without spaces (the key not shown)")
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._value, "<app key>")
+
+    def __repr__(self) -> str:
+        return "<app key>"
 
 
-class _Raw(str):
-    """A Decimal's digits, written as a JSON number (see :func:`_dumps`)."""
-
-
-def _dumps(value: Any) -> bytes:
-    """JSON with Decimals as exact JSON numbers (never through a float)."""
-    marker = uuid.uuid4().hex
-
-    def default(item: Any) -> Any:
-        plain = _plain(item)
-        return f"{marker}{plain}{marker}" if isinstance(plain, _Raw) else plain
-
-    text = json.dumps(value, default=default, separators=(",", ":"), ensure_ascii=False)
-    return text.replace(f'"{marker}', "").replace(f'{marker}"', "").encode("utf-8")
-
-
-class _Core:
-    """What both clients share: requests, answers, retry decisions."""
+class Core:
+    """The requests, retry decisions and answers of one client."""
 
     def __init__(
         self, base_url: str, key: str, *, source: str, max_attempts: int, backoff: Backoff | None
     ) -> None:
-        if not key:
-            raise ValueError("an app key is required (ferry apps create)")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._key = _AppKey(key)
         self.base_url = base_url.rstrip("/")
-        self._key = key
-        self.source = source
+        self.source = _attribute(source, "source")
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff(
             max_attempts=max_attempts, base_delay_s=0.5, max_delay_s=30
@@ -136,25 +169,47 @@ class _Core:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_url!r}, source={self.source!r})"
 
+    # -- requests ----------------------------------------------------------------------------
+
     def headers(self, media: str, idempotency_key: str | None) -> dict[str, str]:
-        headers = {"authorization": f"Bearer {self._key}", "content-type": media}
-        if idempotency_key:
+        """The request's headers. Without ``idempotency_key`` none is sent: the gateway then
+        keys the event by its ``source`` and ``id`` (both in the body, the same on every try,
+        and the same key the event has in a batch)."""
+        headers = {"authorization": f"Bearer {self._key.reveal()}", "content-type": media}
+        if idempotency_key is not None:
+            if (
+                not isinstance(idempotency_key, str)
+                or not idempotency_key.strip()
+                or len(idempotency_key) > MAX_ATTRIBUTE
+                or not all(" " <= c <= "~" for c in idempotency_key)
+            ):
+                raise ValueError(
+                    f"an Idempotency-Key is 1 to {MAX_ATTRIBUTE} printable ASCII characters"
+                )
             headers["idempotency-key"] = idempotency_key
         return headers
 
     def event(self, event: Event | Mapping[str, Any]) -> dict[str, Any]:
-        chosen = event if isinstance(event, Event) else Event(**dict(event))
+        """The structured-mode CloudEvent of ``event``."""
+        chosen = Event.of(event)
         body: dict[str, Any] = {
             "specversion": "1.0",
             "id": chosen.id or str(uuid.uuid4()),
             "source": self.source,
             "type": chosen.type,
-            "time": datetime.now(UTC).isoformat(),
+            "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "data": chosen.data,
         }
         if chosen.subject:
             body["subject"] = chosen.subject
         return body
+
+    def body(self, value: Any) -> bytes:
+        """JSON (ASCII; Decimals exact); ``ValueError``/``TypeError`` naming the place of
+        what JSON cannot hold (a NaN, a naive datetime, a set)."""
+        return dumps(value).encode("ascii")
+
+    # -- retries -----------------------------------------------------------------------------
 
     def delay(self, attempt: int, response: httpx.Response | None) -> float | None:
         """Seconds before the next try, or None when this answer is final."""
@@ -165,176 +220,83 @@ class _Core:
         retry_after = parse_retry_after(response.headers.get("retry-after")) if response else None
         return self.backoff.delay(attempt, retry_after)
 
+    def transient(self, exc: httpx.TransportError) -> bool:
+        """A refused or dropped connection, a timeout: worth another try. A URL httpx
+        cannot use, or a request it refuses to write, is not."""
+        return not isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError)
+
+    # -- answers -----------------------------------------------------------------------------
+
     def error(self, response: httpx.Response) -> PublishError:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        text = str(body.get("error") or response.reason_phrase or "refused")
-        return PublishError(response.status_code, text, body.get("field"), body.get("rule"))
+        """The refusal, from its ``{"error", "field", "rule"}`` (or whatever text came)."""
+        body = _json(response.content)
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            return PublishError(
+                response.status_code,
+                self._key.redact(body["error"]),
+                _text(body.get("field")),
+                _text(body.get("rule")),
+            )
+        text = response.content[:_MAX_ERROR_TEXT].decode("utf-8", "replace").strip()
+        return PublishError(response.status_code, self._key.redact(text) or _phrase(response))
 
     def unreachable(self, exc: Exception) -> PublishError:
+        detail = self._key.redact(str(exc))
         return PublishError(
-            0, f"the gateway at {self.base_url} could not be reached: {type(exc).__name__}"
+            0,
+            f"the gateway at {self.base_url} could not be reached: {type(exc).__name__}"
+            + (f" ({detail})" if detail else ""),
         )
 
-    def single(self, response: httpx.Response) -> Published:
+    def single(self, response: httpx.Response, event_id: str) -> Published:
         if response.status_code != 202:
             raise self.error(response)
-        ids = [str(i) for i in response.json().get("ids", [])]
+        body = _json(response.content)
+        found = body.get("ids") if isinstance(body, dict) else None
+        ids = [str(i) for i in found] if isinstance(found, list) and found else [event_id]
         return Published(ids, replayed=response.headers.get("idempotent-replayed") == "true")
 
-    def batch(self, response: httpx.Response) -> BatchPublished:
+    def batch(self, response: httpx.Response, ids: list[str]) -> BatchPublished:
+        """One result per event of ``ids``, in order."""
         if response.status_code != 207:
             raise self.error(response)
-        body = response.json()
-        results = [
-            EventResult(
-                str(r.get("id", "")),
-                int(r["status"]),
-                r.get("error"),
-                r.get("field"),
-                r.get("rule"),
+        body = _json(response.content)
+        found = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(found, list) or len(found) != len(ids):
+            count = len(found) if isinstance(found, list) else "no"
+            raise PublishError(207, f"the gateway answered {count} results for {len(ids)} events")
+        results = []
+        for event_id, item in zip(ids, found, strict=True):
+            status = item.get("status") if isinstance(item, dict) else None
+            if not isinstance(status, int) or isinstance(status, bool):
+                raise PublishError(207, f"the result of event {event_id} has no status")
+            error = _text(item.get("error"))
+            results.append(
+                EventResult(
+                    _text(item.get("id")) or event_id,
+                    status,
+                    self._key.redact(error) if error is not None else None,
+                    _text(item.get("field")),
+                    _text(item.get("rule")),
+                )
             )
-            for r in body.get("results", [])
-        ]
-        return BatchPublished(int(body["accepted"]), int(body["rejected"]), results)
+        accepted = sum(1 for r in results if r.accepted)
+        return BatchPublished(accepted, len(results) - accepted, results)
 
 
-class FerryClient:
-    """Publish events to a Ferry gateway (blocking)."""
-
-    def __init__(
-        self,
-        base_url: str,
-        key: str,
-        *,
-        timeout_s: float = 10.0,
-        max_attempts: int = 6,
-        source: str = "ferry-client",
-        transport: httpx.BaseTransport | None = None,
-        backoff: Backoff | None = None,
-    ) -> None:
-        self._core = _Core(base_url, key, source=source, max_attempts=max_attempts, backoff=backoff)
-        self._http = httpx.Client(
-            base_url=self._core.base_url, timeout=timeout_s, transport=transport
-        )
-
-    def __repr__(self) -> str:
-        return repr(self._core)
-
-    def __enter__(self) -> FerryClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def publish(
-        self,
-        type: str,
-        data: Any,
-        *,
-        id: str | None = None,
-        idempotency_key: str | None = None,
-        subject: str | None = None,
-    ) -> Published:
-        body = self._core.event(Event(type, data, id, subject))
-        key = idempotency_key or f"{body['source']}:{body['id']}"
-        return self._core.single(self._send(STRUCTURED, _dumps(body), key))
-
-    def publish_batch(self, events: Iterable[Event | Mapping[str, Any]]) -> BatchPublished:
-        """One request for ``events`` (at most the gateway's ``publish.max_batch``)."""
-        body = [self._core.event(e) for e in events]
-        return self._core.batch(self._send(BATCH, _dumps(body), None))
-
-    def _send(self, media: str, content: bytes, key: str | None) -> httpx.Response:
-        headers = self._core.headers(media, key)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response: httpx.Response | None = self._http.post(
-                    "/v1/events", content=content, headers=headers
-                )
-            except httpx.TransportError as exc:
-                response = None
-                failure: Exception = exc
-            wait = self._core.delay(attempt, response)
-            if wait is None:
-                if response is None:
-                    raise self._core.unreachable(failure) from None
-                return response
-            time.sleep(wait)
+def _json(content: bytes) -> Any:
+    try:
+        return loads(content)
+    except (ValueError, RecursionError):
+        return None
 
 
-class AsyncFerryClient:
-    """Publish events to a Ferry gateway (asyncio)."""
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
-    def __init__(
-        self,
-        base_url: str,
-        key: str,
-        *,
-        timeout_s: float = 10.0,
-        max_attempts: int = 6,
-        source: str = "ferry-client",
-        transport: httpx.AsyncBaseTransport | None = None,
-        backoff: Backoff | None = None,
-    ) -> None:
-        self._core = _Core(base_url, key, source=source, max_attempts=max_attempts, backoff=backoff)
-        self._http = httpx.AsyncClient(
-            base_url=self._core.base_url, timeout=timeout_s, transport=transport
-        )
 
-    def __repr__(self) -> str:
-        return repr(self._core)
-
-    async def __aenter__(self) -> AsyncFerryClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def publish(
-        self,
-        type: str,
-        data: Any,
-        *,
-        id: str | None = None,
-        idempotency_key: str | None = None,
-        subject: str | None = None,
-    ) -> Published:
-        body = self._core.event(Event(type, data, id, subject))
-        key = idempotency_key or f"{body['source']}:{body['id']}"
-        return self._core.single(await self._send(STRUCTURED, _dumps(body), key))
-
-    async def publish_batch(self, events: Sequence[Event | Mapping[str, Any]]) -> BatchPublished:
-        body = [self._core.event(e) for e in events]
-        return self._core.batch(await self._send(BATCH, _dumps(body), None))
-
-    async def _send(self, media: str, content: bytes, key: str | None) -> httpx.Response:
-        headers = self._core.headers(media, key)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response: httpx.Response | None = await self._http.post(
-                    "/v1/events", content=content, headers=headers
-                )
-            except httpx.TransportError as exc:
-                response = None
-                failure: Exception = exc
-            wait = self._core.delay(attempt, response)
-            if wait is None:
-                if response is None:
-                    raise self._core.unreachable(failure) from None
-                return response
-            await asyncio.sleep(wait)
+def _phrase(response: httpx.Response) -> str:
+    try:
+        return HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return "refused"
