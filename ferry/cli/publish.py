@@ -6,19 +6,19 @@ the shell's history); the gateway from ``--url`` or the configuration.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ferry.cli.config import config_option, load_registry
+from ferry.cli.config import ConfigProblem, config_option, load_registry
 from ferry.client import Event, FerryClient, PublishError
+from ferry.client._json import dumps, loads
+from ferry.errors import ConfigError
 
 KEY_VARIABLE = "FERRY_APP_KEY"
 SHOWN_ERRORS = 10
@@ -50,15 +50,18 @@ def _key(key_file: Path | None) -> str:
 def _url(url: str | None, config_path: str | None) -> str:
     if url:
         return url
-    service = load_registry(config_path).service("gateway")
-    host = "127.0.0.1" if service.host in ("0.0.0.0", "::") else service.host
-    return f"http://{host}:{service.port}"
+    try:
+        service = load_registry(config_path).service("gateway")
+    except ConfigError as exc:
+        raise ConfigProblem(exc) from None
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(service.host, service.host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{service.port}"
 
 
 def _parse(text: str, where: str) -> Any:
     try:
-        return json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+        return loads(text)  # fractions as Decimal: sent back with exactly their digits
+    except (ValueError, RecursionError) as exc:
         raise click.UsageError(f"{where}: not JSON ({exc})") from None
 
 
@@ -75,55 +78,77 @@ def _data(value: str) -> Any:
 
 
 def read_lines(path: Path) -> Iterator[Line]:
-    """One event per non-empty line: ``{"type", "data", "id"?, "subject"?}``."""
-    with path.open(encoding="utf-8") as lines:
-        for number, text in enumerate(lines, start=1):
+    """One event per non-empty line: ``{"type", "data", "id"?, "subject"?}``; a line that is
+    not one is a :class:`Line` with its ``problem`` (and is not sent)."""
+    with path.open("rb") as lines:
+        for number, raw_line in enumerate(lines, start=1):
+            try:
+                text = raw_line.decode("utf-8")
+            except UnicodeDecodeError:
+                yield Line(number, None, "not UTF-8")
+                continue
             if not text.strip():
                 continue
             try:
-                raw = json.loads(text, parse_float=Decimal)
-            except ValueError as exc:
+                raw = loads(text)
+            except (ValueError, RecursionError) as exc:
                 yield Line(number, None, f"not JSON: {exc}")
                 continue
-            if (
-                not isinstance(raw, dict)
-                or not isinstance(raw.get("type"), str)
-                or "data" not in raw
-            ):
-                yield Line(number, None, 'each line needs "type" (a string) and "data"')
+            if not isinstance(raw, dict):
+                yield Line(number, None, 'not a JSON object {"type", "data", "id"?, "subject"?}')
                 continue
-            unknown = set(raw) - {"type", "data", "id", "subject"}
-            if unknown:
-                yield Line(number, None, f"unknown keys: {', '.join(sorted(unknown))}")
+            try:
+                event = Event.of(raw)
+                dumps(event.data, "data")  # what could not be sent fails here, on its line
+            except (TypeError, ValueError) as exc:
+                yield Line(number, None, str(exc))
                 continue
-            yield Line(number, Event(raw["type"], raw["data"], raw.get("id"), raw.get("subject")))
+            yield Line(number, event)
 
 
-def _publish_file(client: FerryClient, path: Path, batch_size: int) -> tuple[int, int, list[str]]:
+@dataclass(slots=True)
+class Tally:
+    """What a file's publishing came to: counts, line-numbered errors, and the refusal of a
+    whole batch that stopped it (the events from there on were not sent)."""
+
+    accepted: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+    stopped: PublishError | None = None
+    unsent: int = 0
+
+
+def _publish_file(client: FerryClient, path: Path, batch_size: int) -> Tally:
+    from rich.console import Console
     from rich.progress import Progress
 
     lines = list(read_lines(path))
-    accepted, rejected, errors = 0, 0, []
+    tally = Tally()
     for line in lines:
         if line.problem is not None:
-            rejected += 1
-            errors.append(f"line {line.number}: {line.problem}")
+            tally.rejected += 1
+            tally.errors.append(f"line {line.number}: {line.problem}")
     good = [line for line in lines if line.event is not None]
-    with Progress(transient=True) as progress:
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("publishing", total=len(good))
         for start in range(0, len(good), batch_size):
             chunk = good[start : start + batch_size]
-            answer = client.publish_batch([line.event for line in chunk if line.event])
-            for line, result in zip(chunk, answer.results, strict=False):
+            try:
+                answer = client.publish_batch([line.event for line in chunk if line.event])
+            except PublishError as exc:
+                tally.stopped = exc
+                tally.unsent = len(good) - start
+                break
+            for line, result in zip(chunk, answer.results, strict=True):
                 if result.accepted:
-                    accepted += 1
+                    tally.accepted += 1
                 else:
-                    rejected += 1
+                    tally.rejected += 1
                     where = f" {result.field}" if result.field else ""
                     rule = f" ({result.rule})" if result.rule else ""
-                    errors.append(f"line {line.number}:{where}{rule} {result.error}")
+                    tally.errors.append(f"line {line.number}:{where}{rule} {result.error}")
             progress.advance(task, len(chunk))
-    return accepted, rejected, errors
+    return tally
 
 
 def register(cli: click.Group) -> None:
@@ -157,24 +182,35 @@ def register(cli: click.Group) -> None:
             raise click.UsageError("give TYPE with --data, or --file (not both)")
         if event_type is not None and data is None:
             raise click.UsageError("TYPE needs --data (JSON, @file.json or -)")
+        if file is not None and (data is not None or event_id is not None):
+            raise click.UsageError("--data and --id go with TYPE; a --file line has its own")
+        if file is not None and not file.is_file():
+            raise click.UsageError(f"--file {file}: no such file")
         key = _key(key_file)
-        client = client_factory(_url(url, config_path), key)
+        value = _data(data) if data is not None else None
+        try:
+            client = client_factory(_url(url, config_path), key)
+        except ValueError as exc:  # an unusable key: the message does not show it
+            raise click.UsageError(str(exc)) from None
         try:
             if file is not None:
-                if not file.exists():
-                    raise click.UsageError(f"--file {file}: no such file")
-                accepted, rejected, errors = _publish_file(client, file, batch_size)
-                click.echo(f"accepted {accepted}, rejected {rejected}")
-                for error in errors[:SHOWN_ERRORS]:
+                tally = _publish_file(client, file, batch_size)
+                click.echo(f"accepted {tally.accepted}, rejected {tally.rejected}")
+                for error in tally.errors[:SHOWN_ERRORS]:
                     click.echo(f"  {error}", err=True)
-                if len(errors) > SHOWN_ERRORS:
-                    click.echo(f"  … and {len(errors) - SHOWN_ERRORS} more", err=True)
-                if rejected:
+                if len(tally.errors) > SHOWN_ERRORS:
+                    click.echo(f"  … and {len(tally.errors) - SHOWN_ERRORS} more", err=True)
+                if tally.stopped is not None:
+                    click.echo(f"error: {tally.stopped}", err=True)
+                    click.echo(f"{tally.unsent} events not sent", err=True)
+                if tally.rejected or tally.stopped is not None:
                     sys.exit(1)
                 return
             assert event_type is not None
-            assert data is not None
-            result = client.publish(event_type, _data(data), id=event_id)
+            try:
+                result = client.publish(event_type, value, id=event_id)
+            except (TypeError, ValueError) as exc:  # an empty type or id, say
+                raise click.UsageError(str(exc)) from None
             note = " (already published: nothing new)" if result.replayed else ""
             click.echo(f"accepted {', '.join(result.ids)}{note}")
         except PublishError as exc:
