@@ -8,19 +8,16 @@ import uuid
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ferry.ops.reading import partitions_of
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """The partition numbers of ``topic`` (empty when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    for entry in described:
-        if entry["topic"] == topic and entry["error_code"] == 0:
-            return sorted(p["partition"] for p in entry["partitions"])
-    return []
+__all__ = [
+    "group_lag",
+    "partitions_of",
+    "read_all",
+    "skip_to_the_end",
+    "until_no_lag",
+    "wait_for_keys",
+]
 
 
 async def read_all(
