@@ -25,7 +25,7 @@ from aiokafka.structs import TopicPartition
 from consumers.parking import Parked, ParkingLot, retry_headers
 from ferry.breaker import CircuitBreaker
 from ferry.dlq import DeadLetterWriter, DlqBrake, DlqBrakeTripped
-from ferry.envelope import CloudEvent
+from ferry.envelope import CloudEvent, header
 from ferry.errors import (
     AuthenticationError,
     DecodeError,
@@ -37,6 +37,7 @@ from ferry.errors import (
 )
 from ferry.kafka import translate_kafka_error
 from ferry.metrics import ServiceMetrics
+from ferry.ops.dlq import REPLAY_COUNT
 from ferry.retry import Backoff
 from ferry.serde import Serde
 from ferry.settings import DlqSettings
@@ -163,6 +164,7 @@ class SinkRunner:
         wall_clock: Callable[[], float] = time.time,
         drain_timeout_s: float = 5.0,
         load_timeout_s: float = 10.0,
+        lag_interval_s: float = 5.0,
     ) -> None:
         self.sink = sink
         self.consumer = consumer
@@ -186,6 +188,9 @@ class SinkRunner:
         self._wall = wall_clock
         self.drain_timeout_s = drain_timeout_s
         self.load_timeout_s = load_timeout_s
+        self.lag_interval_s = lag_interval_s
+        self._e2e = metrics.e2e_latency.labels(metrics.service, sink.name)
+        self._last_lag = 0.0
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._lanes: dict[int, ParkingLot] = {}
         self._stopping = False
@@ -228,6 +233,7 @@ class SinkRunner:
     async def run(self) -> None:
         """Consume until :meth:`stop`; raise :class:`SinkStopped` on a fatal error."""
         topics = [self.sink.topic, self.retry_topic] if self.park else [self.sink.topic]
+        self._zero_series()
         self.consumer.subscribe(topics, listener=_Listener(self))
         await self.producer.start()
         try:
@@ -264,6 +270,8 @@ class SinkRunner:
                     self._enqueue(tp, records)
             if time.monotonic() - self._last_commit >= self.commit_interval_s:
                 await self._commit()
+            if time.monotonic() - self._last_lag >= self.lag_interval_s:
+                await self._report_lag()
 
     def _enqueue(self, tp: TopicPartition, records: Sequence[Any]) -> None:
         if tp.topic == self.retry_topic:
@@ -524,6 +532,19 @@ class SinkRunner:
             self.metrics.duplicates.labels(self.metrics.service, record.topic).inc()
         else:
             self.metrics.events_out.labels(self.metrics.service, record.topic).inc()
+            self._observe_e2e(record)
+
+    def _observe_e2e(self, record: Any) -> None:
+        """The target confirmed the write of ``record``: the time since its source event
+        (``ce_time``, kept by every stage). A replay is not observed: its time is the
+        original's, hours or days ago."""
+        if header(record.headers, REPLAY_COUNT) is not None:
+            return
+        try:
+            began = CloudEvent.from_headers(record.headers).time
+        except DecodeError:
+            return
+        self._e2e.observe(max(self._wall() - began.timestamp(), 0.0))
 
     async def _retry_wait(
         self, part: _Partition, record: Any, error: TransientError, attempts: int
@@ -818,6 +839,39 @@ class SinkRunner:
         else:
             raise SinkStopped(f"{_where(origin)}: {type(result).__name__}: {result}") from result
 
+    def _zero_series(self) -> None:
+        """The sink topic's counters exist from the start (at 0), so a rate over them is 0,
+        not "no data", until the first event, retry or parked record."""
+        service, topic = self.metrics.service, self.sink.topic
+        for counter in (
+            self.metrics.events_in,
+            self.metrics.events_out,
+            self.metrics.duplicates,
+            self.metrics.retries,
+            self.metrics.parked,
+        ):
+            counter.labels(service, topic)
+
+    async def _report_lag(self) -> None:
+        """Every ``lag_interval_s``: each partition's lag against its log end as Kafka says it
+        now, so a stalled partition (a target down, a full buffer) still shows its lag grow."""
+        self._last_lag = time.monotonic()
+        parts = [p for p in self._partitions.values() if not p.stopping]
+        if not parts:
+            return
+        try:
+            ends = await self.consumer.end_offsets([p.tp for p in parts])
+        except Exception as exc:  # a broker hiccup: the next round tries again
+            log.debug("cannot read the log ends of %s: %s", self.sink.topic, exc)
+            return
+        for part in parts:
+            position = part.done if part.done is not None else _head_offset(part)
+            end = ends.get(part.tp)
+            if position is not None and end is not None:
+                self.metrics.consumer_lag.labels(
+                    self.metrics.service, part.tp.topic, str(part.tp.partition)
+                ).set(max(end - position, 0))
+
     def _update_lag(self, part: _Partition) -> None:
         try:
             high = self.consumer.highwater(part.tp)
@@ -952,6 +1006,11 @@ class SinkRunner:
             self._fatal = error if error is not None else SinkStopped(message)
             log.error("stopping: %s", message)
         self.stop()
+
+
+def _head_offset(part: _Partition) -> int | None:
+    """The offset of the first record of ``part`` still to finish (None: none received)."""
+    return int(part.queue[0].offset) if part.queue else None
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

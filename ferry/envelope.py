@@ -84,14 +84,17 @@ class CloudEvent:
         ]
 
     def derive(self, *, type: str, source: str, subject: str | None = None) -> CloudEvent:
-        """The envelope of an event made from this one (same trace, derived deterministic id)."""
+        """The envelope of an event made from this one (same trace, derived deterministic id).
+
+        ``time`` stays the source event's: the occurrence is the same change, and the sink that
+        applies the derived event measures the end-to-end latency from it.
+        """
         return replace(
             self,
             id=deterministic_id(source, type, self.id),
             source=source,
             type=type,
             subject=subject or self.subject,
-            time=datetime.now(UTC),
             traceparent=child_traceparent(self.traceparent),
         )
 

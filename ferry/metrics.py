@@ -30,9 +30,14 @@ MetricName = Literal[
     "ferry_http_requests_total",
     "ferry_target_calls_total",
     "ferry_ready",
+    "ferry_e2e_latency_seconds",
+    "ferry_capture_last_poll_timestamp_seconds",
+    "ferry_capture_watermark_timestamp_seconds",
 ]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# From a change at its source to the target's confirmation: polls, retries and parking included.
+_E2E_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class ServiceMetrics:
@@ -119,6 +124,25 @@ class ServiceMetrics:
             registry=r,
         )
         self.ready = Gauge("ferry_ready", "1 when connected and assigned", ["service"], registry=r)
+        self.e2e_latency = Histogram(
+            "ferry_e2e_latency_seconds",
+            "From the source event's time (ce_time) to the target's confirmation of the write",
+            ["service", "flow"],
+            buckets=_E2E_BUCKETS,
+            registry=r,
+        )
+        self.capture_last_poll = Gauge(
+            "ferry_capture_last_poll_timestamp_seconds",
+            "When the capture last read a model's changes without error (Unix time)",
+            ["service", "model"],
+            registry=r,
+        )
+        self.capture_watermark = Gauge(
+            "ferry_capture_watermark_timestamp_seconds",
+            "The capture's watermark: the newest change it has emitted, by its write_date",
+            ["service", "model"],
+            registry=r,
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

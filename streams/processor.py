@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ferry.envelope import CloudEvent, Headers
+from ferry.envelope import CloudEvent, Headers, header
 from ferry.errors import DecodeError, PermanentError, ValidationError
 from ferry.flow import Flow
+from ferry.ops.dlq import REPLAY_COUNT
 from ferry.ownership import OwnershipGuard
 from ferry.serde import Serde
 
@@ -128,7 +129,11 @@ class FlowProcessor:
         except ArithmeticError as exc:
             return Failure("map", _arithmetic(exc))
         derived = envelope.derive(type=self._target_type, source=self.ce_source)
-        return Output(key, data, derived.to_headers(), content_digest(mapped, flow.version_field))
+        out_headers = derived.to_headers()
+        replays = header(headers, REPLAY_COUNT)
+        if replays is not None:  # a replay stays one downstream (its ce_time is the original's)
+            out_headers.append((REPLAY_COUNT, replays.encode()))
+        return Output(key, data, out_headers, content_digest(mapped, flow.version_field))
 
     def _check_version(self, mapped: Mapping[str, Any]) -> None:
         """A version too far ahead would freeze the entity (nothing newer could ever win)."""

@@ -80,6 +80,7 @@ class FlowStage:
         self._processing = metrics.processing.labels(service, flow.name)
         # The newest in-flight send of each key (its digest is what the key will hold).
         self._sending: dict[bytes, Pending] = {}
+        self._lag: dict[int, Any] = {}  # source partition → its ferry_consumer_lag series
 
     # -- the agent -------------------------------------------------------------------------
 
@@ -91,6 +92,7 @@ class FlowStage:
 
         async def ack(pending: Pending) -> None:
             await manual.ack(pending.event)
+            self._report_lag(pending.event.message)
 
         recorded: AckWindow[Pending] = AckWindow(self.max_in_flight, ack)
 
@@ -159,6 +161,23 @@ class FlowStage:
                 self._stop_partition(message, outcome, tripped)
                 return
             await window.put(pending, await self._dead_letter(pending, outcome))
+
+    def _report_lag(self, message: Any) -> None:
+        """The source partition's lag once ``message`` is acked: the log end as last fetched
+        (faust's highwater) past it. A stopped partition keeps its last value."""
+        try:  # aiokafka's highwater is None until the first fetch of the partition
+            high: int | None = self.app.consumer.highwater(TP(message.topic, message.partition))
+        except Exception:  # no consumer yet, or it is stopping
+            return
+        if high is None:
+            return
+        gauge = self._lag.get(message.partition)
+        if gauge is None:
+            gauge = self.metrics.consumer_lag.labels(
+                self.service, message.topic, str(message.partition)
+            )
+            self._lag[message.partition] = gauge
+        gauge.set(max(int(high) - int(message.offset) - 1, 0))
 
     def _stop_partition(self, message: Any, failure: Failure, tripped: DlqBrakeTripped) -> None:
         """The brake of the message's partition tripped: that partition stops here."""

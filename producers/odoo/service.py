@@ -81,6 +81,7 @@ class Emitter:
                 source=CE_SOURCE,
                 type=feed.event_type,
                 subject=event.key,
+                time=event.version,  # when it changed in Odoo: the sinks' end-to-end latency
             )
             value = self.serde.encode(feed.event_type, event.record)
             futures.append(
@@ -155,6 +156,12 @@ async def _poll_forever(
             continue
         failures = 0
         health.ok(poller.feed)
+        model = poller.feed.model
+        metrics.capture_last_poll.labels(metrics.service, model).set(time.time())
+        if poller.watermark is not None and poller.watermark.since is not None:
+            metrics.capture_watermark.labels(metrics.service, model).set(
+                poller.watermark.since.timestamp()
+            )
         metrics.processing.labels(metrics.service, f"poll {poller.feed.model}").observe(
             time.perf_counter() - started
         )

@@ -12,6 +12,7 @@ from aiokafka.structs import TopicPartition
 from consumers.runner import Outcome, SinkEvent, SinkRunner, SinkStopped, group_id
 from ferry.breaker import BreakerSettings, BreakerState, CircuitBreaker
 from ferry.dlq import SourceRecord
+from ferry.envelope import CloudEvent
 from ferry.errors import (
     AuthenticationError,
     Deferred,
@@ -848,3 +849,66 @@ async def test_parked_records_that_never_arrive_do_not_stall_the_partition_for_e
         await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 1)
     assert sink.applied == ["ferry.shop_order_1"]
     assert "were not all read within" in caplog.text
+
+
+async def test_each_confirmed_write_observes_its_time_since_the_source_event() -> None:
+    consumer, sink = FakeConsumer(), FakeSink()
+    for i in range(3):
+        consumer.add_command(0, command(i))
+    replayed = command(3)
+    consumer.add(0, encode(replayed), [*headers_for(replayed), ("ferry.replay.count", b"1")])
+    # Each fake command's ce_time is its creation; the wall clock reads 42.5 s after the last.
+    times = [CloudEvent.from_headers(r.headers).time.timestamp() for r in consumer.logs[P0]]
+    runner = make_runner(sink, consumer, wall_clock=lambda: max(times) + 42.5)
+    await run_until(runner, lambda: consumer.committed_offsets.get(P0) == 4)
+
+    labels = {"service": "odoo-sink", "flow": sink.name}
+    registry = runner.metrics.registry
+    assert len(sink.applied) == 4
+    # The replay is applied but not observed: its time is the original's.
+    assert registry.get_sample_value("ferry_e2e_latency_seconds_count", labels) == 3
+    total = registry.get_sample_value("ferry_e2e_latency_seconds_sum", labels)
+    assert total == pytest.approx(sum(max(times) + 42.5 - t for t in times[:3]))
+    # 42.5 s (plus the few milliseconds between the commands' creation) lands in (30, 60].
+    assert (
+        registry.get_sample_value("ferry_e2e_latency_seconds_bucket", {**labels, "le": "30.0"}) == 0
+    )
+    assert (
+        registry.get_sample_value("ferry_e2e_latency_seconds_bucket", {**labels, "le": "60.0"}) == 3
+    )
+
+
+async def test_the_lag_of_a_stalled_partition_grows_with_its_log() -> None:
+    consumer = FakeConsumer()
+    release = asyncio.Event()
+
+    async def stuck(event: SinkEvent, record: SourceRecord) -> Outcome:
+        await release.wait()
+        return Outcome.APPLIED
+
+    sink = FakeSink(behaviour=stuck)
+    consumer.add_command(0, command(0))
+    runner = make_runner(sink, consumer, lag_interval_s=0.01)
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: sink.seen == [(0, 0)])
+        for i in range(1, 8):  # more records arrive while the first one is in the target
+            consumer.add_command(0, command(i))
+        await eventually(lambda: sample(runner, "ferry_consumer_lag", partition="0") == 8)
+        release.set()
+        await eventually(lambda: consumer.committed_offsets.get(P0) == 8)
+        await eventually(lambda: sample(runner, "ferry_consumer_lag", partition="0") == 0)
+    finally:
+        release.set()
+        runner.stop()
+        await task
+
+
+def test_a_sinks_counters_exist_at_zero_before_its_first_event() -> None:
+    runner = make_runner(FakeSink(), FakeConsumer())
+    runner._zero_series()
+    for name in ("events_in", "events_out", "duplicates", "retries", "parked"):
+        value = runner.metrics.registry.get_sample_value(
+            f"ferry_{name}_total", {"service": "odoo-sink", "topic": TOPIC}
+        )
+        assert value == 0.0, name

@@ -49,6 +49,14 @@ def test_derive_keeps_the_trace_and_is_deterministic() -> None:
     assert first.subject == "shop:order:1"
 
 
+def test_derive_keeps_the_source_events_time() -> None:
+    moment = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
+    event = CloudEvent(id="id-1", source="s", type="t", subject="shop:order:1", time=moment)
+    derived = event.derive(type="odoo.sale_order.upsert", source="ferry/streams/x")
+    assert derived.time == moment
+    assert CloudEvent.from_headers(derived.to_headers()).time == moment
+
+
 def test_missing_or_bad_headers_are_decode_errors() -> None:
     with pytest.raises(DecodeError, match="ce_id is missing"):
         CloudEvent.from_headers([("ce_source", b"s"), ("ce_type", b"t")])
