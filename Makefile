@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KAFKA_LIBS := infra/kafka/libs/.resolved
 
-.PHONY: up test setup venv jars env prometheus lint typecheck schemas unit integration e2e chaos bench down clean
+.PHONY: up test setup venv jars env prometheus lint typecheck schemas dashboards unit integration e2e chaos bench down clean
 
 up: setup ## set everything up and run the platform on its embedded defaults
 	$(BIN)/ferry up
@@ -52,6 +52,9 @@ typecheck:
 
 schemas:
 	$(BIN)/ferry schemas check
+
+dashboards: venv  ## regenerate infra/grafana/dashboards from the flow registry
+	$(BIN)/python -m infra.grafana.build
 
 unit:
 	$(BIN)/pytest tests/unit
