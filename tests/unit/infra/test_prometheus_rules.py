@@ -62,3 +62,40 @@ def test_every_alert_has_a_test(promtool: str) -> None:
     }
 
     assert alerts - tested == set()
+
+
+def test_every_alert_says_what_and_how_bad() -> None:
+    import yaml
+
+    rules = yaml.safe_load((PROMETHEUS_DIR / "rules" / "ferry.rules.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
+            assert rule["annotations"]["summary"], rule["alert"]
+            assert rule["annotations"]["description"], rule["alert"]
+
+
+def test_shrunk_rules_change_only_durations(promtool: str, tmp_path: Path) -> None:
+    import yaml
+
+    from tests.support.rules import RULES, shrink_rules, without_durations
+
+    shipped = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
+    shrunk_file = shrink_rules(tmp_path / "ferry.rules.yml", factor=20, minimum=5)
+    shrunk = yaml.safe_load(shrunk_file.read_text())["groups"][0]["rules"]
+
+    _run(promtool, "check", "rules", str(shrunk_file))
+    assert [r["alert"] for r in shrunk] == [r["alert"] for r in shipped]
+    by_name = {r["alert"]: r for r in shrunk}
+    for rule in shipped:
+        mine = by_name[rule["alert"]]
+        assert without_durations(mine["expr"]) == without_durations(rule["expr"])
+        assert {k: v for k, v in mine.items() if k not in ("expr", "for")} == {
+            k: v for k, v in rule.items() if k not in ("expr", "for")
+        }
+    lag = by_name["FerryConsumerLagGrowing"]
+    assert lag["for"] == "30s"
+    assert "deriv(ferry_consumer_lag[30s])" in lag["expr"]
+    assert "ferry_dlq_total offset 15s" in by_name["FerryDeadLetters"]["expr"]
+    assert "[180s]" in by_name["FerrySourceSilent"]["expr"]  # 1h
+    assert "[4320s]" in by_name["FerrySourceSilent"]["expr"]  # 1d
