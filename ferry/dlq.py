@@ -17,6 +17,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from ferry import privacy
 from ferry.envelope import Headers
 from ferry.errors import FerryError
 from ferry.metrics import ServiceMetrics
@@ -65,7 +66,9 @@ def error_headers(
     attempts: int,
     first_failed_at: datetime,
 ) -> Headers:
-    message = str(error) or type(error).__name__
+    # A ValidationError masks a personal field's value itself; free text (a target's answer,
+    # an exception's words) may still hold an e-mail address: masked here.
+    message = privacy.scrub(str(error)) or type(error).__name__
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 1] + "…"
     field_name = error.field if isinstance(error, FerryError) else None

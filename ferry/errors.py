@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ferry import privacy
+
 __all__ = [
     "AuthenticationError",
     "ConfigError",
@@ -76,14 +78,19 @@ class PermanentError(FerryError):
 
 
 class ValidationError(PermanentError):
-    """A value broke a rule. The message names the field, the rule and the value."""
+    """A value broke a rule. The message names the field, the rule and the value; the value
+    of a personal field (:mod:`ferry.privacy`) is masked in the message, in ``detail`` too,
+    and kept as it is only in ``value``."""
 
     def __init__(self, field: str, rule: str, value: Any, detail: str | None = None) -> None:
         self.field = field
         self.rule = rule
         self.value = value
-        text = f"{field}: {rule} (got {value!r})"
+        shown = privacy.shown(field, value)
+        text = f"{field}: {rule} (got {shown!r})"
         if detail:
+            if shown is not value and isinstance(value, str) and value.strip():
+                detail = detail.replace(value, str(shown))
             text = f"{text}: {detail}"
         super().__init__(text)
 

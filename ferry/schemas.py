@@ -24,6 +24,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
+from ferry import privacy
 from ferry.errors import ConfigError
 
 __all__ = [
@@ -150,6 +151,7 @@ class SchemaRegistry:
                 )
             by_type[sv.event_type][sv.version] = sv
             by_fp[sv.fingerprint] = sv
+            privacy.register(sv.source)  # its "ferry.pii" fields: masked wherever shown
         self._by_type = {t: [vs[n] for n in sorted(vs)] for t, vs in sorted(by_type.items())}
         self._by_fp = by_fp
 

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Protocol
 import fastavro
 from fastavro.validation import validate
 
+from ferry import privacy
 from ferry.errors import DecodeError, ValidationError
 from ferry.schemas import SchemaError, SchemaRegistry, SchemaVersion, default_registry
 
@@ -226,7 +227,9 @@ def _encode_error(sv: SchemaVersion, record: Mapping[str, Any], exc: Exception) 
             # fastavro names the field by its record's full name: io.ferry.<system>.<Record>.<field>
             field = ".".join(str(errors[0].field).split(".")[-2:])
             value = errors[0].datum
-    return ValidationError(field, f"does not fit {sv.ref}", value, f"{type(exc).__name__}: {exc}")
+    # The value of a personal field is masked by ValidationError (in the detail too).
+    detail = privacy.scrub(f"{type(exc).__name__}: {exc}")
+    return ValidationError(field, f"does not fit {sv.ref}", value, detail)
 
 
 # -- timezone-aware timestamps -------------------------------------------------------------
