@@ -36,7 +36,7 @@ from ferry.errors import (
     TransientError,
 )
 from ferry.kafka import translate_kafka_error
-from ferry.metrics import ServiceMetrics
+from ferry.metrics import ServiceMetrics, dead_letter_classes
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.retry import Backoff
 from ferry.serde import Serde
@@ -840,8 +840,8 @@ class SinkRunner:
             raise SinkStopped(f"{_where(origin)}: {type(result).__name__}: {result}") from result
 
     def _zero_series(self) -> None:
-        """The sink topic's counters exist from the start (at 0), so a rate over them is 0,
-        not "no data", until the first event, retry or parked record."""
+        """The sink topic's counters exist from the start (at 0): a rate over them is 0, not
+        "no data", and the first event, retry, parked record or dead letter shows in it."""
         service, topic = self.metrics.service, self.sink.topic
         for counter in (
             self.metrics.events_in,
@@ -851,6 +851,8 @@ class SinkRunner:
             self.metrics.parked,
         ):
             counter.labels(service, topic)
+        for error_class in dead_letter_classes():
+            self.metrics.dlq.labels(service, topic, error_class)
 
     async def _report_lag(self) -> None:
         """Every ``lag_interval_s``: each partition's lag against its log end as Kafka says it

@@ -12,7 +12,9 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-__all__ = ["CONTENT_TYPE_LATEST", "MetricName", "ServiceMetrics"]
+from ferry.errors import PermanentError
+
+__all__ = ["CONTENT_TYPE_LATEST", "MetricName", "ServiceMetrics", "dead_letter_classes"]
 
 MetricName = Literal[
     "ferry_events_in_total",
@@ -38,6 +40,19 @@ MetricName = Literal[
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # From a change at its source to the target's confirmation: polls, retries and parking included.
 _E2E_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+
+
+def dead_letter_classes() -> list[str]:
+    """The ``error_class`` values a dead letter can carry: every loaded PermanentError class.
+    A stage creates its topics' ``ferry_dlq_total`` series with them at 0, so the first dead
+    letter of a kind shows in a rate (a series that appears at 1 shows no increase)."""
+    found: set[str] = set()
+    todo: list[type[PermanentError]] = [PermanentError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return sorted(found)
 
 
 class ServiceMetrics:

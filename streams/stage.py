@@ -25,7 +25,7 @@ from faust.types import TP, EventT
 from ferry.dlq import DlqBrakeTripped, PartitionBrakes, dead_letter_headers
 from ferry.envelope import Headers
 from ferry.flow import Flow
-from ferry.metrics import ServiceMetrics
+from ferry.metrics import ServiceMetrics, dead_letter_classes
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.settings import DlqSettings
 from streams.processor import Failure, FlowProcessor, Output
@@ -78,6 +78,8 @@ class FlowStage:
         self._duplicates = metrics.duplicates.labels(service, self.target)
         self._filtered = metrics.filtered.labels(service, flow.source.topic)
         self._processing = metrics.processing.labels(service, flow.name)
+        for error_class in dead_letter_classes():  # at 0: the first dead letter shows in a rate
+            metrics.dlq.labels(service, flow.source.topic, error_class)
         # The newest in-flight send of each key (its digest is what the key will hold).
         self._sending: dict[bytes, Pending] = {}
         self._lag: dict[int, Any] = {}  # source partition → its ferry_consumer_lag series

@@ -912,3 +912,8 @@ def test_a_sinks_counters_exist_at_zero_before_its_first_event() -> None:
             f"ferry_{name}_total", {"service": "odoo-sink", "topic": TOPIC}
         )
         assert value == 0.0, name
+    for error_class in ("DecodeError", "MappingError", "Rejected", "ValidationError"):
+        value = runner.metrics.registry.get_sample_value(
+            "ferry_dlq_total", {"service": "odoo-sink", "topic": TOPIC, "error_class": error_class}
+        )
+        assert value == 0.0, error_class
