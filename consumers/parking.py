@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ferry import privacy
 from ferry.envelope import Headers
 from ferry.timefmt import format_timestamp, parse_timestamp
 
@@ -62,7 +63,7 @@ def retry_headers(
         "attempts": str(attempts),
         "first_failed_at": format_timestamp(first_failed_at),
         "due_ms": str(int(due * 1000)),
-        "error": error[:500],
+        "error": privacy.scrub(error)[:500],  # a transient error's words: e-mails masked
     }
     return original + [(RETRY_PREFIX + k, v.encode("utf-8")) for k, v in values.items()]
 

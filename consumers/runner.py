@@ -23,6 +23,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
 
 from consumers.parking import Parked, ParkingLot, retry_headers
+from ferry import logs
 from ferry.breaker import CircuitBreaker
 from ferry.dlq import DeadLetterWriter, DlqBrake, DlqBrakeTripped
 from ferry.envelope import CloudEvent, header
@@ -233,12 +234,14 @@ class SinkRunner:
     async def run(self) -> None:
         """Consume until :meth:`stop`; raise :class:`SinkStopped` on a fatal error."""
         topics = [self.sink.topic, self.retry_topic] if self.park else [self.sink.topic]
+        logs.bind(flow=self.sink.name)  # this task's lines, and the partitions' tasks'
         self._zero_series()
         self.consumer.subscribe(topics, listener=_Listener(self))
         await self.producer.start()
         try:
             await self.consumer.start()
             self._started = True
+            log.info("started: %s (group %s)", ", ".join(topics), group_id(self.sink.name))
             try:
                 await self._loop()
             finally:
@@ -528,6 +531,13 @@ class SinkRunner:
     def _count(self, part: _Waiter, record: Any, outcome: Outcome) -> None:
         if isinstance(part, _Partition):
             _brake(part, ok=True)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s: %s",
+                _where(record),
+                outcome.name.lower(),
+                extra=logs.event_fields(record.key, record.headers),
+            )
         if outcome is Outcome.DUPLICATE:
             self.metrics.duplicates.labels(self.metrics.service, record.topic).inc()
         else:
@@ -560,6 +570,7 @@ class SinkRunner:
                 record.partition,
                 attempts,
                 delay,
+                extra=logs.event_fields(record.key, record.headers),
             )
         await self._sleep(part, delay)
 
@@ -583,7 +594,12 @@ class SinkRunner:
     ) -> None:
         if isinstance(part, _Partition):
             _brake(part, ok=False)
-        log.info("%s: dead-lettered: %s", _where(record), error)
+        log.warning(
+            "%s: dead-lettered: %s",
+            _where(record),
+            error,
+            extra=logs.event_fields(record.key, record.headers),
+        )
         await self._until_acked(
             part,
             f"the dead letter of {_where(record)}",
@@ -735,6 +751,7 @@ class SinkRunner:
                 attempts,
                 error,
                 self.retry_topic,
+                extra=logs.event_fields(record.key, record.headers),
             )
 
     async def _retry_work(self, lane: ParkingLot) -> None:

@@ -111,12 +111,15 @@ def server_config(
     (beyond: 503). The exact header limit (431) and the body's size and time limits are the
     app's (``producers.gateway.limits``)."""
     if limits is None:
-        return uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        return uvicorn.Config(
+            app, host=host, port=port, log_level="warning", log_config=None, lifespan="off"
+        )
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through the process's handlers (ferry.logs)
         lifespan="off",
         http="h11",  # the parser that enforces the header limit (httptools would ignore it)
         h11_max_incomplete_event_size=limits.max_header_bytes,

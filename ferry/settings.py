@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
 import yaml
@@ -36,6 +36,7 @@ __all__ = [
     "DlqSettings",
     "FlowSettings",
     "KafkaSettings",
+    "LoggingSettings",
     "PublishSettings",
     "RetrySettings",
     "Secret",
@@ -137,6 +138,13 @@ class PublishSettings(_Model):
     idempotency_window_s: float = Field(default=86_400.0, gt=0)
 
 
+class LoggingSettings(_Model):
+    """How every service logs (:mod:`ferry.logs`): ``FERRY__LOGGING__FORMAT=json`` and so on."""
+
+    format: Literal["kv", "json"] = "kv"  # kv: key=value pairs (logfmt); json: an object a line
+    level: Literal["debug", "info", "warning", "error"] = "info"  # Ferry's own loggers
+
+
 class FlowSettings(_Model):
     """How one flow runs here; what it is comes from its declaration (``ferry.flow.Flow``).
 
@@ -204,6 +212,7 @@ class Settings(BaseSettings):
     ownership: dict[str, str] = Field(default_factory=dict)
     systems: dict[str, dict[str, Any]] = Field(default_factory=dict)
     services: dict[str, ServiceSettings] = Field(default_factory=dict)
+    logging: LoggingSettings = LoggingSettings()
     flows: dict[str, FlowSettings] = Field(default_factory=dict)
 
     @model_validator(mode="before")

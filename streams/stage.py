@@ -22,6 +22,7 @@ from typing import Any, cast
 import faust
 from faust.types import TP, EventT
 
+from ferry import logs
 from ferry.dlq import DlqBrakeTripped, PartitionBrakes, dead_letter_headers
 from ferry.envelope import Headers
 from ferry.flow import Flow
@@ -91,6 +92,7 @@ class FlowStage:
         dead letter (and sends the change-only table's changelog record); ``recorded`` acks it
         once Kafka acknowledged that changelog record too. Both are pipelined."""
         manual = cast("faust.Stream[bytes]", stream).noack()
+        logs.bind(flow=self.flow.name)  # this task's lines, and its drainers'
 
         async def ack(pending: Pending) -> None:
             await manual.ack(pending.event)
@@ -148,7 +150,20 @@ class FlowStage:
             return
         pending = Pending(event, time.perf_counter())
         self._events_in.inc()
+        logs.bind_event(message.key, message.headers)
         outcome = self.processor.process(message.key, message.value, message.headers)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "event %s[%s]@%s: %s",
+                topic,
+                partition,
+                message.offset,
+                "mapped"
+                if isinstance(outcome, Output)
+                else "filtered"
+                if outcome is None
+                else f"failed at stage {outcome.stage}",
+            )
         if isinstance(outcome, Output):
             self.brake.record(True, topic=topic, partition=partition)
             await window.put(pending, await self._emit(pending, outcome))
@@ -262,6 +277,7 @@ class FlowStage:
                 message.offset,
                 failure.stage,
                 failure.error,
+                extra=logs.event_fields(message.key, message.headers),
             )
         self._processing.observe(time.perf_counter() - pending.began)
         return recording

@@ -16,7 +16,7 @@ __all__ = ["run"]
 log = logging.getLogger(__name__)
 
 
-def run(registry: Registry, *, loglevel: str = "warning") -> int:
+def run(registry: Registry) -> int:
     """Create the flows' topics, then run the faust worker; return the exit status.
 
     mode's worker installs SIGINT/SIGTERM handlers that stop the app cleanly (the consumer
@@ -28,7 +28,10 @@ def run(registry: Registry, *, loglevel: str = "warning") -> int:
         return 1
     streams = StreamsApp(registry)
     asyncio.run(ensure_topics(registry.settings.kafka.bootstrap_servers, registry.topics()))
-    worker = faust.Worker(streams.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    # override_logging=False: mode would replace the root logger's handlers with its own
+    # format; faust's, mode's and aiokafka's lines go through Ferry's (ferry.logs) instead,
+    # which the caller configured.
+    worker = faust.Worker(streams.app, quiet=True, redirect_stdouts=False, override_logging=False)
     # No start-up spinner: with one, faust sets the root logger to DEBUG (the spinner's handler
     # takes every record) and leaves it there, so every debug call of faust and aiokafka on
     # the hot path (several per event) builds a log record that is then thrown away.

@@ -9,6 +9,7 @@ import click
 from ferry.cli.config import ConfigProblem, config_option, load_registry
 from ferry.errors import ConfigError
 from ferry.logs import configure as configure_logging
+from ferry.registry import GATEWAY
 
 
 @click.command("gateway")
@@ -25,7 +26,7 @@ def gateway(config_path: str | None, host: str | None, port: int | None) -> None
         webhook_routes(registry)  # every route's secret resolves, or one line and exit 2
     except ConfigError as exc:
         raise ConfigProblem(exc) from None
-    configure_logging()
+    configure_logging(GATEWAY, registry.settings.logging)
     try:
         asyncio.run(run_until_signalled(registry, host=host, port=port))
     except OSError as exc:  # e.g. the port is in use

@@ -9,6 +9,7 @@ import click
 from ferry.cli.config import ConfigProblem, config_option, load_registry
 from ferry.errors import ConfigError
 from ferry.logs import configure as configure_logging
+from ferry.registry import sink_service
 
 
 @click.command("sink")
@@ -23,7 +24,7 @@ def sink(system: str, config_path: str | None) -> None:
     from consumers.service import run_until_signalled
 
     registry = load_registry(config_path)
-    configure_logging()
+    configure_logging(sink_service(system), registry.settings.logging)
     try:
         status = asyncio.run(run_until_signalled(registry, system))
     except ConfigError as exc:

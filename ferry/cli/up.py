@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -13,11 +14,14 @@ from types import FrameType
 import click
 
 from ferry.cli.config import config_option, load_registry
+from ferry.logs import configure as configure_logging
 from ferry.registry import GATEWAY, Registry
 from ferry.stack import Stack, StackError
 from ferry.supervisor import Supervisor
 
 STATUS = "status.json"
+SUPERVISOR = "supervisor"
+log = logging.getLogger("ferry.supervisor")
 
 
 class _Stop(Exception):
@@ -81,9 +85,10 @@ def up(config_path: str | None, state_dir: str) -> None:
             click.echo(f" ready in {seconds:.1f} s")
         ports = [s.port for s in specs if s.probe == "/readyz"]
         click.echo(_summary(registry, state, time.monotonic() - began, ports))
-        supervisor = Supervisor(
-            stack, report=lambda line: click.echo(f"[ferry up] {line}"), status_file=state / STATUS
-        )
+        # From here on its own lines (a service exited, restarted) are log lines in the
+        # services' format, as service=supervisor.
+        configure_logging(SUPERVISOR, registry.settings.logging)
+        supervisor = Supervisor(stack, report=log.warning, status_file=state / STATUS)
         while True:
             supervisor.tick()
             time.sleep(0.5)

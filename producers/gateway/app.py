@@ -129,6 +129,11 @@ def create_app(
                 metrics.events_in.labels(service, route.topic).inc()
                 await publish(route, converted, value)
                 answer = {"id": converted.event.id, "topic": route.topic}
+                log.debug(
+                    "accepted on %s",
+                    route.path,
+                    extra={"topic": route.topic, "key": converted.key, "event_id": answer["id"]},
+                )
                 if delivery and deliveries is not None:
                     await _remember(deliveries, seen_key, body, answer)
             except Rejection as rejection:

@@ -35,7 +35,7 @@ def odoo(config_path: str | None) -> None:
         registry.secret("odoo", "api_key")
     except ConfigError as exc:
         raise ConfigProblem(exc) from None
-    configure_logging()
+    configure_logging("odoo-capture", registry.settings.logging)
     status = asyncio.run(run_until_signalled(registry))
     if status:
         raise SystemExit(status)

@@ -19,7 +19,7 @@ from ferry.envelope import CloudEvent
 from ferry.serde import SingleObjectSerde
 from tests.support.kafka_read import read_all
 from tests.support.odoo_rpc import OdooReader
-from tests.support.platform import Platform
+from tests.support.platform import Platform, logged_errors
 from tests.support.stock import SKUS, odoo_products, set_on_hand, settled, shop_items, until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -163,10 +163,5 @@ async def test_partners_ferry_creates_are_echoes_a_persons_edit_is_news(
 
 def test_no_service_logged_an_error_or_a_traceback(platform: Platform) -> None:
     """Last in this module: everything above ran on this platform, and nothing went wrong."""
-    found = [
-        f"{path.name}: {line.strip()}"
-        for path in sorted(platform.log_dir.glob("*.log"))
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-        if " ERROR " in line or "[ERROR]" in line or "Traceback" in line
-    ]
+    found = logged_errors(platform.log_dir)
     assert not found, "\n".join(found[:20])

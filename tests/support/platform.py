@@ -19,9 +19,20 @@ from streams.app import APP_ID
 from tests.support.kafka_read import skip_to_the_end
 
 ROOT = Path(__file__).resolve().parents[2]
-# What marks a line that went wrong: Ferry's format (ferry.logs: "<time> ERROR <logger> ...")
-# and faust's own handlers ("[<time>] [<pid>] [ERROR] ..."), and a traceback in either.
-ERROR_MARKS = (" ERROR ", "[ERROR]", "Traceback")
+# What marks a line that went wrong: Ferry's formats (ferry.logs: "level=error" as key=value,
+# '"level": "error"' as JSON, critical alike), a line of any other format that escaped them
+# (" ERROR ", faust's own "[ERROR]"), and a traceback in any.
+ERROR_MARKS = (
+    "level=error",
+    "level=critical",
+    '"level": "error"',
+    '"level": "critical"',
+    " ERROR ",
+    "[ERROR]",
+    " CRITICAL ",
+    "[CRITICAL]",
+    "Traceback",
+)
 
 
 def free_port() -> int:
