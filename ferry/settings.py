@@ -208,11 +208,11 @@ class Settings(BaseSettings):
     dlq: DlqSettings = DlqSettings()
     apps: AppsSettings = AppsSettings()
     publish: PublishSettings = PublishSettings()
+    logging: LoggingSettings = LoggingSettings()
     # entity -> the one system that owns it (source of truth); flows declare the defaults
     ownership: dict[str, str] = Field(default_factory=dict)
     systems: dict[str, dict[str, Any]] = Field(default_factory=dict)
     services: dict[str, ServiceSettings] = Field(default_factory=dict)
-    logging: LoggingSettings = LoggingSettings()
     flows: dict[str, FlowSettings] = Field(default_factory=dict)
 
     @model_validator(mode="before")
