@@ -30,7 +30,7 @@ from ferry.metrics import ServiceMetrics, dead_letter_classes
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.settings import DlqSettings
 from streams.processor import Failure, FlowProcessor, Output
-from streams.window import AckWindow
+from streams.window import AckWindow, interrupted_by
 
 __all__ = ["FlowStage", "Pending"]
 
@@ -109,24 +109,19 @@ class FlowStage:
             asyncio.create_task(sent.run(), name=f"streams.{self.flow.name}.sent"),
             asyncio.create_task(recorded.run(), name=f"streams.{self.flow.name}.recorded"),
         ]
-
-        def on_drainer_done(task: asyncio.Task[None]) -> None:
-            # A failed delivery: stop the agent wherever it waits (the next event, a full
-            # window, a send); it raises the failure below.
-            if not task.cancelled() and task.exception() is not None and agent is not None:
-                agent.cancel()
-
-        for drainer in drainers:
-            drainer.add_done_callback(on_drainer_done)
         self._sending.clear()
         try:
-            async for event in manual.events():
-                await self.handle(event, sent)
-            await sent.drained()
-            await recorded.drained()
+            # A failed delivery stops the agent wherever it waits; it raises the failure below.
+            with interrupted_by(drainers):
+                async for event in manual.events():
+                    await self.handle(event, sent)
+                await sent.drained()
+                await recorded.drained()
         except asyncio.CancelledError:
             failure = sent.failure or recorded.failure
             if failure is not None:
+                if agent is not None:
+                    agent.uncancel()  # the cancel was ours: the failure is what ends the agent
                 raise failure from None
             raise
         finally:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-__all__ = ["AckWindow"]
+__all__ = ["AckWindow", "interrupted_by"]
 
 T = TypeVar("T")
 
@@ -79,3 +80,30 @@ class AckWindow(Generic[T]):
     def clear(self) -> None:
         """Forget every unsettled item (their events stay unacked)."""
         self._items.clear()
+
+
+@contextmanager
+def interrupted_by(drainers: Sequence[asyncio.Task[None]]) -> Iterator[None]:
+    """Cancel the current task if one of ``drainers`` fails while the block runs.
+
+    The task may be waiting anywhere in the block (the next event, a full window, a send); the
+    cancel wakes it so it can raise the failure. Once the block is left, a drainer's failure
+    cancels nothing: the task may already be handling that failure (it saw it through a
+    window's :meth:`AckWindow.put` or :meth:`AckWindow.drained`), and a cancel there would
+    interrupt whoever reports it (faust's agent crash handling, for one).
+    """
+    task = asyncio.current_task()
+    inside = True
+
+    def on_done(drainer: asyncio.Task[None]) -> None:
+        if inside and task is not None and not drainer.cancelled() and drainer.exception():
+            task.cancel()
+
+    for drainer in drainers:
+        drainer.add_done_callback(on_done)
+    try:
+        yield
+    finally:
+        inside = False
+        for drainer in drainers:
+            drainer.remove_done_callback(on_done)

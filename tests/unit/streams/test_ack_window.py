@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from streams.window import AckWindow
+from streams.window import AckWindow, interrupted_by
 
 
 class Settled:
@@ -102,3 +102,55 @@ async def test_a_cancelled_drainer_records_no_failure() -> None:
 def test_the_window_holds_at_least_one_item() -> None:
     with pytest.raises(ValueError):
         AckWindow(0, Settled())
+
+
+async def test_a_failing_drainer_interrupts_the_task_waiting_in_the_block() -> None:
+    loop = asyncio.get_running_loop()
+    window: AckWindow[int] = AckWindow(10, Settled())
+    drainer = asyncio.create_task(window.run())
+    delivery = loop.create_future()
+    await window.put(1, delivery)
+    never = asyncio.Event()
+
+    async def agent() -> str:
+        try:
+            with interrupted_by([drainer]):
+                await never.wait()  # waiting for the next event
+        except asyncio.CancelledError:
+            assert isinstance(window.failure, OSError)
+            return "interrupted"
+        return "not interrupted"
+
+    task = asyncio.create_task(agent())
+    await asyncio.sleep(0)
+    delivery.set_exception(OSError("broker said no"))
+    assert await asyncio.wait_for(task, 1) == "interrupted"
+    assert isinstance(drainer.exception(), OSError)
+
+
+async def test_a_failure_seen_in_the_block_is_reported_without_a_cancel() -> None:
+    """The task sees the failure itself (a full window's put raises it) and leaves the block;
+    the drainer's end must not cancel it while it reports the failure (as faust's agent crash
+    handling does, across several awaits): a cancel there lost the crash, the worker hung."""
+    loop = asyncio.get_running_loop()
+    window: AckWindow[int] = AckWindow(1, Settled())
+    drainer = asyncio.create_task(window.run())
+    delivery = loop.create_future()
+    await window.put(1, delivery)
+    reported: list[str] = []
+
+    async def agent() -> None:
+        try:
+            with interrupted_by([drainer]):
+                await window.put(2, None)  # full: waits for the head, which fails
+        except OSError as failure:
+            for _ in range(5):  # the crash handler's own awaits
+                await asyncio.sleep(0)
+            reported.append(str(failure))
+
+    task = asyncio.create_task(agent())
+    await asyncio.sleep(0)
+    delivery.set_exception(OSError("broker said no"))
+    await asyncio.wait_for(task, 1)
+    assert reported == ["broker said no"]
+    assert isinstance(drainer.exception(), OSError)
