@@ -25,6 +25,7 @@ from ferry.errors import AuthenticationError, ConfigError, TransientError
 from ferry.flow import SinkContext
 from ferry.kafka import make_consumer, make_producer
 from ferry.metrics import ServiceMetrics
+from ferry.reconcile import Job, Reconcile, run_every
 from ferry.registry import Registry, sink_service
 from ferry.retry import Backoff
 from ferry.service import ops_app, serve
@@ -111,6 +112,10 @@ async def run_sinks(
         where = registry.service(service)
         ops = asyncio.create_task(serve(ops_app(metrics, ready), where.host, where.port))
         work = [asyncio.create_task(runner.run()) for runner in runners]
+        checks = [
+            asyncio.create_task(run_every(every, reconcile, job, metrics))
+            for every, reconcile, job in _reconciliations(registry, system, target)
+        ]
         waiter = asyncio.create_task(stop.wait()) if stop is not None else None
         try:
             waiting = {*work, ops} | ({waiter} if waiter else set())
@@ -129,7 +134,7 @@ async def run_sinks(
                 status = 1
             return status
         finally:
-            for pending in (ops, waiter):
+            for pending in (ops, waiter, *checks):
                 if pending is not None and not pending.done():
                     pending.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -138,6 +143,21 @@ async def run_sinks(
         for store in stores:
             await store.stop()
         await target.aclose()
+
+
+def _reconciliations(
+    registry: Registry, system: str, target: Target
+) -> list[tuple[float, Reconcile, Job]]:
+    """The scheduled reconciliations of ``system``'s sink flows (interval, function, job)."""
+    spec = registry.systems[system]
+    if spec.reconcile is None:
+        return []
+    bootstrap = registry.settings.kafka.bootstrap_servers
+    return [
+        (every, spec.reconcile, Job(bootstrap, flow, registry.serde(), target))
+        for flow in registry.sink_flows(system)
+        if (every := registry.settings.flow(flow.name).reconcile_every_s) > 0
+    ]
 
 
 async def run_until_signalled(registry: Registry, system: str) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -24,6 +24,9 @@ from ferry.sink import Sink, Target
 from ferry.stack import ServiceSpec
 from ferry.topics import TopicSpec, dlq, system_of_topic
 from ferry.versions import VersionStore
+
+if TYPE_CHECKING:
+    from ferry.reconcile import Reconcile
 
 __all__ = [
     "Converted",
@@ -67,6 +70,8 @@ class System(Generic[ConfigT]):
       the gateway's producer and the enabled flows; they return the routes and the topics
       they write (Odoo's automation webhook, say);
     - ``cli``: modules that add commands (each defines ``register(cli: click.Group)``);
+    - ``reconcile``: compares a flow's source with what this system holds
+      (:mod:`ferry.reconcile`: ``ferry reconcile`` and the sinks' scheduled runs);
     - ``try_it``: what ``ferry up`` suggests a new user runs to see this system at work.
     """
 
@@ -80,6 +85,7 @@ class System(Generic[ConfigT]):
     service_ports: Mapping[str, int] = field(default_factory=dict)
     gateway_routes: GatewayRoutes | None = None
     cli: tuple[str, ...] = ()
+    reconcile: Reconcile | None = None
     try_it: str | None = None
 
     def __hash__(self) -> int:

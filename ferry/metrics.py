@@ -32,6 +32,9 @@ MetricName = Literal[
     "ferry_http_requests_total",
     "ferry_target_calls_total",
     "ferry_ready",
+    "ferry_reconcile_mismatches",
+    "ferry_reconcile_checked",
+    "ferry_reconcile_last_run_timestamp_seconds",
     "ferry_e2e_latency_seconds",
     "ferry_capture_last_poll_timestamp_seconds",
     "ferry_capture_watermark_timestamp_seconds",
@@ -139,6 +142,24 @@ class ServiceMetrics:
             registry=r,
         )
         self.ready = Gauge("ferry_ready", "1 when connected and assigned", ["service"], registry=r)
+        self.reconcile_mismatches = Gauge(
+            "ferry_reconcile_mismatches",
+            "Records the target does not hold as the source says, at the last reconciliation",
+            ["service", "flow", "kind"],
+            registry=r,
+        )
+        self.reconcile_checked = Gauge(
+            "ferry_reconcile_checked",
+            "Source keys compared with the target at the last reconciliation",
+            ["service", "flow"],
+            registry=r,
+        )
+        self.reconcile_last_run = Gauge(
+            "ferry_reconcile_last_run_timestamp_seconds",
+            "When the last complete reconciliation ended (Unix time)",
+            ["service", "flow"],
+            registry=r,
+        )
         self.e2e_latency = Histogram(
             "ferry_e2e_latency_seconds",
             "From the source event's time (ce_time) to the target's confirmation of the write",

@@ -169,6 +169,10 @@ class FlowSettings(_Model):
     dlq: DlqSettings | None = None
     batch_size: int = Field(default=500, ge=1)
     max_future_s: float = Field(default=86_400.0, gt=0)  # versions further ahead: refused
+    # The sink service compares the source's latest state with the target this often (when
+    # the target's system can be reconciled) and keeps ferry_reconcile_mismatches current;
+    # 0: never (``ferry reconcile`` still runs on demand).
+    reconcile_every_s: float = Field(default=900.0, ge=0)
 
 
 def _key(name: str) -> str:

@@ -18,23 +18,22 @@ whose source did not change is reported, not overwritten).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from ferry.errors import FerryError
 from ferry.flow import Flow
 from ferry.odoo.client import OdooClient
-from ferry.ops.dlq import REPLAY_COUNT
-from ferry.ops.reading import records_of
+from ferry.reconcile import Job, Mismatch, Report, latest_records
 from ferry.serde import Serde
 
-__all__ = ["Expected", "Mismatch", "Report", "expected_orders", "judge", "odoo_orders", "repair"]
+__all__ = ["Expected", "Found", "expected_orders", "judge", "odoo_orders", "reconcile"]
 
 MODULE = "ferry"
-KINDS = ("missing", "different", "unexpected")
+EVENT_TYPE = "odoo.sale_order.upsert"
 CHUNK = 500
 
 Line = tuple[str, float, float]  # product code, quantity, unit price
@@ -53,25 +52,6 @@ class Found:
     external_id: str
     state: str
     lines: tuple[Line, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    kind: str
-    external_id: str
-    detail: str
-    record: ConsumerRecord[bytes, bytes] | None = None
-
-
-@dataclass
-class Report:
-    flow: str
-    checked: int = 0
-    invalid: int = 0
-    mismatches: list[Mismatch] = field(default_factory=list)
-
-    def count(self, kind: str) -> int:
-        return sum(1 for m in self.mismatches if m.kind == kind)
 
 
 def _lines(order_lines: Iterable[dict[str, Any]]) -> tuple[Line, ...]:
@@ -93,21 +73,9 @@ async def expected_orders(
 ) -> tuple[dict[str, Expected], int]:
     """External id → what Odoo should hold, from the latest valid source record per key; and
     the number of keys whose latest record fails validation or mapping."""
-    latest: dict[bytes, ConsumerRecord[bytes, bytes]] = {}
-    async for record in records_of(bootstrap, flow.source.topic):
-        if record.key is None:
-            continue
-        if since is not None and record.timestamp < since.timestamp() * 1000:
-            continue
-        previous = latest.get(record.key)
-        if previous is None or (record.partition, record.offset) > (
-            previous.partition,
-            previous.offset,
-        ):
-            latest[record.key] = record
     expected: dict[str, Expected] = {}
     invalid = 0
-    for record in latest.values():
+    async for record in latest_records(bootstrap, flow.source.topic, since=since):
         try:
             decoded = serde.decode(record.value)
             flow.validate(decoded.record)
@@ -208,19 +176,11 @@ def judge(
     return report
 
 
-async def repair(producer: AIOKafkaProducer, flow: Flow, report: Report) -> int:
-    """Replay the latest source record of each missing or different order."""
-    sent = 0
-    for mismatch in report.mismatches:
-        record = mismatch.record
-        if record is None or mismatch.kind == "unexpected":
-            continue
-        headers = [(k, v) for k, v in (record.headers or ()) if k != REPLAY_COUNT]
-        await producer.send_and_wait(
-            flow.source.topic,
-            value=record.value,
-            key=record.key,
-            headers=[*headers, (REPLAY_COUNT, b"1")],
-        )
-        sent += 1
-    return sent
+async def reconcile(job: Job) -> Report | None:
+    """The flow's source against Odoo's sale orders (None for a flow into anything else)."""
+    if job.flow.target.event_type != EVENT_TYPE:
+        return None
+    expected, invalid = await expected_orders(job.bootstrap, job.flow, job.serde, since=job.since)
+    scoped = None if job.since is None else sorted(expected)
+    found = await odoo_orders(job.target.odoo, scoped)
+    return judge(job.flow.name, expected, found, invalid, all_of_target=job.since is None)

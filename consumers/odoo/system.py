@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from pydantic import Field
 
+from consumers.odoo.reconcile import reconcile
 from consumers.odoo.target import OdooTarget
 from ferry.flow import Flow, ServiceLookup, System
 from ferry.odoo.settings import OdooSystem
@@ -97,5 +98,6 @@ ODOO: System[OdooSettings] = System(
     services=_services,
     service_ports={CAPTURE: CAPTURE_PORT},
     gateway_routes=_gateway_routes,
-    cli=("sandbox.odoo.cli", "producers.odoo.cli", "consumers.odoo.reconcile_cli"),
+    cli=("sandbox.odoo.cli", "producers.odoo.cli"),
+    reconcile=reconcile,
 )

@@ -19,6 +19,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.publish",
     "ferry.cli.dlq",
     "ferry.cli.offsets",
+    "ferry.cli.reconcile",
 )
 
 

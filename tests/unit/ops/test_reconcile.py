@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
 
 from consumers.odoo.reconcile import Expected, Found, judge
+from ferry.errors import TransientError
+from ferry.metrics import ServiceMetrics
+from ferry.reconcile import Job, Mismatch, Report, run_every
 
 
 def want(external_id: str, state: str = "sale", *lines: tuple[str, float, float]) -> Expected:
@@ -38,3 +45,32 @@ def test_each_kind_of_mismatch_is_named() -> None:
     assert (report.checked, report.invalid) == (4, 1)
     scoped = judge("f", expected, found, 0, all_of_target=False)
     assert "unexpected" not in [m.kind for m in scoped.mismatches]
+
+
+async def test_a_failed_run_keeps_the_last_counts_and_the_next_one_updates_them() -> None:
+    flow: Any = SimpleNamespace(name="f")
+    metrics = ServiceMetrics("sink")
+
+    def gauge() -> float | None:
+        return metrics.registry.get_sample_value(
+            "ferry_reconcile_mismatches", {"service": "sink", "flow": "f", "kind": "missing"}
+        )
+
+    left: list[float | None] = []  # what the gauge said when each run began
+    missing = {1: 1, 3: 2}  # run 2 fails; run 4 stops the schedule
+
+    async def reconcile(job: Job) -> Report | None:
+        left.append(gauge())
+        run = len(left)
+        if run == 2:
+            raise TransientError("odoo", "connection refused")
+        if run == 4:
+            raise asyncio.CancelledError
+        return Report(
+            "f", 5, 0, [Mismatch("missing", f"ferry.{n}", "-") for n in range(missing[run])]
+        )
+
+    job = Job("127.0.0.1:1", flow, cast(Any, None), None)
+    with pytest.raises(asyncio.CancelledError):
+        await run_every(0.0, reconcile, job, metrics)
+    assert left == [None, 1.0, 1.0, 2.0]

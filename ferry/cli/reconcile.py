@@ -1,14 +1,17 @@
-"""``ferry reconcile FLOW``: compare the source's latest state with Odoo's sale orders."""
+"""``ferry reconcile FLOW``: compare the source's latest state with what the target holds."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ferry.cli.config import config_option, load_registry
 from ferry.cli.dlq import parse_time
+
+if TYPE_CHECKING:
+    from ferry.reconcile import Report
 
 
 def register(cli: click.Group) -> None:
@@ -27,7 +30,7 @@ def register(cli: click.Group) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from consumers.odoo import reconcile as rec
+        from ferry import reconcile as rec
         from ferry.kafka import make_producer
 
         registry = load_registry(config_path, secrets=True)
@@ -38,43 +41,37 @@ def register(cli: click.Group) -> None:
             raise click.BadParameter(
                 f"no flow {flow_name!r} (flows: {names})", param_hint="FLOW"
             ) from None
-        if flow.target.event_type != "odoo.sale_order.upsert":
-            raise click.ClickException(
-                f"{flow_name}: reconciliation covers flows into Odoo sale orders"
-            )
+        system = flow.target.system
+        if system.reconcile is None or system.connect is None:
+            raise click.UsageError(f"{flow_name}: {system.name} offers no reconciliation")
         kafka = registry.settings.kafka
         moment = parse_time(since, "--since")
+        reconcile_with = system.reconcile
+        connect = system.connect
 
-        async def run() -> tuple[rec.Report, int]:
-            expected, invalid = await rec.expected_orders(
-                kafka.bootstrap_servers, flow, registry.serde(), since=moment
-            )
-            system = flow.target.system
-            assert system.connect is not None
-            target: Any = system.connect(registry.system_settings(system), None)
+        async def run() -> tuple[Report | None, int]:
+            target = connect(registry.system_settings(system), None)
             try:
-                found = await rec.odoo_orders(
-                    target.odoo, None if moment is None else sorted(expected)
-                )
+                job = rec.Job(kafka.bootstrap_servers, flow, registry.serde(), target, moment)
+                report = await reconcile_with(job)
             finally:
                 await target.aclose()
-            report = rec.judge(flow.name, expected, found, invalid, all_of_target=moment is None)
             repaired = 0
-            if repair and report.mismatches:
+            if report is not None and repair and report.mismatches:
                 producer = make_producer(kafka, client_id="ferry-reconcile")
                 await producer.start()
                 try:
-                    repaired = await rec.repair(producer, flow, report)
+                    repaired = await rec.repair(producer, flow.source.topic, report)
                 finally:
                     await producer.stop()
             return report, repaired
 
         report, repaired = asyncio.run(run())
-        counts = ", ".join(f"{report.count(kind)} {kind}" for kind in rec.KINDS)
-        click.echo(
-            f"{flow.name}: {report.checked} checked, {counts}; "
-            f"{report.invalid} invalid (dead letters)"
-        )
+        if report is None:
+            raise click.UsageError(
+                f"{flow_name}: {system.name} does not reconcile {flow.target.event_type} records"
+            )
+        click.echo(report.summary())
         if report.mismatches and show:
             table = Table("kind", "external id", "detail")
             for mismatch in report.mismatches[:show]:
