@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ferry.cli.config import config_option, load_registry
+from ferry.cli.guards import confirm, on_kafka, require_topic
 from ferry.timefmt import parse_timestamp
 
 T = TypeVar("T")
@@ -30,7 +30,9 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     moment = parse_timestamp(value)
     if moment is None:
         raise click.BadParameter(
-            f"{value!r}: give a time with its offset (2026-12-01T09:00:00Z) or an age (30m, 2h)",
+            f"{value!r} is not a time: give an RFC 3339 time with its offset "
+            "(2026-12-01T09:00:00Z, 2026-12-01T10:00:00+01:00) or an age: a number with "
+            "s, m, h or d (90s, 30m, 2h, 1d)",
             param_hint=option,
         )
     return moment
@@ -71,7 +73,9 @@ def _topics(config_path: str | None, topic: str | None) -> tuple[str, list[str]]
     registry = load_registry(config_path)
     bootstrap = registry.settings.kafka.bootstrap_servers
     if topic:
-        return bootstrap, [topic if topic.startswith("dlq.") else f"dlq.{topic}"]
+        name = topic if topic.startswith("dlq.") else f"dlq.{topic}"
+        require_topic(bootstrap, name)
+        return bootstrap, [name]
     names: dict[str, None] = {}
     for flow in registry.enabled:
         names[flow.source_dlq] = None
@@ -98,8 +102,9 @@ def register(cli: click.Group) -> None:
 
         from ferry.ops.dlq import dead_letters
 
+        filters = _filters(**options)
         bootstrap, topics = _topics(config_path, topic)
-        letters = asyncio.run(dead_letters(bootstrap, topics, _filters(**options)))
+        letters = on_kafka(bootstrap, dead_letters(bootstrap, topics, filters))
         if as_json:
             for letter in letters:
                 click.echo(json.dumps(letter.summary()))
@@ -148,10 +153,11 @@ def register(cli: click.Group) -> None:
         if not topic or not partition.isdigit() or not rest.isdigit():
             raise click.BadParameter(f"{ref!r}: give TOPIC:PARTITION:OFFSET", param_hint="REF")
         bootstrap, _ = _topics(config_path, None)
+        require_topic(bootstrap, topic)
         wanted = (int(partition), int(rest))
         found = [
             letter
-            for letter in asyncio.run(dead_letters(bootstrap, [topic]))
+            for letter in on_kafka(bootstrap, dead_letters(bootstrap, [topic]))
             if (letter.partition, letter.offset) == wanted
         ]
         if not found:
@@ -188,8 +194,9 @@ def register(cli: click.Group) -> None:
         from ferry.topics import TopicSpec, ensure_topics
 
         registry = load_registry(config_path)
+        filters = _filters(**options)
         bootstrap, topics = _topics(config_path, topic)
-        letters = asyncio.run(dead_letters(bootstrap, topics, _filters(**options)))
+        letters = on_kafka(bootstrap, dead_letters(bootstrap, topics, filters))
         before = [letter for letter in letters if letter.replayed_at]
         chosen = letters if again else [letter for letter in letters if not letter.replayed_at]
         click.echo(
@@ -205,28 +212,38 @@ def register(cli: click.Group) -> None:
             click.echo(f"  {count} to {origin}")
         if dry_run or not chosen:
             return
-        if not yes:
-            click.confirm("Replay them?", abort=True)
+        confirm("Replay them?", yes)
+        done = 0
 
-        async def run() -> int:
+        async def run() -> None:
+            nonlocal done
             kafka = registry.settings.kafka
             await ensure_topics(
                 bootstrap, [TopicSpec.for_name(REPLAYED_TOPIC, 1, kafka.replication_factor)]
             )
             producer = make_producer(kafka, client_id="ferry-dlq-replay")
             await producer.start()
-            done = 0
             try:
                 with Progress(transient=True) as progress:
                     task = progress.add_task("replaying", total=len(chosen))
                     for letter in chosen:
+                        # One at a time, each remembered once Kafka has it: an interrupted run
+                        # is resumed by running it again, without sending any twice.
                         done += await replay(producer, [letter])
                         progress.advance(task)
             finally:
                 await producer.stop()
-            return done
 
-        click.echo(f"replayed {asyncio.run(run())} dead letter(s)")
+        try:
+            on_kafka(bootstrap, run())
+        except (KeyboardInterrupt, click.ClickException) as exc:
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc}"
+            raise click.ClickException(
+                f"{reason}; replayed {done} of {len(chosen)} dead letter(s), each remembered: "
+                "run the same command again to replay the rest"
+                + (" (without --again)" if again else "")
+            ) from None
+        click.echo(f"replayed {done} dead letter(s)")
 
 
 def _decoded(registry: Any, value: bytes | None) -> str:

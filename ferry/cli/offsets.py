@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import click
 
 from ferry.cli.config import config_option, load_registry
 from ferry.cli.dlq import parse_time
+from ferry.cli.guards import confirm, on_kafka, require_group, require_topic
 
 
 def _bootstrap(config_path: str | None) -> str:
@@ -33,8 +33,11 @@ def register(cli: click.Group) -> None:
         from ferry.ops.offsets import offsets as read
 
         bootstrap = _bootstrap(config_path)
-        state, members = asyncio.run(group_state(bootstrap, group))
-        found = asyncio.run(read(bootstrap, group, topics))
+        require_group(bootstrap, group)
+        for topic in topics:
+            require_topic(bootstrap, topic)
+        state, members = on_kafka(bootstrap, group_state(bootstrap, group))
+        found = on_kafka(bootstrap, read(bootstrap, group, topics))
         click.echo(f"group {group}: {state}, {members} member(s)")
         if not found:
             click.echo("no committed offsets")
@@ -73,8 +76,11 @@ def register(cli: click.Group) -> None:
         from ferry.ops.offsets import GroupBusy
         from ferry.ops.offsets import reset as move
 
-        bootstrap = _bootstrap(config_path)
         when = parse_time(to_datetime, "--to-datetime")
+        bootstrap = _bootstrap(config_path)
+        require_group(bootstrap, group)
+        for topic in topics:
+            require_topic(bootstrap, topic)
         options: dict[str, Any] = {
             "topics": topics,
             "to_datetime": when,
@@ -83,7 +89,7 @@ def register(cli: click.Group) -> None:
             "shift_by": shift_by,
         }
         try:
-            planned = asyncio.run(move(bootstrap, group, dry_run=True, **options))
+            planned = on_kafka(bootstrap, move(bootstrap, group, dry_run=True, **options))
         except (GroupBusy, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         if not planned:
@@ -97,10 +103,9 @@ def register(cli: click.Group) -> None:
         click.echo(f"{group}: {total} record(s) read again" if total >= 0 else f"{-total} skipped")
         if dry_run:
             return
-        if not yes:
-            click.confirm("Move the offsets?", abort=True)
+        confirm("Move the offsets?", yes)
         try:
-            asyncio.run(move(bootstrap, group, **options))
+            on_kafka(bootstrap, move(bootstrap, group, **options))
         except GroupBusy as exc:
             raise click.ClickException(str(exc)) from None
         click.echo("moved")
@@ -113,6 +118,7 @@ def register(cli: click.Group) -> None:
     @click.option("--key", help="Only this record key.")
     @click.option("--to-topic", help="Produce to this topic [default: TOPIC itself].")
     @click.option("--dry-run", is_flag=True, help="Count what would be replayed; send nothing.")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     def replay(
         config_path: str | None,
         topic: str,
@@ -121,6 +127,7 @@ def register(cli: click.Group) -> None:
         key: str | None,
         to_topic: str | None,
         dry_run: bool,
+        yes: bool,
     ) -> None:
         """Re-emit TOPIC's records of a time range; everything downstream is idempotent."""
         from rich.progress import Progress
@@ -128,16 +135,26 @@ def register(cli: click.Group) -> None:
         from ferry.kafka import make_producer
         from ferry.ops.replay import plan, replay_range
 
+        start = parse_time(since, "--from")
+        end = parse_time(until, "--to")
+        assert start is not None
         registry = load_registry(config_path)
         bootstrap = registry.settings.kafka.bootstrap_servers
-        start = parse_time(since, "--from")
-        assert start is not None
-        chosen = asyncio.run(plan(bootstrap, topic, start, parse_time(until, "--to")))
+        require_topic(bootstrap, topic)
+        if to_topic:
+            require_topic(bootstrap, to_topic)
+        chosen = on_kafka(bootstrap, plan(bootstrap, topic, start, end))
         click.echo(f"{chosen.records} record(s) of {topic} in the range")
         for partition, (first, last) in sorted(chosen.ranges.items()):
             click.echo(f"  partition {partition}: offsets {first} to {last - 1}")
         if dry_run or not chosen.records:
             return
+        confirm(f"Replay them to {to_topic or topic}?", yes)
+        sent = 0
+
+        def count(n: int) -> None:
+            nonlocal sent
+            sent += n
 
         async def run() -> int:
             producer = make_producer(registry.settings.kafka, client_id="ferry-replay")
@@ -152,8 +169,17 @@ def register(cli: click.Group) -> None:
                         to_topic=to_topic,
                         key=key.encode() if key else None,
                         progress=lambda n: progress.advance(task, n),
+                        sent=count,
                     )
             finally:
                 await producer.stop()
 
-        click.echo(f"replayed {asyncio.run(run())} record(s) to {to_topic or topic}")
+        try:
+            done = on_kafka(bootstrap, run())
+        except (KeyboardInterrupt, click.ClickException) as exc:
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc}"
+            raise click.ClickException(
+                f"{reason}; {sent} of {chosen.records} record(s) were sent to "
+                f"{to_topic or topic} (the sinks apply a record sent twice once)"
+            ) from None
+        click.echo(f"replayed {done} record(s) to {to_topic or topic}")

@@ -80,8 +80,10 @@ async def replay_range(
     to_topic: str | None = None,
     key: bytes | None = None,
     progress: Callable[[int], None] = lambda _: None,
+    sent: Callable[[int], None] = lambda _: None,
 ) -> int:
-    """Produce the records of ``chosen`` again (those of ``key`` only, if given)."""
+    """Produce the records of ``chosen`` again (those of ``key`` only, if given).
+    ``progress`` hears of the records read, ``sent`` of those Kafka acknowledged."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -89,7 +91,7 @@ async def replay_range(
         client_id=f"ferry-replay-{uuid.uuid4().hex[:8]}",
     )
     await consumer.start()
-    sent = 0
+    done = 0
     try:
         tps = {TopicPartition(chosen.topic, p): r for p, r in chosen.ranges.items()}
         consumer.assign(list(tps))
@@ -120,7 +122,8 @@ async def replay_range(
                     left.discard(tp)
             if deliveries:
                 await asyncio.gather(*deliveries)
-                sent += len(deliveries)
-        return sent
+                done += len(deliveries)
+                sent(len(deliveries))
+        return done
     finally:
         await consumer.stop()
