@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = (
     "serde",
+    "processing",
     "odoo_emulator",
     "odoo_scale",
     "odoo_client",
