@@ -2,7 +2,8 @@
 
 ``python -m ferry.dotenv init .env`` writes fresh random secrets once (an existing file is left
 alone): whatever each registered system asks for (:attr:`ferry.flow.System.secrets`), and the
-pepper of app key hashes (``FERRY_APPS_PEPPER``).
+pepper of app key hashes (``FERRY_APPS_PEPPER``) and the operator console's token
+(``FERRY_CONSOLE_TOKEN``).
 :func:`load_dotenv` reads it (python-dotenv) into the environment without overriding variables
 that are already set, so a real environment always wins.
 """
@@ -21,6 +22,7 @@ __all__ = ["generate", "init", "load_dotenv"]
 
 
 APPS_PEPPER = "FERRY_APPS_PEPPER"
+CONSOLE_TOKEN = "FERRY_CONSOLE_TOKEN"  # noqa: S105 (a variable's name)
 
 
 def generate(existing: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -46,6 +48,9 @@ def generate(existing: Mapping[str, str] | None = None) -> dict[str, str]:
     # Ferry's own: the pepper of the publish API's app key hashes.
     if not have.get(APPS_PEPPER):
         values[APPS_PEPPER] = secrets.token_urlsafe(32)
+    # The operator console's sign-in token.
+    if not have.get(CONSOLE_TOKEN):
+        values[CONSOLE_TOKEN] = secrets.token_urlsafe(32)
     return values
 
 

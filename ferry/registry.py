@@ -28,6 +28,7 @@ from ferry.stack import ServiceSpec
 from ferry.topics import TopicSpec, internal, retry
 
 __all__ = [
+    "CONSOLE",
     "GATEWAY",
     "STREAMS",
     "Registry",
@@ -39,7 +40,8 @@ __all__ = [
 
 GATEWAY = "gateway"
 STREAMS = "streams"
-_SERVICE_PORTS = {GATEWAY: 8080, STREAMS: 6066}
+CONSOLE = "console"
+_SERVICE_PORTS = {GATEWAY: 8080, STREAMS: 6066, CONSOLE: 8090}
 
 
 def sink_service(system: str) -> str:
@@ -186,7 +188,8 @@ class Registry:
         return self.settings.service(name)
 
     def services(self, state_dir: Path) -> list[ServiceSpec]:
-        """Ferry's services in start order: the sandboxes, gateway, streams, the sinks."""
+        """Ferry's services in start order: the sandboxes, gateway, streams, the sinks, the
+        operator console (which reads ``state_dir``'s ``status.json``)."""
         specs: list[ServiceSpec] = []
         for system in self.active_systems.values():
             if system.sandbox is not None:
@@ -203,6 +206,9 @@ class Registry:
         for system_name in self.sink_systems():
             name = sink_service(system_name)
             specs.append(ServiceSpec(name, ("sink", system_name), self.service(name).port))
+        if self.enabled:
+            console_args = (CONSOLE, "--state-dir", str(state_dir))
+            specs.append(ServiceSpec(CONSOLE, console_args, self.service(CONSOLE).port))
         return specs
 
     def sink_systems(self) -> list[str]:

@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_REGISTRY",
     "ENV_PREFIX",
     "AppsSettings",
+    "ConsoleSettings",
     "DlqSettings",
     "FlowSettings",
     "KafkaSettings",
@@ -130,6 +131,18 @@ class AppsSettings(_Model):
     default_rate_per_s: float = Field(default=100.0, gt=0)  # an app's events/s without --rate
 
 
+class ConsoleSettings(_Model):
+    """The operator console (``ferry console``): who may sign in, and where it reads metrics."""
+
+    token: str = "env:FERRY_CONSOLE_TOKEN"  # noqa: S105 (a secret reference: env:/file:)
+    session_max_age_s: int = Field(default=8 * 3600, ge=60)  # then sign in again
+    secure_cookie: bool = False  # True when the console is served over HTTPS only
+    # Where the console finds the other services' /metrics: a host, or "{service}" for the
+    # service's name (compose: each service is reachable by its name).
+    scrape_host: str = "127.0.0.1"
+    scrape_timeout_s: float = Field(default=2.0, gt=0)
+
+
 class PublishSettings(_Model):
     """The publish API of the gateway (``POST /v1/events``)."""
 
@@ -213,6 +226,7 @@ class Settings(BaseSettings):
     apps: AppsSettings = AppsSettings()
     publish: PublishSettings = PublishSettings()
     logging: LoggingSettings = LoggingSettings()
+    console: ConsoleSettings = ConsoleSettings()
     # entity -> the one system that owns it (source of truth); flows declare the defaults
     ownership: dict[str, str] = Field(default_factory=dict)
     systems: dict[str, dict[str, Any]] = Field(default_factory=dict)

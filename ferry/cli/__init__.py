@@ -20,6 +20,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ferry.cli.dlq",
     "ferry.cli.offsets",
     "ferry.cli.reconcile",
+    "ferry.cli.console",
 )
 
 

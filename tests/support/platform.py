@@ -52,6 +52,8 @@ class Platform:
     env: dict[str, str]
     log_dir: Path
     ports: dict[str, int]
+    console_url: str = ""
+    console_token: str = ""
 
 
 def logged_errors(log_dir: Path) -> list[str]:
@@ -85,7 +87,7 @@ def running_platform(
 ) -> Iterator[Platform]:
     """The platform on free ports; ``config`` is a ``ferry.yaml``, ``extra_env`` wins last."""
     secrets = dotenv.generate()
-    names = ("odoo", "shop", "gateway", "streams", "sink", "capture", "shop_sink")
+    names = ("odoo", "shop", "gateway", "streams", "sink", "capture", "shop_sink", "console")
     ports = {name: free_port() for name in names}
     env = {
         **os.environ,
@@ -98,6 +100,7 @@ def running_platform(
         "FERRY__SYSTEMS__SHOP__URL": f"http://127.0.0.1:{ports['shop']}",
         "FERRY__SERVICES__ODOO_CAPTURE__PORT": str(ports["capture"]),
         "FERRY__SERVICES__SHOP_SINK__PORT": str(ports["shop_sink"]),
+        "FERRY__SERVICES__CONSOLE__PORT": str(ports["console"]),
         "FERRY__SYSTEMS__ODOO__CAPTURE__INTERVAL_S": "1",
         "FERRY__SYSTEMS__ODOO__CAPTURE__MODELS": '["res.partner"]',
         "FERRY_SCHEMAS_DIR": str(ROOT / "schemas"),
@@ -123,6 +126,8 @@ def running_platform(
             env=env,
             log_dir=log_dir,
             ports=ports,
+            console_url=f"http://127.0.0.1:{ports['console']}",
+            console_token=env["FERRY_CONSOLE_TOKEN"],
         )
     finally:
         stack.stop()

@@ -14,6 +14,7 @@ def test_example_config_is_valid_and_equals_the_embedded_defaults() -> None:
     assert example.settings.services == defaults.settings.services
     assert example.settings.retry == defaults.settings.retry
     assert example.settings.dlq == defaults.settings.dlq
+    assert example.settings.console == defaults.settings.console
     assert example.ownership == defaults.ownership
     for flow in defaults.flows:
         assert example.partitions(flow) == defaults.partitions(flow)

@@ -49,6 +49,7 @@ def test_every_service_of_make_up_runs_the_same_command_in_compose() -> None:
         "streams",
         "odoo-sink",
         "shop-sink",
+        "console",
     ]
     for spec in specs:
         assert spec.name in services, f"docker-compose.yml lacks service {spec.name}"
@@ -62,7 +63,7 @@ def test_every_service_of_make_up_runs_the_same_command_in_compose() -> None:
 def test_compose_environment_matches_the_settings_make_up_uses() -> None:
     services = _compose()["services"]
     registry = _registry()
-    for name in ("gateway", "streams", "odoo-sink", "odoo-capture", "shop-sink"):
+    for name in ("gateway", "streams", "odoo-sink", "odoo-capture", "shop-sink", "console"):
         env = services[name]["environment"]
         assert env["FERRY__KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092", name
         # Everything else is the embedded default, as with `make up`.
@@ -73,12 +74,15 @@ def test_compose_environment_matches_the_settings_make_up_uses() -> None:
             "FERRY__SERVICES__ODOO_SINK__HOST",
             "FERRY__SERVICES__ODOO_CAPTURE__HOST",
             "FERRY__SERVICES__SHOP_SINK__HOST",
+            "FERRY__SERVICES__CONSOLE__HOST",
+            "FERRY__CONSOLE__SCRAPE_HOST",
             "FERRY__SYSTEMS__ODOO__URL",
             "FERRY__SYSTEMS__SHOP__URL",
             "FERRY_SHOP_CLIENT_SECRET",
             "FERRY_ODOO_WEBHOOK_TOKEN",
             "FERRY_SHOP_WEBHOOK_SECRET",
             "FERRY_ODOO_API_KEY",
+            "FERRY_CONSOLE_TOKEN",
         }
         assert set(env) <= allowed, f"{name} sets {set(env) - allowed}"
     # Secrets travel by the same variables the default secret references name.
