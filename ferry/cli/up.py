@@ -15,7 +15,7 @@ import click
 
 from ferry.cli.config import config_option, load_registry
 from ferry.logs import configure as configure_logging
-from ferry.registry import GATEWAY, Registry
+from ferry.registry import CONSOLE, GATEWAY, Registry
 from ferry.stack import Stack, StackError
 from ferry.supervisor import Supervisor
 
@@ -52,6 +52,12 @@ def _summary(registry: Registry, state: Path, seconds: float, ports: list[int]) 
     if sandboxes:
         lines.append("\nSandboxes:")
         lines += [f"  {s.name}: http://127.0.0.1:{s.port}" for s in sandboxes]
+    consoles = [s for s in registry.services(state) if s.name == CONSOLE]
+    if consoles:
+        lines.append(
+            f"\nConsole: http://{registry.service(CONSOLE).host}:{consoles[0].port}/ "
+            f"(the operator token: {registry.settings.console.token})"
+        )
     lines.append(f"\nMetrics: /metrics on ports {', '.join(map(str, ports))}\n")
     tries = [s.try_it for s in registry.active_systems.values() if s.try_it]
     if tries:
