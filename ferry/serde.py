@@ -26,6 +26,7 @@ import fastavro
 from fastavro.validation import validate
 
 from ferry import privacy
+from ferry.avro_compiled import Compiled, compile_schema
 from ferry.errors import DecodeError, ValidationError
 from ferry.schemas import SchemaError, SchemaRegistry, SchemaVersion, default_registry
 
@@ -75,6 +76,15 @@ class _AvroCodec:
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self.registry = registry if registry is not None else default_registry()
         self._tz_checks: dict[int, _Check | None] = {}
+        self._compiled: dict[int, Compiled | None] = {}
+
+    def _fast(self, sv: SchemaVersion) -> Compiled | None:
+        """The schema's compiled reader and writer (``ferry.avro_compiled``), or None."""
+        try:
+            return self._compiled[sv.fingerprint]
+        except KeyError:
+            compiled = self._compiled[sv.fingerprint] = compile_schema(sv.parsed)
+            return compiled
 
     def _writer_for(self, event_type: str, version: int | None) -> SchemaVersion:
         if version is None:
@@ -86,6 +96,22 @@ class _AvroCodec:
             return self._writer_for(writer.event_type, reader_version)
         except SchemaError as exc:
             raise DecodeError(f"{writer.ref}: no reader schema: {exc}") from exc
+
+    def _encode(self, header: bytes, sv: SchemaVersion, record: Mapping[str, Any]) -> bytes:
+        """``header`` and the record's body: compiled when it can, else by fastavro."""
+        fast = self._fast(sv)
+        if fast is not None:
+            out = bytearray(header)
+            try:
+                fast.write(record, out)
+            except Exception:  # noqa: S110 (fastavro does it again and names any problem)
+                pass
+            else:
+                return bytes(out)
+        buf = io.BytesIO()
+        buf.write(header)
+        self._write_body(buf, sv, record)
+        return buf.getvalue()
 
     def _write_body(self, buf: io.BytesIO, sv: SchemaVersion, record: Mapping[str, Any]) -> None:
         fp = sv.fingerprint
@@ -107,6 +133,15 @@ class _AvroCodec:
     def _read_body(
         self, data: bytes, offset: int, writer: SchemaVersion, reader: SchemaVersion
     ) -> dict[str, Any]:
+        fast = self._fast(writer) if reader is writer else None
+        if fast is not None:
+            try:
+                read, end = fast.read(data, offset)
+            except Exception:  # noqa: S110 (fastavro reads it again and says what is wrong)
+                pass
+            else:
+                if end == len(data):
+                    return read
         buf = io.BytesIO(data)
         buf.seek(offset)
         try:
@@ -136,11 +171,7 @@ class SingleObjectSerde(_AvroCodec):
         self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
     ) -> bytes:
         sv = self._writer_for(event_type, version)
-        buf = io.BytesIO()
-        buf.write(SINGLE_OBJECT_MAGIC)
-        buf.write(sv.fingerprint_bytes)
-        self._write_body(buf, sv, record)
-        return buf.getvalue()
+        return self._encode(SINGLE_OBJECT_MAGIC + sv.fingerprint_bytes, sv, record)
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes
@@ -194,11 +225,7 @@ class ConfluentSerde(_AvroCodec):
         schema_id = self._id_of.get(sv.fingerprint)
         if schema_id is None:
             raise SchemaError(sv.ref, "has no Confluent schema id in the mapping")
-        buf = io.BytesIO()
-        buf.write(CONFLUENT_MAGIC)
-        buf.write(schema_id.to_bytes(4, "big"))
-        self._write_body(buf, sv, record)
-        return buf.getvalue()
+        return self._encode(CONFLUENT_MAGIC + schema_id.to_bytes(4, "big"), sv, record)
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes
