@@ -65,6 +65,13 @@ class Serde(Protocol):
         self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
     ) -> bytes: ...
 
+    def encode_with_content(
+        self, event_type: str, record: Mapping[str, Any], *, leave_out: str | None = None
+    ) -> tuple[bytes, bytes]:
+        """The value :meth:`encode` gives and the record's *content*: the writer schema's
+        8-byte fingerprint, then the Avro body with the top-level field ``leave_out`` left out."""
+        ...
+
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded: ...
 
 
@@ -76,15 +83,62 @@ class _AvroCodec:
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self.registry = registry if registry is not None else default_registry()
         self._tz_checks: dict[int, _Check | None] = {}
-        self._compiled: dict[int, Compiled | None] = {}
+        self._compiled: dict[tuple[int, str | None], Compiled | None] = {}
+        self._without: dict[tuple[int, str], Any] = {}
 
-    def _fast(self, sv: SchemaVersion) -> Compiled | None:
+    def _fast(self, sv: SchemaVersion, mark: str | None = None) -> Compiled | None:
         """The schema's compiled reader and writer (``ferry.avro_compiled``), or None."""
         try:
-            return self._compiled[sv.fingerprint]
+            return self._compiled[sv.fingerprint, mark]
         except KeyError:
-            compiled = self._compiled[sv.fingerprint] = compile_schema(sv.parsed)
+            compiled = self._compiled[sv.fingerprint, mark] = compile_schema(sv.parsed, mark)
             return compiled
+
+    def _header(self, sv: SchemaVersion) -> bytes:
+        raise NotImplementedError
+
+    def encode(
+        self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
+    ) -> bytes:
+        sv = self._writer_for(event_type, version)
+        return self._encode(self._header(sv), sv, record)
+
+    def encode_with_content(
+        self, event_type: str, record: Mapping[str, Any], *, leave_out: str | None = None
+    ) -> tuple[bytes, bytes]:
+        """The value :meth:`encode` gives and the record's *content*: the writer schema's
+        8-byte fingerprint, then the Avro body with the top-level field ``leave_out`` left out
+        (the body of the same record under the schema without that field)."""
+        sv = self._writer_for(event_type, None)
+        header = self._header(sv)
+        fast = self._fast(sv, leave_out)
+        if fast is not None:
+            out = bytearray(header)
+            try:
+                start, end = fast.write(record, out)
+            except Exception:  # noqa: S110 (fastavro does it again and names any problem)
+                pass
+            else:
+                body = out[len(header) :]
+                if end:
+                    del body[start - len(header) : end - len(header)]
+                return bytes(out), sv.fingerprint_bytes + bytes(body)
+        value = self._encode(header, sv, record)
+        buf = io.BytesIO()
+        buf.write(sv.fingerprint_bytes)
+        fastavro.schemaless_writer(buf, self._schema_without(sv, leave_out), record)
+        return value, buf.getvalue()
+
+    def _schema_without(self, sv: SchemaVersion, name: str | None) -> Any:
+        """``sv``'s parsed schema without its top-level field ``name`` (when it has one)."""
+        if name is None or all(f["name"] != name for f in sv.source["fields"]):
+            return sv.parsed
+        key = (sv.fingerprint, name)
+        if key not in self._without:
+            source = dict(sv.source)
+            source["fields"] = [f for f in source["fields"] if f["name"] != name]
+            self._without[key] = fastavro.parse_schema(source)
+        return self._without[key]
 
     def _writer_for(self, event_type: str, version: int | None) -> SchemaVersion:
         if version is None:
@@ -167,11 +221,8 @@ class _AvroCodec:
 class SingleObjectSerde(_AvroCodec):
     """Avro single-object encoding; the writer schema is found by its fingerprint."""
 
-    def encode(
-        self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
-    ) -> bytes:
-        sv = self._writer_for(event_type, version)
-        return self._encode(SINGLE_OBJECT_MAGIC + sv.fingerprint_bytes, sv, record)
+    def _header(self, sv: SchemaVersion) -> bytes:
+        return SINGLE_OBJECT_MAGIC + sv.fingerprint_bytes
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes
@@ -218,14 +269,11 @@ class ConfluentSerde(_AvroCodec):
             self._by_id[schema_id] = sv
             self._id_of[sv.fingerprint] = schema_id
 
-    def encode(
-        self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
-    ) -> bytes:
-        sv = self._writer_for(event_type, version)
+    def _header(self, sv: SchemaVersion) -> bytes:
         schema_id = self._id_of.get(sv.fingerprint)
         if schema_id is None:
             raise SchemaError(sv.ref, "has no Confluent schema id in the mapping")
-        return self._encode(CONFLUENT_MAGIC + schema_id.to_bytes(4, "big"), sv, record)
+        return CONFLUENT_MAGIC + schema_id.to_bytes(4, "big")
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes
