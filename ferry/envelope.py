@@ -7,10 +7,11 @@ is recognised downstream. ``traceparent`` (W3C) follows one change across stages
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ferry.errors import DecodeError
@@ -33,9 +34,21 @@ AVRO_CONTENT_TYPE = "application/avro"
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ferry.dev/ce_id")
 
 
+_ID_PREFIX = _ID_NAMESPACE.bytes
+
+
 def deterministic_id(source: str, *parts: str) -> str:
-    """The same inputs always give the same id (a UUIDv5)."""
-    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join((source, *parts))))
+    """The same inputs always give the same id (a UUIDv5).
+
+    ``uuid.uuid5`` without its ``UUID`` object: SHA-1 of namespace and name, the version and
+    variant bits set, in the canonical 8-4-4-4-12 form.
+    """
+    name = "\x1f".join((source, *parts)).encode()
+    raw = bytearray(hashlib.sha1(_ID_PREFIX + name).digest()[:16])  # noqa: S324 (UUIDv5 is SHA-1)
+    raw[6] = (raw[6] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    x = raw.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def new_traceparent() -> str:
@@ -89,13 +102,14 @@ class CloudEvent:
         ``time`` stays the source event's: the occurrence is the same change, and the sink that
         applies the derived event measures the end-to-end latency from it.
         """
-        return replace(
-            self,
-            id=deterministic_id(source, type, self.id),
-            source=source,
-            type=type,
-            subject=subject or self.subject,
-            traceparent=child_traceparent(self.traceparent),
+        return CloudEvent(
+            deterministic_id(source, type, self.id),
+            source,
+            type,
+            subject or self.subject,
+            self.time,
+            child_traceparent(self.traceparent),
+            self.content_type,
         )
 
     @classmethod

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,15 @@ def test_deterministic_id_is_stable_and_distinguishes_inputs() -> None:
     assert deterministic_id("shop", "delivery-1") == deterministic_id("shop", "delivery-1")
     assert deterministic_id("shop", "delivery-1") != deterministic_id("shop", "delivery-2")
     assert deterministic_id("shop", "a", "b") != deterministic_id("shop", "ab")
+
+
+def test_deterministic_id_is_the_uuid5_of_source_and_parts() -> None:
+    # Fixed vectors: ids already on the bus must not change with the implementation.
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, "https://ferry.dev/ce_id")
+    for source, parts in [("shop", ("delivery-1",)), ("ferry/streams/x", ("t", "é✓🚲")), ("", ())]:
+        expected = str(uuid.uuid5(namespace, "\x1f".join((source, *parts))))
+        assert deterministic_id(source, *parts) == expected
+    assert deterministic_id("shop", "order", "1") == "1d1d9911-5101-562d-b615-0175b8a6f8f5"
 
 
 def test_headers_round_trip() -> None:
