@@ -43,6 +43,7 @@ __all__ = [
     "Secret",
     "ServiceSettings",
     "Settings",
+    "StreamsSettings",
     "SystemModel",
     "config_error",
     "load_settings",
@@ -158,6 +159,13 @@ class LoggingSettings(_Model):
     level: Literal["debug", "info", "warning", "error"] = "info"  # Ferry's own loggers
 
 
+class StreamsSettings(_Model):
+    """The streams worker: ``app_id`` is its consumer group (workers with the same one share
+    the flows' partitions) and the prefix of faust's internal topics."""
+
+    app_id: str = Field(default="ferry-streams", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+
+
 class FlowSettings(_Model):
     """How one flow runs here; what it is comes from its declaration (``ferry.flow.Flow``).
 
@@ -227,6 +235,7 @@ class Settings(BaseSettings):
     publish: PublishSettings = PublishSettings()
     logging: LoggingSettings = LoggingSettings()
     console: ConsoleSettings = ConsoleSettings()
+    streams: StreamsSettings = StreamsSettings()
     # entity -> the one system that owns it (source of truth); flows declare the defaults
     ownership: dict[str, str] = Field(default_factory=dict)
     systems: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -21,12 +21,13 @@ from ferry.ownership import OwnershipGuard
 from ferry.registry import STREAMS, Registry, changelog_topic
 from ferry.serde import Serde
 from ferry.service import OpsPages
+from ferry.settings import StreamsSettings
 from streams.processor import FlowProcessor
 from streams.stage import FlowStage
 
 __all__ = ["APP_ID", "MAX_IN_FLIGHT", "SERVICE", "StreamsApp"]
 
-APP_ID = "ferry-streams"
+APP_ID = StreamsSettings().app_id  # the default consumer group
 SERVICE = STREAMS
 MAX_IN_FLIGHT = 1000  # events whose output may be unacknowledged at once, per flow
 
@@ -44,7 +45,7 @@ class StreamsApp:
         *,
         metrics: ServiceMetrics | None = None,
         serde: Serde | None = None,
-        app_id: str = APP_ID,
+        app_id: str | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.registry = registry
@@ -54,7 +55,7 @@ class StreamsApp:
         serde = serde or registry.serde()
         guard = OwnershipGuard.of_flows(registry.ownership, registry.enabled)
         self.app = faust.App(
-            app_id,
+            app_id or settings.streams.app_id,
             broker=_broker_urls(settings.kafka.bootstrap_servers),
             value_serializer="raw",
             key_serializer="raw",

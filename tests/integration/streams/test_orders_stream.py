@@ -167,6 +167,7 @@ class Worker:
     port: int
     log: Path
     startup_s: float
+    group: str
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -195,13 +196,18 @@ def start_worker(
     args: tuple[str, ...] = (),
     *,
     wait_ready: bool = True,
+    group: str | None = None,
 ) -> Worker:
-    """Start ``python -m streams``; with ``wait_ready``, return once ``/readyz`` answers 200."""
+    """Start ``python -m streams``; with ``wait_ready``, return once ``/readyz`` answers 200.
+    The worker's consumer group is ``group``, or one of its own: a member another test's worker
+    left behind (killed) would hold up the join until its session expired."""
+    group = group or f"ferry-streams-{uuid.uuid4().hex[:8]}"
     port = free_port()
     environ = {
         **os.environ,
         "FERRY__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
         "FERRY__SERVICES__STREAMS__PORT": str(port),
+        "FERRY__STREAMS__APP_ID": group,
         **(env or {}),
     }
     began = time.monotonic()
@@ -215,14 +221,14 @@ def start_worker(
             stdin=subprocess.DEVNULL,
         )
     if not wait_ready:
-        return Worker(process, port, log, 0.0)
+        return Worker(process, port, log, 0.0, group)
     deadline = began + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the worker exited with {process.returncode}:\n{log.read_text()}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return Worker(process, port, log, time.monotonic() - began)
+                return Worker(process, port, log, time.monotonic() - began, group)
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
@@ -230,10 +236,17 @@ def start_worker(
     raise AssertionError(f"the worker was not ready in 60 s:\n{log.read_text()}")
 
 
+# The group of this module's workers on the shared source topic: each test goes on from where
+# the last one committed (a new group would read the earlier tests' events again).
+SHARED_SOURCE_GROUP = f"ferry-streams-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture
 async def worker(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Worker]:
     await ensure_topics(kafka_bootstrap, [TopicSpec.for_name(n, 3, 1) for n in (SOURCE, SINK, DLQ)])
-    running = await asyncio.to_thread(start_worker, kafka_bootstrap, tmp_path / "streams.log")
+    running = await asyncio.to_thread(
+        start_worker, kafka_bootstrap, tmp_path / "streams.log", group=SHARED_SOURCE_GROUP
+    )
     print(f"\nstreams worker ready in {running.startup_s:.2f} s")
     try:
         yield running
@@ -356,12 +369,14 @@ async def test_only_real_changes_travel_and_offsets_follow_the_outputs(
     # A clean stop commits what was processed: the group is at the end of the source topic.
     assert await asyncio.to_thread(worker.stop) == 0
     ends = await _end_offsets(kafka_bootstrap, SOURCE)
-    committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
+    committed = await committed_offsets(kafka_bootstrap, worker.group)
     for tp, end in ends.items():
         assert committed.get(tp) == end, (tp, committed, ends)
 
     # Restarted, the worker remembers what it sent (the table's changelog): nothing new.
-    again = await asyncio.to_thread(start_worker, kafka_bootstrap, tmp_path / "again.log")
+    again = await asyncio.to_thread(
+        start_worker, kafka_bootstrap, tmp_path / "again.log", group=worker.group
+    )
     try:
         await produce(kafka_bootstrap, SOURCE, [changed])  # what was sent last
         await asyncio.sleep(3.0)
@@ -429,7 +444,7 @@ async def test_the_dlq_brake_stops_only_its_partition_without_committing(
     assert "partition 0" in worker.log_text()
     dead = await read_all(kafka_bootstrap, f"dlq.{source}")
     assert len(dead) == 4  # the fifth failure in a row trips the brake instead
-    committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
+    committed = await committed_offsets(kafka_bootstrap, worker.group)
     assert committed.get(TopicPartition(source, 0), 0) <= 4
 
 
@@ -497,7 +512,7 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
     assert code != 0, log[-3000:]
     assert "MessageSizeTooLarge" in log or "MESSAGE_SIZE_TOO_LARGE" in log, log[-3000:]
 
-    committed = await committed_offsets(kafka_bootstrap, "ferry-streams")
+    committed = await committed_offsets(kafka_bootstrap, worker.group)
     offset = committed.get(TopicPartition(source, 0), -1)
     assert offset <= poison, (offset, log[-3000:])  # POISON and every later event: not acked
 
