@@ -60,8 +60,8 @@ def _measure(fn: Callable[[], object], seconds: float) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=0.5, help="time per leg and round")
-    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds")
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per leg and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile top 15 of process")
     args = parser.parse_args(argv)
 

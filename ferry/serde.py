@@ -26,7 +26,6 @@ import fastavro
 from fastavro.validation import validate
 
 from ferry import privacy
-from ferry.avro_compiled import Compiled, compile_schema
 from ferry.errors import DecodeError, ValidationError
 from ferry.schemas import SchemaError, SchemaRegistry, SchemaVersion, default_registry
 
@@ -65,13 +64,6 @@ class Serde(Protocol):
         self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
     ) -> bytes: ...
 
-    def encode_with_content(
-        self, event_type: str, record: Mapping[str, Any], *, leave_out: str | None = None
-    ) -> tuple[bytes, bytes]:
-        """The value :meth:`encode` gives and the record's *content*: the writer schema's
-        8-byte fingerprint, then the Avro body with the top-level field ``leave_out`` left out."""
-        ...
-
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded: ...
 
 
@@ -83,62 +75,6 @@ class _AvroCodec:
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self.registry = registry if registry is not None else default_registry()
         self._tz_checks: dict[int, _Check | None] = {}
-        self._compiled: dict[tuple[int, str | None], Compiled | None] = {}
-        self._without: dict[tuple[int, str], Any] = {}
-
-    def _fast(self, sv: SchemaVersion, mark: str | None = None) -> Compiled | None:
-        """The schema's compiled reader and writer (``ferry.avro_compiled``), or None."""
-        try:
-            return self._compiled[sv.fingerprint, mark]
-        except KeyError:
-            compiled = self._compiled[sv.fingerprint, mark] = compile_schema(sv.parsed, mark)
-            return compiled
-
-    def _header(self, sv: SchemaVersion) -> bytes:
-        raise NotImplementedError
-
-    def encode(
-        self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
-    ) -> bytes:
-        sv = self._writer_for(event_type, version)
-        return self._encode(self._header(sv), sv, record)
-
-    def encode_with_content(
-        self, event_type: str, record: Mapping[str, Any], *, leave_out: str | None = None
-    ) -> tuple[bytes, bytes]:
-        """The value :meth:`encode` gives and the record's *content*: the writer schema's
-        8-byte fingerprint, then the Avro body with the top-level field ``leave_out`` left out
-        (the body of the same record under the schema without that field)."""
-        sv = self._writer_for(event_type, None)
-        header = self._header(sv)
-        fast = self._fast(sv, leave_out)
-        if fast is not None:
-            out = bytearray(header)
-            try:
-                start, end = fast.write(record, out)
-            except Exception:  # noqa: S110 (fastavro does it again and names any problem)
-                pass
-            else:
-                body = out[len(header) :]
-                if end:
-                    del body[start - len(header) : end - len(header)]
-                return bytes(out), sv.fingerprint_bytes + bytes(body)
-        value = self._encode(header, sv, record)
-        buf = io.BytesIO()
-        buf.write(sv.fingerprint_bytes)
-        fastavro.schemaless_writer(buf, self._schema_without(sv, leave_out), record)
-        return value, buf.getvalue()
-
-    def _schema_without(self, sv: SchemaVersion, name: str | None) -> Any:
-        """``sv``'s parsed schema without its top-level field ``name`` (when it has one)."""
-        if name is None or all(f["name"] != name for f in sv.source["fields"]):
-            return sv.parsed
-        key = (sv.fingerprint, name)
-        if key not in self._without:
-            source = dict(sv.source)
-            source["fields"] = [f for f in source["fields"] if f["name"] != name]
-            self._without[key] = fastavro.parse_schema(source)
-        return self._without[key]
 
     def _writer_for(self, event_type: str, version: int | None) -> SchemaVersion:
         if version is None:
@@ -150,22 +86,6 @@ class _AvroCodec:
             return self._writer_for(writer.event_type, reader_version)
         except SchemaError as exc:
             raise DecodeError(f"{writer.ref}: no reader schema: {exc}") from exc
-
-    def _encode(self, header: bytes, sv: SchemaVersion, record: Mapping[str, Any]) -> bytes:
-        """``header`` and the record's body: compiled when it can, else by fastavro."""
-        fast = self._fast(sv)
-        if fast is not None:
-            out = bytearray(header)
-            try:
-                fast.write(record, out)
-            except Exception:  # noqa: S110 (fastavro does it again and names any problem)
-                pass
-            else:
-                return bytes(out)
-        buf = io.BytesIO()
-        buf.write(header)
-        self._write_body(buf, sv, record)
-        return buf.getvalue()
 
     def _write_body(self, buf: io.BytesIO, sv: SchemaVersion, record: Mapping[str, Any]) -> None:
         fp = sv.fingerprint
@@ -187,15 +107,6 @@ class _AvroCodec:
     def _read_body(
         self, data: bytes, offset: int, writer: SchemaVersion, reader: SchemaVersion
     ) -> dict[str, Any]:
-        fast = self._fast(writer) if reader is writer else None
-        if fast is not None:
-            try:
-                read, end = fast.read(data, offset)
-            except Exception:  # noqa: S110 (fastavro reads it again and says what is wrong)
-                pass
-            else:
-                if end == len(data):
-                    return read
         buf = io.BytesIO(data)
         buf.seek(offset)
         try:
@@ -221,8 +132,15 @@ class _AvroCodec:
 class SingleObjectSerde(_AvroCodec):
     """Avro single-object encoding; the writer schema is found by its fingerprint."""
 
-    def _header(self, sv: SchemaVersion) -> bytes:
-        return SINGLE_OBJECT_MAGIC + sv.fingerprint_bytes
+    def encode(
+        self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
+    ) -> bytes:
+        sv = self._writer_for(event_type, version)
+        buf = io.BytesIO()
+        buf.write(SINGLE_OBJECT_MAGIC)
+        buf.write(sv.fingerprint_bytes)
+        self._write_body(buf, sv, record)
+        return buf.getvalue()
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes
@@ -269,11 +187,18 @@ class ConfluentSerde(_AvroCodec):
             self._by_id[schema_id] = sv
             self._id_of[sv.fingerprint] = schema_id
 
-    def _header(self, sv: SchemaVersion) -> bytes:
+    def encode(
+        self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
+    ) -> bytes:
+        sv = self._writer_for(event_type, version)
         schema_id = self._id_of.get(sv.fingerprint)
         if schema_id is None:
             raise SchemaError(sv.ref, "has no Confluent schema id in the mapping")
-        return CONFLUENT_MAGIC + schema_id.to_bytes(4, "big")
+        buf = io.BytesIO()
+        buf.write(CONFLUENT_MAGIC)
+        buf.write(schema_id.to_bytes(4, "big"))
+        self._write_body(buf, sv, record)
+        return buf.getvalue()
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes

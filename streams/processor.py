@@ -3,17 +3,17 @@
 :meth:`FlowProcessor.process` returns an :class:`Output` (the bytes for the target topic) or a
 :class:`Failure` (the permanent error and its stage, for the dead letter); it does no I/O.
 ``Output.digest`` hashes the mapped content without the flow's version field, so a re-sent
-event whose content did not change is recognised by the change-only filter: the content is
-the target schema's fingerprint and the record's Avro body without that field
-(:meth:`ferry.serde.Serde.encode_with_content`), so it is made while the record is encoded.
+event whose content did not change is recognised by the change-only filter.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from ferry.envelope import CloudEvent, Headers, header
@@ -40,9 +40,19 @@ class Failure:
     error: PermanentError
 
 
-def content_digest(content: bytes) -> str:
-    """The change-only digest of a record's content (see ``docs/streams.md``)."""
-    return hashlib.blake2b(content, digest_size=16).hexdigest()
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot hash a {type(value).__name__}")
+
+
+def content_digest(mapped: Mapping[str, Any], version_field: str | None = None) -> str:
+    """A stable hash of the mapped content, leaving out ``version_field``."""
+    content = {k: v for k, v in mapped.items() if k != version_field}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_jsonable)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 FUTURE_VERSION = "future_version"
@@ -110,9 +120,7 @@ class FlowProcessor:
             if mapped is None:
                 return None
             self._check_version(mapped)
-            data, content = self._serde.encode_with_content(
-                self._target_type, mapped, leave_out=flow.version_field
-            )
+            data = self._serde.encode(self._target_type, mapped)
         except ValidationError as exc:
             stage = "validate" if exc.rule == FUTURE_VERSION else "map"
             return Failure(stage, exc)
@@ -125,7 +133,7 @@ class FlowProcessor:
         replays = header(headers, REPLAY_COUNT)
         if replays is not None:  # a replay stays one downstream (its ce_time is the original's)
             out_headers.append((REPLAY_COUNT, replays.encode()))
-        return Output(key, data, out_headers, content_digest(content))
+        return Output(key, data, out_headers, content_digest(mapped, flow.version_field))
 
     def _check_version(self, mapped: Mapping[str, Any]) -> None:
         """A version too far ahead would freeze the entity (nothing newer could ever win)."""
