@@ -13,10 +13,15 @@ __all__ = ["partitions_of", "records_of"]
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """The partition numbers of ``topic`` (empty when it does not exist)."""
+    """The partition numbers of ``topic`` (empty when it does not exist).
+
+    A metadata request that names a topic makes a broker with ``auto.create.topics.enable``
+    create it, so the topic is looked for among all topics first: asking never creates one."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
+        if topic not in await admin.list_topics():
+            return []
         described = await admin.describe_topics([topic])
     finally:
         await admin.close()

@@ -80,22 +80,41 @@ def committed(bootstrap: str, group: str) -> list[int | None]:
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["dlq", "list", "--topic", "src.nowhere.x"], "dlq.src.nowhere.x"),
-        (["dlq", "replay", "--topic", "dlq.src.nowhere.x", "--yes"], "dlq.src.nowhere.x"),
-        (["dlq", "show", "dlq.src.nowhere.x:0:3"], "dlq.src.nowhere.x"),
-        (["replay", "src.nowhere.x", "--from", "1h", "--yes"], "src.nowhere.x"),
-        (["offsets", "show", "no-such-group"], "no-such-group"),
-        (["offsets", "reset", "no-such-group", "--to-earliest", "--yes"], "no-such-group"),
+        (["dlq", "list", "--topic", "src.nowhere.{run}"], "dlq.src.nowhere.{run}"),
+        (["dlq", "replay", "--topic", "dlq.src.nowhere.{run}", "--yes"], "dlq.src.nowhere.{run}"),
+        (["dlq", "show", "dlq.src.nowhere.{run}:0:3"], "dlq.src.nowhere.{run}"),
+        (["replay", "src.nowhere.{run}", "--from", "1h", "--yes"], "src.nowhere.{run}"),
+        (["offsets", "show", "no-such-group-{run}"], "no-such-group-{run}"),
+        (
+            ["offsets", "reset", "no-such-group-{run}", "--to-earliest", "--yes"],
+            "no-such-group-{run}",
+        ),
     ],
 )
 def test_an_unknown_topic_or_group_is_one_line_naming_it(
     kafka_bootstrap: str, args: list[str], named: str
 ) -> None:
-    result = run(kafka_bootstrap, *args)
+    run_id = uuid.uuid4().hex[:8]
+    named = named.format(run=run_id)
+    result = run(kafka_bootstrap, *(arg.format(run=run_id) for arg in args))
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     assert repr(named) in lines[0]
+    # Asking about a topic does not create it (the test broker creates a topic a metadata
+    # request names, a moment later): none appears for a quiet while.
+    quiet_until = time.monotonic() + 3
+    while time.monotonic() < quiet_until:
+        assert not [t for t in asyncio.run(topics(kafka_bootstrap)) if run_id in t]
+
+
+async def topics(bootstrap: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_changed(kafka_bootstrap: str) -> None:
