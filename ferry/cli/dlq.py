@@ -112,18 +112,14 @@ def register(cli: click.Group) -> None:
         if not letters:
             click.echo(f"no dead letters in {', '.join(topics)}")
             return
-        table = Table(
-            "dead letter",
-            "time",
-            "key",
-            "stage",
-            "error",
-            "field",
-            "rule",
-            "message",
-            "origin",
-            "replayed",
-        )
+        table = Table()
+        # What names a record (to show or replay it) folds onto more lines, never cut short.
+        for column in ("dead letter", "time", "key"):
+            table.add_column(column, overflow="fold")
+        for column in ("stage", "error", "field", "rule", "message"):
+            table.add_column(column)
+        for column in ("origin", "replayed"):
+            table.add_column(column, overflow="fold")
         for letter in letters:
             row = letter.summary()
             table.add_row(
