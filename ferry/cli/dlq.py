@@ -118,8 +118,9 @@ def register(cli: click.Group) -> None:
             table.add_column(column, overflow="fold")
         for column in ("stage", "error", "field", "rule", "message"):
             table.add_column(column)
-        for column in ("origin", "replayed"):
-            table.add_column(column, overflow="fold")
+        table.add_column("origin", overflow="fold")
+        table.add_column("attempts", justify="right")
+        table.add_column("replayed", overflow="fold")
         for letter in letters:
             row = letter.summary()
             table.add_row(
@@ -132,6 +133,7 @@ def register(cli: click.Group) -> None:
                 row["rule"],
                 row["message"][:80],
                 row["origin"],
+                row["attempts"] or "-",
                 row["replayed_at"] or "-",
             )
         Console().print(table)
