@@ -23,28 +23,18 @@ import io
 import pstats
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import fastavro
 
 from bench.stream import make_events
-from ferry.flow import Flow
-from ferry.ownership import OwnershipGuard
-from ferry.registry import Registry, load
-from ferry.serde import SingleObjectSerde
+from bench.stream_legs.flow import build_processor
+from ferry.registry import load
 from streams.app import SERVICE
-from streams.processor import FlowProcessor, Output
+from streams.processor import Output
 
 EVENT_TYPE = "shop.order.created"
 _HEADER = 10  # single-object encoding: 2 magic bytes and an 8-byte fingerprint
-
-
-def _processor(registry: Registry, flow: Flow, serde: SingleObjectSerde) -> FlowProcessor:
-    """Built as :class:`streams.app.StreamsApp` builds each flow's processor."""
-    guard = OwnershipGuard.of_flows(registry.ownership, registry.enabled)
-    max_future = timedelta(seconds=registry.settings.flow(flow.name).max_future_s)
-    return FlowProcessor(flow, guard, serde, max_future=max_future)
 
 
 def _measure(fn: Callable[[], object], seconds: float) -> tuple[float, float]:
@@ -68,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     registry = load()
     serde = registry.serde()
     flow = next(f for f in registry.enabled if f.source.event_type == EVENT_TYPE)
-    processor = _processor(registry, flow, serde)
+    processor = build_processor(registry, flow, serde)
     key, value, headers = make_events(1, "bench")[0]
 
     source = serde.registry.latest(EVENT_TYPE).parsed
