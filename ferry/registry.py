@@ -23,7 +23,7 @@ from ferry.flow import Flow, System
 from ferry.schemas import SchemaRegistry
 from ferry.secrets import SecretRef
 from ferry.serde import SingleObjectSerde
-from ferry.settings import DlqSettings, ServiceSettings, Settings, load_settings
+from ferry.settings import DlqSettings, ServiceSettings, Settings, load_settings, setting_key
 from ferry.stack import ServiceSpec
 from ferry.topics import TopicSpec, internal, retry
 
@@ -253,20 +253,22 @@ def _defaults(flows: Iterable[Flow]) -> dict[str, Any]:
 
 
 def _check_names(settings: Settings, flows: Sequence[Flow], systems: Mapping[str, Any]) -> None:
-    known_flows = {f.name for f in flows}
+    # Settings keys are normalised (``-`` and ``_`` alike): the names are compared the same way.
+    known_flows = {setting_key(f.name): f.name for f in flows}
     for name in settings.flows:
-        if name not in known_flows:
+        if setting_key(name) not in known_flows:
             raise ConfigError(
-                f"flows.{name}", f"no such flow (known: {', '.join(sorted(known_flows))})"
+                f"flows.{name}", f"no such flow (known: {', '.join(sorted(known_flows.values()))})"
             )
+    known_systems = {setting_key(name) for name in systems}
     for name in settings.systems:
-        if name not in systems:
+        if setting_key(name) not in known_systems:
             raise ConfigError(
                 f"systems.{name}", f"no flow uses this system (known: {', '.join(systems)})"
             )
     known_services = set(_defaults(flows)["services"])
     for name in settings.services:
-        if name not in known_services:
+        if setting_key(name) not in {setting_key(known) for known in known_services}:
             raise ConfigError(
                 f"services.{name}",
                 f"no such service (known: {', '.join(sorted(known_services))})",

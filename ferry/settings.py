@@ -48,6 +48,7 @@ __all__ = [
     "config_error",
     "load_settings",
     "read_config_file",
+    "setting_key",
 ]
 
 ENV_PREFIX = "FERRY__"
@@ -196,9 +197,12 @@ class FlowSettings(_Model):
     reconcile_every_s: float = Field(default=900.0, ge=0)
 
 
-def _key(name: str) -> str:
+def setting_key(name: str) -> str:
     """Keyed maps take ``-`` or ``_`` alike (environment variables cannot spell ``-``)."""
     return name.replace("_", "-")
+
+
+_key = setting_key
 
 
 def _normalised(section: Any) -> Any:

@@ -165,3 +165,19 @@ def test_a_system_adds_its_own_services_with_default_ports(tmp_path: Path) -> No
     assert specs["depot-capture"].args == ("capture", "depot")
     moved = load(config, environ={"FERRY__SERVICES__DEPOT_CAPTURE__PORT": "9300"})
     assert {s.name: s.port for s in moved.services(tmp_path)}["depot-capture"] == 9300
+
+
+def test_a_flow_whose_systems_and_services_have_underscores_loads(tmp_path: Path) -> None:
+    """A flow named ``depot-2`` of its own (its source system is ``depot_2``, whose sink
+    service would be ``depot_2-sink``): keys are normalised, and so are the names checked."""
+    config = tmp_path / "ferry.yaml"
+    off = "".join(f"  {f.name}:\n    enabled: false\n" for f in load(environ={}).flows)
+    config.write_text(
+        "flows:\n" + off + "  depot-2:\n    use: tests.support.flows:shop_orders_on\n"
+        "services:\n  streams:\n    port: 7000\n",
+        encoding="utf-8",
+    )
+    registry = load(config, environ={"FERRY__FLOWS__DEPOT_2__PARTITIONS": "6"})
+    assert [f.name for f in registry.enabled] == ["depot-2"]
+    assert registry.partitions(registry.enabled[0]) == 6
+    assert registry.service("streams").port == 7000
