@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 KAFKA_LIBS := infra/kafka/libs/.resolved
 
-.PHONY: up test setup venv jars env prometheus lint typecheck schemas dashboards unit integration e2e chaos bench down clean
+.PHONY: up test setup venv jars env prometheus browser lint typecheck schemas dashboards unit integration e2e chaos bench down clean
 
 up: setup ## set everything up and run the platform on its embedded defaults
 	$(BIN)/ferry up
 
-test: setup prometheus ## set everything up and run the whole suite
+test: setup prometheus browser ## set everything up and run the whole suite
 	$(BIN)/ferry schemas check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -39,6 +39,9 @@ $(KAFKA_LIBS): infra/kafka/pom.xml
 
 prometheus:
 	@bash infra/prometheus/install.sh
+
+browser:  # the console's browser test: Chromium and chromedriver
+	@bash infra/browser/install.sh
 
 env: venv  # fresh secrets for the embedded defaults; adds what a newer Ferry needs
 	@$(BIN)/python -m ferry.dotenv init .env
