@@ -144,15 +144,15 @@ def register(cli: click.Group) -> None:
     @click.argument("ref", metavar="TOPIC:PARTITION:OFFSET")
     def show(config_path: str | None, ref: str) -> None:
         """One dead letter, whole: every header, the key and the value."""
-        from ferry.ops.dlq import dead_letters
+        from ferry.ops.dlq import dead_letters, parse_ref, shown_value
 
-        topic, _, rest = ref.rpartition(":")
-        topic, _, partition = topic.rpartition(":")
-        if not topic or not partition.isdigit() or not rest.isdigit():
+        parsed = parse_ref(ref)
+        if parsed is None:
             raise click.BadParameter(f"{ref!r}: give TOPIC:PARTITION:OFFSET", param_hint="REF")
+        topic, partition, offset = parsed
         bootstrap, _ = _topics(config_path, None)
         require_topic(bootstrap, topic)
-        wanted = (int(partition), int(rest))
+        wanted = (partition, offset)
         found = [
             letter
             for letter in on_kafka(bootstrap, dead_letters(bootstrap, [topic]))
@@ -167,7 +167,7 @@ def register(cli: click.Group) -> None:
         click.echo(f"key: {letter.key_text}")
         for name, value in letter.headers:
             click.echo(f"  {name}: {value.decode('utf-8', 'replace')}")
-        shown = _decoded(load_registry(None), letter.value)
+        shown = shown_value(load_registry(None), letter.value)
         click.echo(f"value: {shown}")
 
     @dlq.command("replay")
@@ -242,13 +242,3 @@ def register(cli: click.Group) -> None:
                 + (" (without --again)" if again else "")
             ) from None
         click.echo(f"replayed {done} dead letter(s)")
-
-
-def _decoded(registry: Any, value: bytes | None) -> str:
-    if value is None:
-        return "(none)"
-    try:
-        decoded = registry.serde().decode(value)
-    except Exception:  # not Avro of a known schema: show the bytes
-        return repr(value[:2000])
-    return json.dumps(decoded.record, default=str, indent=1)

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry.errors import FerryError
 from ferry.metrics import ServiceMetrics
-from ferry.ops.dlq import DeadLetter, Filters
+from ferry.ops.dlq import DeadLetter, Filters, parse_ref, shown_value
 from ferry.reconcile import KINDS
 from ferry.registry import CONSOLE, Registry
 from ferry.service import ops_routes
@@ -278,7 +278,7 @@ class _Console:
         known = views.dlq_topics(self.registry)
         wanted: dict[str, tuple[str, int, int]] = {}
         for ref in refs:
-            parsed = views.parse_ref(ref)
+            parsed = parse_ref(ref)
             if parsed is None:
                 raise views.FilterProblem("ref", f"{ref!r}: give TOPIC:PARTITION:OFFSET")
             if parsed[0] not in known:
@@ -313,7 +313,7 @@ class _Console:
             letter=letter,
             row=letter.summary(),
             headers=headers,
-            value=views.shown_value(self.registry, letter.value),
+            value=shown_value(self.registry, letter.value),
             page="dead-letters",
         )
 

@@ -7,7 +7,6 @@ start shows totals only.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,11 +38,9 @@ __all__ = [
     "dlq_topics",
     "flow_views",
     "parse_filters",
-    "parse_ref",
     "reconcile_views",
     "series_of",
     "service_views",
-    "shown_value",
 ]
 
 IN, OUT = "ferry_events_in_total", "ferry_events_out_total"
@@ -353,23 +350,3 @@ def parse_filters(
         key=query.get("key", "").strip() or None,
     )
     return topics, filters, limit
-
-
-def parse_ref(ref: str) -> tuple[str, int, int] | None:
-    """``TOPIC:PARTITION:OFFSET`` split, or None."""
-    rest, _, offset = ref.rpartition(":")
-    topic, _, partition = rest.rpartition(":")
-    if not topic or not partition.isdigit() or not offset.isdigit():
-        return None
-    return topic, int(partition), int(offset)
-
-
-def shown_value(registry: Registry, value: bytes | None) -> str:
-    """A record's value as ``ferry dlq show`` prints it: decoded by its schema, else bytes."""
-    if value is None:
-        return "(none)"
-    try:
-        decoded = registry.serde().decode(value)
-    except Exception:  # not Avro of a known schema: show the bytes
-        return repr(value[:2000])
-    return json.dumps(decoded.record, default=str, indent=1)

@@ -30,8 +30,10 @@ __all__ = [
     "DeadLetter",
     "Filters",
     "dead_letters",
+    "parse_ref",
     "replay",
     "replayed",
+    "shown_value",
 ]
 
 REPLAYED_TOPIC = "ferry.dlq.replayed"
@@ -182,3 +184,23 @@ async def replay(producer: AIOKafkaProducer, letters: Sequence[DeadLetter]) -> i
         await producer.send_and_wait(REPLAYED_TOPIC, value=stamp.encode(), key=letter.ref.encode())
         done += 1
     return done
+
+
+def parse_ref(ref: str) -> tuple[str, int, int] | None:
+    """``TOPIC:PARTITION:OFFSET`` split, or None."""
+    rest, _, offset = ref.rpartition(":")
+    topic, _, partition = rest.rpartition(":")
+    if not topic or not partition.isdigit() or not offset.isdigit():
+        return None
+    return topic, int(partition), int(offset)
+
+
+def shown_value(registry: Any, value: bytes | None) -> str:
+    """A record's value as ``ferry dlq show`` prints it: decoded by its schema, else bytes."""
+    if value is None:
+        return "(none)"
+    try:
+        decoded = registry.serde().decode(value)
+    except Exception:  # not Avro of a known schema: show the bytes
+        return repr(value[:2000])
+    return json.dumps(decoded.record, default=str, indent=1)

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner, Result
@@ -26,6 +26,7 @@ from ferry.ops.dlq import REPLAYED_TOPIC
 from ferry.ops.offsets import offsets
 from ferry.topics import TopicSpec, ensure_topics
 from tests.integration.ops.test_dlq_tools import Failed
+from tests.integration.ops.test_offsets_and_replay import consume_all
 from tests.support.kafka_read import read_all
 
 pytestmark = pytest.mark.kafka
@@ -47,23 +48,8 @@ async def _committed_group(bootstrap: str, topic: str, group: str, count: int) -
             await producer.send_and_wait(topic, value=b"v", key=f"k{n}".encode())
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=group,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        seen, deadline = 0, time.monotonic() + 30
-        while seen < count:
-            assert time.monotonic() < deadline, f"read {seen} of {count}"
-            batch = await consumer.getmany(timeout_ms=500)
-            seen += sum(len(records) for records in batch.values())
-        await consumer.commit()
-    finally:
-        await consumer.stop()
+    member = await consume_all(bootstrap, topic, group, count)
+    await member.stop()
 
 
 def idle_group(bootstrap: str, records: int = 4) -> tuple[str, str]:
