@@ -38,10 +38,10 @@ $(KAFKA_LIBS): infra/kafka/pom.xml
 	@touch $@
 
 prometheus:
-	@bash infra/prometheus/install.sh
+	@bash infra/apt-install.sh "prometheus promtool" prometheus
 
 browser:  # the console's browser test: Chromium and chromedriver
-	@bash infra/browser/install.sh
+	@bash infra/apt-install.sh "chromium chromedriver" chromium chromium-driver
 
 env: venv  # fresh secrets for the embedded defaults; adds what a newer Ferry needs
 	@$(BIN)/python -m ferry.dotenv init .env
