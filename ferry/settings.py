@@ -165,6 +165,19 @@ class StreamsSettings(_Model):
     the flows' partitions) and the prefix of faust's internal topics."""
 
     app_id: str = Field(default="ferry-streams", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    # How long the group waits for a silent worker (killed, frozen) before its partitions
+    # move to the others; the broker bounds it (group.min/max.session.timeout.ms).
+    session_timeout_s: float = Field(default=10.0, ge=1.0, le=300.0)
+    heartbeat_interval_s: float = Field(default=3.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> StreamsSettings:
+        if self.heartbeat_interval_s * 3 > self.session_timeout_s:
+            raise ValueError(
+                "heartbeat_interval_s: must be at most a third of session_timeout_s "
+                f"({self.heartbeat_interval_s} > {self.session_timeout_s} / 3)"
+            )
+        return self
 
 
 class FlowSettings(_Model):

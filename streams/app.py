@@ -23,6 +23,7 @@ from ferry.serde import Serde
 from ferry.service import OpsPages
 from ferry.settings import StreamsSettings
 from streams.processor import FlowProcessor
+from streams.seeking import cover_uncommitted_partitions
 from streams.stage import FlowStage
 
 __all__ = ["APP_ID", "MAX_IN_FLIGHT", "SERVICE", "StreamsApp"]
@@ -30,6 +31,16 @@ __all__ = ["APP_ID", "MAX_IN_FLIGHT", "SERVICE", "StreamsApp"]
 APP_ID = StreamsSettings().app_id  # the default consumer group
 SERVICE = STREAMS
 MAX_IN_FLIGHT = 1000  # events whose output may be unacknowledged at once, per flow
+
+
+class _App(faust.App):
+    """faust's app whose consumer starts an uncommitted partition at its beginning after
+    every rebalance (``streams.seeking``)."""
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        cover_uncommitted_partitions(consumer)
+        return consumer
 
 
 def _broker_urls(bootstrap_servers: str) -> list[str]:
@@ -54,7 +65,7 @@ class StreamsApp:
         self.metrics = metrics if metrics is not None else ServiceMetrics(SERVICE)
         serde = serde or registry.serde()
         guard = OwnershipGuard.of_flows(registry.ownership, registry.enabled)
-        self.app = faust.App(
+        self.app = _App(
             app_id or settings.streams.app_id,
             broker=_broker_urls(settings.kafka.bootstrap_servers),
             value_serializer="raw",
@@ -70,6 +81,8 @@ class StreamsApp:
             consumer_auto_offset_reset="earliest",
             agent_supervisor=CrashingSupervisor,
             table_standby_replicas=0,
+            broker_session_timeout=settings.streams.session_timeout_s,
+            broker_heartbeat_interval=settings.streams.heartbeat_interval_s,
         )
         self.stages: dict[str, FlowStage] = {}
         for flow in registry.enabled:

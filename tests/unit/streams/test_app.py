@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ferry.registry import load
 from streams.app import StreamsApp
@@ -53,7 +54,6 @@ async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Pa
     """The event's ack waits for this delivery: the table's record must reach Kafka first."""
     import asyncio
     from types import SimpleNamespace
-    from typing import Any
 
     from streams.processor import Output
     from streams.stage import Pending
@@ -81,3 +81,38 @@ async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Pa
     assert sent == [(2, b"k", b"d1")]
     dead = Pending(event, 0.0)
     assert stage._settle(dead) is None  # nothing remembered: nothing to wait for
+
+
+def test_the_group_session_comes_from_the_streams_settings(tmp_path: Path) -> None:
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "registry: tests.flows\n"
+        "streams:\n  session_timeout_s: 12\n  heartbeat_interval_s: 2\n"
+        "flows:\n  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n",
+        encoding="utf-8",
+    )
+    conf = StreamsApp(load(config, environ={})).app.conf
+    assert (conf.broker_session_timeout, conf.broker_heartbeat_interval) == (12.0, 2.0)
+
+
+def test_a_heartbeat_slower_than_a_third_of_the_session_is_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from ferry.settings import StreamsSettings
+
+    with pytest.raises(ValidationError, match="heartbeat_interval_s: must be at most a third"):
+        StreamsSettings(session_timeout_s=6, heartbeat_interval_s=3)
+
+
+def test_the_consumer_seeks_uncommitted_partitions_to_their_beginning(tmp_path: Path) -> None:
+    """faust's seek after a rebalance goes through ``streams.seeking`` (see its tests on Kafka)."""
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "registry: tests.flows\n"
+        "flows:\n  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n",
+        encoding="utf-8",
+    )
+    consumer: Any = StreamsApp(load(config, environ={})).app.consumer
+    thread = consumer._thread
+    assert thread.seek_to_committed.__module__ == "streams.seeking"
