@@ -67,7 +67,7 @@ async def run_sinks(
         except AuthenticationError as exc:
             print(f"{service}: {exc}", file=sys.stderr)
             return 1
-        await ensure_topics(kafka.bootstrap_servers, registry.topics())
+        await ensure_topics(kafka, registry.topics())
         runners = []
         retry = registry.settings.retry
         breaker_open = metrics.breaker_open.labels(service, system)
@@ -152,9 +152,9 @@ def _reconciliations(
     spec = registry.systems[system]
     if spec.reconcile is None:
         return []
-    bootstrap = registry.settings.kafka.bootstrap_servers
+    kafka = registry.settings.kafka
     return [
-        (every, spec.reconcile, Job(bootstrap, flow, registry.serde(), target))
+        (every, spec.reconcile, Job(kafka, flow, registry.serde(), target))
         for flow in registry.sink_flows(system)
         if (every := registry.settings.flow(flow.name).reconcile_every_s) > 0
     ]

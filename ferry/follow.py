@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ferry.kafka import translate_kafka_error
+from ferry.kafka import connection, translate_kafka_error
 from ferry.settings import KafkaSettings
 
 __all__ = ["TopicFollower"]
@@ -37,7 +37,7 @@ class TopicFollower:
 
     async def start(self, *, timeout_s: float = 30.0) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._kafka.bootstrap_servers,
+            **connection(self._kafka),
             client_id=f"{self._kafka.client_id}-{self.topic}",
             group_id=None,
             enable_auto_commit=False,

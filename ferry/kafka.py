@@ -7,22 +7,76 @@ replica has the event. Consumers never auto-commit: offsets are committed after 
 from __future__ import annotations
 
 import asyncio
+import ssl
+from collections.abc import Mapping
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import TopicPartition
 
 from ferry.errors import FerryError, Rejected, Unavailable
 from ferry.settings import KafkaSettings
 
-__all__ = ["make_consumer", "make_producer", "read_table", "translate_kafka_error"]
+__all__ = [
+    "KafkaTarget",
+    "connection",
+    "kafka_settings",
+    "make_consumer",
+    "make_producer",
+    "read_table",
+    "ssl_context",
+    "translate_kafka_error",
+]
+
+# Where a client connects: the settings, or only bootstrap servers (plaintext, no sign-in).
+KafkaTarget: TypeAlias = "KafkaSettings | str"
+
+
+def kafka_settings(target: KafkaTarget) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=target) if isinstance(target, str) else target
+
+
+def ssl_context(settings: KafkaSettings) -> ssl.SSLContext | None:
+    """The TLS context of ``settings`` (None: plaintext)."""
+    if not settings.security_protocol.endswith("SSL"):
+        return None
+    context: ssl.SSLContext = create_ssl_context(
+        cafile=settings.ssl_cafile,
+        certfile=settings.ssl_certfile,
+        keyfile=settings.ssl_keyfile,
+    )
+    context.check_hostname = settings.ssl_check_hostname
+    return context
+
+
+def connection(target: KafkaTarget, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The keyword arguments every aiokafka client of ``target`` takes: bootstrap servers,
+    security protocol, SASL sign-in (the password read from its reference now) and TLS."""
+    settings = kafka_settings(target)
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.security_protocol.startswith("SASL_"):
+        assert settings.sasl_password is not None  # the settings' validator requires it
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = settings.sasl_password.resolve(
+            "kafka.sasl_password", environ
+        ).get_secret_value()
+    return options
 
 
 def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection(settings),
         client_id=f"{settings.client_id}-{client_id}",
         acks="all",
         enable_idempotence=True,
@@ -45,7 +99,7 @@ def make_consumer(
     assignors = (RangePartitionAssignor,) if co_partitioned else (RoundRobinPartitionAssignor,)
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection(settings),
         client_id=f"{settings.client_id}-{client_id}",
         group_id=group_id,
         enable_auto_commit=False,
@@ -83,7 +137,7 @@ async def read_table(
     last: BaseException | None = None
     for _ in range(attempts):
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
+            **connection(settings),
             enable_auto_commit=False,
             client_id=f"{settings.client_id}-table-reader",
             request_timeout_ms=max(settings.request_timeout_ms, 2_000),

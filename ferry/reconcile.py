@@ -1,8 +1,8 @@
 """Reconciliation, whatever the target: the report, the repair, and the scheduled run.
 
 A connected system that can be reconciled gives its :class:`~ferry.flow.System` a
-``reconcile`` function: given a :class:`Job` (a flow, its target connection, the Kafka
-bootstrap, the serde and an optional start time) it returns a :class:`Report` of
+``reconcile`` function: given a :class:`Job` (a flow, its target connection, where Kafka is
+and how to sign in to it, the serde and an optional start time) it returns a :class:`Report` of
 ``missing`` / ``different`` / ``unexpected`` records, or ``None`` when the flow's target is of
 a kind it does not reconcile. ``ferry reconcile`` runs it once; a sink service runs it every
 ``flows.<name>.reconcile_every_s`` and keeps the gauges ``ferry_reconcile_mismatches{flow,kind}``
@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from ferry.errors import FerryError
+from ferry.kafka import KafkaTarget
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.ops.reading import records_of
 
@@ -78,9 +79,10 @@ class Report:
 @dataclass(frozen=True, slots=True)
 class Job:
     """What one reconciliation is given. ``since``: only source records from then on (and
-    then nothing is ``unexpected``: older records are not looked at)."""
+    then nothing is ``unexpected``: older records are not looked at). ``kafka``: the Kafka
+    settings (or bare bootstrap servers) the source topic is read with."""
 
-    bootstrap: str
+    kafka: KafkaTarget
     flow: Flow
     serde: Serde
     target: Any
@@ -91,13 +93,13 @@ Reconcile = Callable[[Job], Awaitable[Report | None]]
 
 
 async def latest_records(
-    bootstrap: str, topic: str, *, since: datetime | None = None
+    kafka: KafkaTarget, topic: str, *, since: datetime | None = None
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """The latest record of each key ``topic`` holds now (keyless records skipped), and only
     those written from ``since`` on."""
     latest: dict[bytes, ConsumerRecord[bytes, bytes]] = {}
     floor = None if since is None else since.timestamp() * 1000
-    async for record in records_of(bootstrap, topic):
+    async for record in records_of(kafka, topic):
         if record.key is None or (floor is not None and record.timestamp < floor):
             continue
         previous = latest.get(record.key)

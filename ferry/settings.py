@@ -80,11 +80,58 @@ _Model = SystemModel
 
 
 class KafkaSettings(_Model):
+    """Where Kafka is and how Ferry signs in to it.
+
+    ``security_protocol`` as in Kafka's client settings: ``SASL_SSL`` for a managed Kafka
+    (user name and password over TLS), ``SSL`` for TLS alone (with a client certificate when
+    the brokers ask for one). ``sasl_password`` is a secret reference (``env:NAME`` or
+    ``file:PATH``); ``ssl_cafile`` the CA bundle that signed the brokers' certificates (unset:
+    the system's CAs).
+    """
+
     bootstrap_servers: str = "127.0.0.1:9092"
     client_id: str = "ferry"
     partitions: int = Field(default=3, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     request_timeout_ms: int = Field(default=10_000, ge=100)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: Secret | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None  # a client certificate (PEM), with ssl_keyfile
+    ssl_keyfile: str | None = None
+    ssl_check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        tls = self.security_protocol.endswith("SSL")
+        if sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"sasl_username and sasl_password: required with security_protocol "
+                f"{self.security_protocol}"
+            )
+        if not sasl and (self.sasl_username or self.sasl_password):
+            raise ValueError(
+                "sasl_username, sasl_password: only used with security_protocol SASL_SSL "
+                f"or SASL_PLAINTEXT (it is {self.security_protocol})"
+            )
+        files = [
+            name
+            for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+            if getattr(self, name) is not None
+        ]
+        if files and not tls:
+            raise ValueError(
+                f"{', '.join(files)}: only used with security_protocol SSL or SASL_SSL "
+                f"(it is {self.security_protocol})"
+            )
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError(
+                "ssl_certfile and ssl_keyfile: set both (a client certificate) or neither"
+            )
+        return self
 
 
 class ServiceSettings(_Model):

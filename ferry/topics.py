@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from ferry.errors import Unavailable
+from ferry.kafka import KafkaTarget, connection
 
 __all__ = [
     "TopicSpec",
@@ -122,10 +123,10 @@ async def _until_led(admin: AIOKafkaAdminClient, names: list[str], timeout_s: fl
             await asyncio.sleep(0.1)
 
 
-async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+async def ensure_topics(kafka: KafkaTarget, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet on ``kafka``; return the names created."""
     wanted = {s.name: s for s in specs}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="ferry-admin")
+    admin = AIOKafkaAdminClient(**connection(kafka), client_id="ferry-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

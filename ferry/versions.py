@@ -34,7 +34,7 @@ class VersionStore:
 
     async def start(self) -> None:
         spec = TopicSpec.for_name(self.topic, 1, self.kafka.replication_factor)
-        await ensure_topics(self.kafka.bootstrap_servers, [spec])
+        await ensure_topics(self.kafka, [spec])
         await self._load()
         self._producer = make_producer(self.kafka, client_id=f"versions-{self.topic}")
         await self._producer.start()

@@ -16,12 +16,13 @@ import faust
 from mode import CrashingSupervisor
 
 from ferry.flow import Flow
+from ferry.kafka import connection
 from ferry.metrics import ServiceMetrics
 from ferry.ownership import OwnershipGuard
 from ferry.registry import STREAMS, Registry, changelog_topic
 from ferry.serde import Serde
 from ferry.service import OpsPages
-from ferry.settings import StreamsSettings
+from ferry.settings import KafkaSettings, StreamsSettings
 from streams.processor import FlowProcessor
 from streams.seeking import cover_uncommitted_partitions
 from streams.stage import FlowStage
@@ -45,6 +46,23 @@ class _App(faust.App):
 
 def _broker_urls(bootstrap_servers: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server]
+
+
+def _credentials(kafka: KafkaSettings) -> dict[str, Any]:
+    """faust's ``broker_credentials`` for ``kafka``'s security settings (none: plaintext)."""
+    options = connection(kafka)
+    protocol = options["security_protocol"]
+    if protocol == "PLAINTEXT":
+        return {}
+    if protocol == "SSL":
+        return {"broker_credentials": faust.SSLCredentials(options["ssl_context"])}
+    credentials = faust.SASLCredentials(
+        username=options["sasl_plain_username"],
+        password=options["sasl_plain_password"],
+        ssl_context=options.get("ssl_context"),
+        mechanism=options["sasl_mechanism"],
+    )
+    return {"broker_credentials": credentials}
 
 
 class StreamsApp:
@@ -83,6 +101,7 @@ class StreamsApp:
             table_standby_replicas=0,
             broker_session_timeout=settings.streams.session_timeout_s,
             broker_heartbeat_interval=settings.streams.heartbeat_interval_s,
+            **_credentials(settings.kafka),
         )
         self.stages: dict[str, FlowStage] = {}
         for flow in registry.enabled:

@@ -27,7 +27,7 @@ def run(registry: Registry) -> int:
         log.critical("no flow is enabled: nothing to run")
         return 1
     streams = StreamsApp(registry)
-    asyncio.run(ensure_topics(registry.settings.kafka.bootstrap_servers, registry.topics()))
+    asyncio.run(ensure_topics(registry.settings.kafka, registry.topics()))
     # override_logging=False: mode would replace the root logger's handlers with its own
     # format; faust's, mode's and aiokafka's lines go through Ferry's (ferry.logs) instead,
     # which the caller configured.

@@ -26,6 +26,7 @@ from aiokafka import ConsumerRecord
 
 from ferry.errors import FerryError
 from ferry.flow import Flow
+from ferry.kafka import KafkaTarget
 from ferry.odoo.client import OdooClient
 from ferry.reconcile import Job, Mismatch, Report, latest_records
 from ferry.serde import Serde
@@ -69,13 +70,13 @@ def _lines(order_lines: Iterable[dict[str, Any]]) -> tuple[Line, ...]:
 
 
 async def expected_orders(
-    bootstrap: str, flow: Flow, serde: Serde, *, since: datetime | None = None
+    kafka: KafkaTarget, flow: Flow, serde: Serde, *, since: datetime | None = None
 ) -> tuple[dict[str, Expected], int]:
     """External id → what Odoo should hold, from the latest valid source record per key; and
     the number of keys whose latest record fails validation or mapping."""
     expected: dict[str, Expected] = {}
     invalid = 0
-    async for record in latest_records(bootstrap, flow.source.topic, since=since):
+    async for record in latest_records(kafka, flow.source.topic, since=since):
         try:
             decoded = serde.decode(record.value)
             flow.validate(decoded.record)
@@ -180,7 +181,7 @@ async def reconcile(job: Job) -> Report | None:
     """The flow's source against Odoo's sale orders (None for a flow into anything else)."""
     if job.flow.target.event_type != EVENT_TYPE:
         return None
-    expected, invalid = await expected_orders(job.bootstrap, job.flow, job.serde, since=job.since)
+    expected, invalid = await expected_orders(job.kafka, job.flow, job.serde, since=job.since)
     scoped = None if job.since is None else sorted(expected)
     found = await odoo_orders(job.target.odoo, scoped)
     return judge(job.flow.name, expected, found, invalid, all_of_target=job.since is None)

@@ -60,9 +60,7 @@ class AppDirectory:
         """
         await self.stop()
         try:
-            await ensure_topics(
-                self._kafka.bootstrap_servers, [topic_spec(self.topic, self._kafka)]
-            )
+            await ensure_topics(self._kafka, [topic_spec(self.topic, self._kafka)])
         except Exception as exc:
             raise translate_kafka_error(exc) from exc
         self._apps = {}

@@ -6,13 +6,16 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ferry.cli.config import config_option, load_registry
 from ferry.cli.guards import confirm, on_kafka, require_topic
 from ferry.timefmt import parse_timestamp
+
+if TYPE_CHECKING:
+    from ferry.settings import KafkaSettings
 
 T = TypeVar("T")
 _AGO = re.compile(r"([0-9]+)\s*([smhd])")
@@ -69,19 +72,21 @@ def _filter_options(function: Callable[..., T]) -> Callable[..., T]:
     return function
 
 
-def _topics(config_path: str | None, topic: str | None) -> tuple[str, list[str]]:
+def _topics(config_path: str | None, topic: str | None) -> tuple[KafkaSettings, list[str]]:
+    """The configured Kafka, and the dead-letter topics asked for (TOPIC's, else every
+    enabled flow's)."""
     registry = load_registry(config_path)
-    bootstrap = registry.settings.kafka.bootstrap_servers
+    kafka = registry.settings.kafka
     if topic:
         name = topic if topic.startswith("dlq.") else f"dlq.{topic}"
-        require_topic(bootstrap, name)
-        return bootstrap, [name]
+        require_topic(kafka, name)
+        return kafka, [name]
     names: dict[str, None] = {}
     for flow in registry.enabled:
         names[flow.source_dlq] = None
         if flow.sink is not None:
             names[flow.target_dlq] = None
-    return bootstrap, list(names)
+    return kafka, list(names)
 
 
 def register(cli: click.Group) -> None:
@@ -103,8 +108,8 @@ def register(cli: click.Group) -> None:
         from ferry.ops.dlq import dead_letters
 
         filters = _filters(**options)
-        bootstrap, topics = _topics(config_path, topic)
-        letters = on_kafka(bootstrap, dead_letters(bootstrap, topics, filters))
+        kafka, topics = _topics(config_path, topic)
+        letters = on_kafka(kafka, dead_letters(kafka, topics, filters))
         if as_json:
             for letter in letters:
                 click.echo(json.dumps(letter.summary()))
@@ -150,12 +155,12 @@ def register(cli: click.Group) -> None:
         if parsed is None:
             raise click.BadParameter(f"{ref!r}: give TOPIC:PARTITION:OFFSET", param_hint="REF")
         topic, partition, offset = parsed
-        bootstrap, _ = _topics(config_path, None)
-        require_topic(bootstrap, topic)
+        kafka, _ = _topics(config_path, None)
+        require_topic(kafka, topic)
         wanted = (partition, offset)
         found = [
             letter
-            for letter in on_kafka(bootstrap, dead_letters(bootstrap, [topic]))
+            for letter in on_kafka(kafka, dead_letters(kafka, [topic]))
             if (letter.partition, letter.offset) == wanted
         ]
         if not found:
@@ -191,10 +196,9 @@ def register(cli: click.Group) -> None:
         from ferry.ops.dlq import REPLAYED_TOPIC, dead_letters, replay
         from ferry.topics import TopicSpec, ensure_topics
 
-        registry = load_registry(config_path)
         filters = _filters(**options)
-        bootstrap, topics = _topics(config_path, topic)
-        letters = on_kafka(bootstrap, dead_letters(bootstrap, topics, filters))
+        kafka, topics = _topics(config_path, topic)
+        letters = on_kafka(kafka, dead_letters(kafka, topics, filters))
         before = [letter for letter in letters if letter.replayed_at]
         chosen = letters if again else [letter for letter in letters if not letter.replayed_at]
         click.echo(
@@ -215,9 +219,8 @@ def register(cli: click.Group) -> None:
 
         async def run() -> None:
             nonlocal done
-            kafka = registry.settings.kafka
             await ensure_topics(
-                bootstrap, [TopicSpec.for_name(REPLAYED_TOPIC, 1, kafka.replication_factor)]
+                kafka, [TopicSpec.for_name(REPLAYED_TOPIC, 1, kafka.replication_factor)]
             )
             producer = make_producer(kafka, client_id="ferry-dlq-replay")
             await producer.start()
@@ -233,7 +236,7 @@ def register(cli: click.Group) -> None:
                 await producer.stop()
 
         try:
-            on_kafka(bootstrap, run())
+            on_kafka(kafka, run())
         except (KeyboardInterrupt, click.ClickException) as exc:
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc}"
             raise click.ClickException(

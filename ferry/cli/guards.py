@@ -10,10 +10,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from aiokafka.errors import KafkaError
+
+from ferry.cli.config import ConfigProblem
+from ferry.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ferry.kafka import KafkaTarget
 
 __all__ = ["NotFound", "confirm", "on_kafka", "require_group", "require_topic"]
 
@@ -26,25 +32,39 @@ class NotFound(click.ClickException):
     exit_code = 2
 
 
-def on_kafka(bootstrap: str, work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work``; a Kafka error (an unreachable broker, a refused record) is one line."""
+def _where(kafka: KafkaTarget) -> str:
+    """The bootstrap servers of ``kafka``, to name it in a message (never its password)."""
+    from ferry.kafka import kafka_settings
+
+    return kafka_settings(kafka).bootstrap_servers
+
+
+def on_kafka(kafka: KafkaTarget, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; a Kafka error (an unreachable broker, a refused record) is one line
+    naming ``kafka``'s bootstrap servers, and so is a SASL password that cannot be read."""
     try:
         return asyncio.run(work)
+    except ConfigError as exc:
+        raise ConfigProblem(exc) from None
     except (KafkaError, OSError) as exc:
-        raise click.ClickException(f"Kafka ({bootstrap}): {type(exc).__name__}: {exc}") from None
+        raise click.ClickException(
+            f"Kafka ({_where(kafka)}): {type(exc).__name__}: {exc}"
+        ) from None
 
 
-def require_topic(bootstrap: str, topic: str) -> None:
+def require_topic(kafka: KafkaTarget, topic: str) -> None:
     from ferry.ops.reading import partitions_of
 
-    if not on_kafka(bootstrap, partitions_of(bootstrap, topic)):
-        raise NotFound(f"no topic {topic!r} on {bootstrap}")
+    if not on_kafka(kafka, partitions_of(kafka, topic)):
+        raise NotFound(f"no topic {topic!r} on {_where(kafka)}")
 
 
-async def _known_group(bootstrap: str, group: str) -> tuple[bool, list[str]]:
+async def _known_group(kafka: KafkaTarget, group: str) -> tuple[bool, list[str]]:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    from ferry.kafka import connection
+
+    admin = AIOKafkaAdminClient(**connection(kafka))
     await admin.start()
     try:
         groups = sorted(str(entry[0]) for entry in await admin.list_consumer_groups())
@@ -53,12 +73,14 @@ async def _known_group(bootstrap: str, group: str) -> tuple[bool, list[str]]:
     return group in groups, groups
 
 
-def require_group(bootstrap: str, group: str) -> None:
+def require_group(kafka: KafkaTarget, group: str) -> None:
     """A group Kafka knows (it has members or committed offsets)."""
-    known, groups = on_kafka(bootstrap, _known_group(bootstrap, group))
+    known, groups = on_kafka(kafka, _known_group(kafka, group))
     if not known:
         shown = ", ".join(groups[:10]) + (" …" if len(groups) > 10 else "")
-        raise NotFound(f"no consumer group {group!r} on {bootstrap} (groups: {shown or 'none'})")
+        raise NotFound(
+            f"no consumer group {group!r} on {_where(kafka)} (groups: {shown or 'none'})"
+        )
 
 
 def confirm(question: str, yes: bool, *, interactive: Callable[[], bool] | None = None) -> None:

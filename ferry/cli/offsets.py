@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,9 +10,13 @@ from ferry.cli.config import config_option, load_registry
 from ferry.cli.dlq import parse_time
 from ferry.cli.guards import confirm, on_kafka, require_group, require_topic
 
+if TYPE_CHECKING:
+    from ferry.settings import KafkaSettings
 
-def _bootstrap(config_path: str | None) -> str:
-    return load_registry(config_path).settings.kafka.bootstrap_servers
+
+def _kafka(config_path: str | None) -> KafkaSettings:
+    """The configured Kafka: its bootstrap servers and how to sign in."""
+    return load_registry(config_path).settings.kafka
 
 
 def register(cli: click.Group) -> None:
@@ -32,12 +36,12 @@ def register(cli: click.Group) -> None:
         from ferry.ops.offsets import group_state
         from ferry.ops.offsets import offsets as read
 
-        bootstrap = _bootstrap(config_path)
-        require_group(bootstrap, group)
+        kafka = _kafka(config_path)
+        require_group(kafka, group)
         for topic in topics:
-            require_topic(bootstrap, topic)
-        state, members = on_kafka(bootstrap, group_state(bootstrap, group))
-        found = on_kafka(bootstrap, read(bootstrap, group, topics))
+            require_topic(kafka, topic)
+        state, members = on_kafka(kafka, group_state(kafka, group))
+        found = on_kafka(kafka, read(kafka, group, topics))
         click.echo(f"group {group}: {state}, {members} member(s)")
         if not found:
             click.echo("no committed offsets")
@@ -77,10 +81,10 @@ def register(cli: click.Group) -> None:
         from ferry.ops.offsets import reset as move
 
         when = parse_time(to_datetime, "--to-datetime")
-        bootstrap = _bootstrap(config_path)
-        require_group(bootstrap, group)
+        kafka = _kafka(config_path)
+        require_group(kafka, group)
         for topic in topics:
-            require_topic(bootstrap, topic)
+            require_topic(kafka, topic)
         options: dict[str, Any] = {
             "topics": topics,
             "to_datetime": when,
@@ -89,7 +93,7 @@ def register(cli: click.Group) -> None:
             "shift_by": shift_by,
         }
         try:
-            planned = on_kafka(bootstrap, move(bootstrap, group, dry_run=True, **options))
+            planned = on_kafka(kafka, move(kafka, group, dry_run=True, **options))
         except (GroupBusy, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         if not planned:
@@ -105,7 +109,7 @@ def register(cli: click.Group) -> None:
             return
         confirm("Move the offsets?", yes)
         try:
-            on_kafka(bootstrap, move(bootstrap, group, **options))
+            on_kafka(kafka, move(kafka, group, **options))
         except GroupBusy as exc:
             raise click.ClickException(str(exc)) from None
         click.echo("moved")
@@ -139,11 +143,11 @@ def register(cli: click.Group) -> None:
         end = parse_time(until, "--to")
         assert start is not None
         registry = load_registry(config_path)
-        bootstrap = registry.settings.kafka.bootstrap_servers
-        require_topic(bootstrap, topic)
+        kafka = registry.settings.kafka
+        require_topic(kafka, topic)
         if to_topic:
-            require_topic(bootstrap, to_topic)
-        chosen = on_kafka(bootstrap, plan(bootstrap, topic, start, end))
+            require_topic(kafka, to_topic)
+        chosen = on_kafka(kafka, plan(kafka, topic, start, end))
         click.echo(f"{chosen.records} record(s) of {topic} in the range")
         for partition, (first, last) in sorted(chosen.ranges.items()):
             click.echo(f"  partition {partition}: offsets {first} to {last - 1}")
@@ -157,13 +161,13 @@ def register(cli: click.Group) -> None:
             sent += n
 
         async def run() -> int:
-            producer = make_producer(registry.settings.kafka, client_id="ferry-replay")
+            producer = make_producer(kafka, client_id="ferry-replay")
             await producer.start()
             try:
                 with Progress(transient=True) as progress:
                     task = progress.add_task("replaying", total=chosen.records)
                     return await replay_range(
-                        bootstrap,
+                        kafka,
                         chosen,
                         producer,
                         to_topic=to_topic,
@@ -175,7 +179,7 @@ def register(cli: click.Group) -> None:
                 await producer.stop()
 
         try:
-            done = on_kafka(bootstrap, run())
+            done = on_kafka(kafka, run())
         except (KeyboardInterrupt, click.ClickException) as exc:
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc}"
             raise click.ClickException(

@@ -52,7 +52,7 @@ def register(cli: click.Group) -> None:
         async def run() -> tuple[Report | None, int]:
             target = connect(registry.system_settings(system), None)
             try:
-                job = rec.Job(kafka.bootstrap_servers, flow, registry.serde(), target, moment)
+                job = rec.Job(kafka, flow, registry.serde(), target, moment)
                 report = await reconcile_with(job)
             finally:
                 await target.aclose()

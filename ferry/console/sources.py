@@ -67,7 +67,7 @@ class LiveSources:
     def __init__(self, registry: Registry, state_dir: Path) -> None:
         self.registry = registry
         self.state_dir = state_dir
-        self._bootstrap = registry.settings.kafka.bootstrap_servers
+        self._kafka = registry.settings.kafka
         self._replay_lock = asyncio.Lock()
 
     def _targets(self) -> list[tuple[str, int]]:
@@ -95,14 +95,13 @@ class LiveSources:
             return list(await asyncio.gather(*(one(http, n, p) for n, p in targets)))
 
     async def dead_letters(self, topics: Sequence[str], filters: Filters) -> list[DeadLetter]:
-        return await dead_letters(self._bootstrap, topics, filters)
+        return await dead_letters(self._kafka, topics, filters)
 
     async def replay(self, letters: Sequence[DeadLetter]) -> int:
-        kafka = self.registry.settings.kafka
+        kafka = self._kafka
         async with self._replay_lock:  # one replay at a time: two clicks do not interleave
             await ensure_topics(
-                self._bootstrap,
-                [TopicSpec.for_name(REPLAYED_TOPIC, 1, kafka.replication_factor)],
+                kafka, [TopicSpec.for_name(REPLAYED_TOPIC, 1, kafka.replication_factor)]
             )
             producer = make_producer(kafka, client_id="ferry-console-replay")
             await producer.start()
@@ -117,7 +116,7 @@ class LiveSources:
             return None
         target = system.connect(self.registry.system_settings(system), None)
         try:
-            job = Job(self._bootstrap, flow, self.registry.serde(), target)
+            job = Job(self._kafka, flow, self.registry.serde(), target)
             return await system.reconcile(job)
         finally:
             await target.aclose()

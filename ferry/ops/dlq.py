@@ -21,6 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from ferry.dlq import ERROR_PREFIX
+from ferry.kafka import KafkaTarget
 from ferry.ops.reading import records_of
 from ferry.timefmt import format_timestamp
 
@@ -131,10 +132,10 @@ def _letter(record: ConsumerRecord[bytes, bytes], replays: dict[str, str]) -> De
     )
 
 
-async def replayed(bootstrap: str) -> dict[str, str]:
+async def replayed(kafka: KafkaTarget) -> dict[str, str]:
     """Dead letter ref → when it was last replayed."""
     found: dict[str, str] = {}
-    async for record in records_of(bootstrap, REPLAYED_TOPIC):
+    async for record in records_of(kafka, REPLAYED_TOPIC):
         if record.key is None:
             continue
         ref = record.key.decode("utf-8", "replace")
@@ -149,14 +150,14 @@ async def replayed(bootstrap: str) -> dict[str, str]:
 
 
 async def dead_letters(
-    bootstrap: str, topics: Iterable[str], filters: Filters | None = None
+    kafka: KafkaTarget, topics: Iterable[str], filters: Filters | None = None
 ) -> list[DeadLetter]:
     """The dead letters of ``topics`` that pass ``filters``, oldest first."""
     chosen = filters or Filters()
-    replays = await replayed(bootstrap)
+    replays = await replayed(kafka)
     letters: list[DeadLetter] = []
     for topic in topics:
-        async for record in records_of(bootstrap, topic):
+        async for record in records_of(kafka, topic):
             letter = _letter(record, replays)
             if chosen.keep(letter):
                 letters.append(letter)

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
+from ferry.kafka import KafkaTarget, connection
 from ferry.ops.reading import partitions_of
 
 __all__ = ["GroupBusy", "Move", "PartitionOffsets", "group_state", "offsets", "reset"]
@@ -54,9 +55,9 @@ class Move:
         return (self.before if self.before is not None else self.after) - self.after
 
 
-async def group_state(bootstrap: str, group: str) -> tuple[str, int]:
+async def group_state(kafka: KafkaTarget, group: str) -> tuple[str, int]:
     """(state, number of members) of ``group``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**connection(kafka))
     await admin.start()
     try:
         [response] = await admin.describe_consumer_groups([group])
@@ -68,23 +69,25 @@ async def group_state(bootstrap: str, group: str) -> tuple[str, int]:
 
 
 async def _tps(
-    admin: AIOKafkaAdminClient, bootstrap: str, group: str, topics: Iterable[str]
+    admin: AIOKafkaAdminClient, kafka: KafkaTarget, group: str, topics: Iterable[str]
 ) -> list[TopicPartition]:
     chosen = list(topics)
     if not chosen:
         committed = await admin.list_consumer_group_offsets(group)
         chosen = sorted({tp.topic for tp in committed})
-    return [TopicPartition(t, p) for t in chosen for p in await partitions_of(bootstrap, t)]
+    return [TopicPartition(t, p) for t in chosen for p in await partitions_of(kafka, t)]
 
 
-async def offsets(bootstrap: str, group: str, topics: Iterable[str] = ()) -> list[PartitionOffsets]:
+async def offsets(
+    kafka: KafkaTarget, group: str, topics: Iterable[str] = ()
+) -> list[PartitionOffsets]:
     """Every partition ``group`` has committed (or of ``topics``): committed, start, end."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**connection(kafka))
     await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**connection(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = await _tps(admin, bootstrap, group, topics)
+        tps = await _tps(admin, kafka, group, topics)
         if not tps:
             return []
         committed = await admin.list_consumer_group_offsets(group, partitions=tps)
@@ -102,7 +105,7 @@ async def offsets(bootstrap: str, group: str, topics: Iterable[str] = ()) -> lis
 
 
 async def reset(
-    bootstrap: str,
+    kafka: KafkaTarget,
     group: str,
     *,
     topics: Iterable[str] = (),
@@ -116,17 +119,17 @@ async def reset(
     ways = [to_datetime is not None, to_earliest, to_latest, shift_by is not None]
     if sum(ways) != 1:
         raise ValueError("choose one of --to-datetime, --to-earliest, --to-latest, --shift-by")
-    state, members = await group_state(bootstrap, group)
+    state, members = await group_state(kafka, group)
     if members:
         raise GroupBusy(
             f"group {group} has {members} member(s) ({state}): stop its consumers first"
         )
-    current = await offsets(bootstrap, group, topics)
+    current = await offsets(kafka, group, topics)
     if not current:
         return []
     tps = [TopicPartition(p.topic, p.partition) for p in current]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **connection(kafka),
         group_id=group,
         enable_auto_commit=False,
         client_id=f"ferry-offsets-{uuid.uuid4().hex[:8]}",

@@ -9,15 +9,17 @@ from collections.abc import AsyncIterator
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ferry.kafka import KafkaTarget, connection
+
 __all__ = ["partitions_of", "records_of"]
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+async def partitions_of(kafka: KafkaTarget, topic: str) -> list[int]:
     """The partition numbers of ``topic`` (empty when it does not exist).
 
     A metadata request that names a topic makes a broker with ``auto.create.topics.enable``
     create it, so the topic is looked for among all topics first: asking never creates one."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**connection(kafka))
     await admin.start()
     try:
         if topic not in await admin.list_topics():
@@ -32,19 +34,19 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
 
 
 async def records_of(
-    bootstrap: str, topic: str, *, timeout_s: float = 60.0
+    kafka: KafkaTarget, topic: str, *, timeout_s: float = 60.0
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """Every record ``topic`` holds now, partition by partition interleaved as fetched;
     nothing when the topic does not exist."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **connection(kafka),
         group_id=None,
         enable_auto_commit=False,
         client_id=f"ferry-ops-{uuid.uuid4().hex[:8]}",
     )
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        tps = [TopicPartition(topic, p) for p in await partitions_of(kafka, topic)]
         if not tps:
             return
         consumer.assign(tps)

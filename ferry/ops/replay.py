@@ -16,6 +16,7 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from ferry.kafka import KafkaTarget, connection
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.ops.reading import partitions_of
 
@@ -34,10 +35,12 @@ class ReplayPlan:
         return sum(last - first for first, last in self.ranges.values())
 
 
-async def plan(bootstrap: str, topic: str, since: datetime, until: datetime | None) -> ReplayPlan:
-    numbers = await partitions_of(bootstrap, topic)
+async def plan(
+    kafka: KafkaTarget, topic: str, since: datetime, until: datetime | None
+) -> ReplayPlan:
+    numbers = await partitions_of(kafka, topic)
     tps = [TopicPartition(topic, p) for p in numbers]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**connection(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(tps) if tps else {}
@@ -73,7 +76,7 @@ def _headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, bytes]]:
 
 
 async def replay_range(
-    bootstrap: str,
+    kafka: KafkaTarget,
     chosen: ReplayPlan,
     producer: AIOKafkaProducer,
     *,
@@ -85,7 +88,7 @@ async def replay_range(
     """Produce the records of ``chosen`` again (those of ``key`` only, if given).
     ``progress`` hears of the records read, ``sent`` of those Kafka acknowledged."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **connection(kafka),
         group_id=None,
         enable_auto_commit=False,
         client_id=f"ferry-replay-{uuid.uuid4().hex[:8]}",

@@ -34,8 +34,7 @@ log = logging.getLogger(__name__)
 
 
 async def _ensure_topics(registry: Registry, extra: list[TopicSpec]) -> None:
-    kafka = registry.settings.kafka
-    created = await ensure_topics(kafka.bootstrap_servers, registry.topics() + extra)
+    created = await ensure_topics(registry.settings.kafka, registry.topics() + extra)
     if created:
         log.info("created topics: %s", ", ".join(created))
 

@@ -25,7 +25,7 @@ from aiokafka.structs import TopicPartition
 from ferry.envelope import CloudEvent, deterministic_id
 from ferry.errors import AuthenticationError, ConfigError, FerryError, TransientError
 from ferry.flow import Flow
-from ferry.kafka import make_producer
+from ferry.kafka import connection, make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.odoo import OdooClient
 from ferry.registry import Registry
@@ -193,7 +193,7 @@ async def _listen_for_touches(kafka: KafkaSettings, triggers: Mapping[str, async
     hurries a poll; the watermark has the rest), and nothing waits for a group coordinator.
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection(kafka),
         client_id=f"{kafka.client_id}-{SERVICE}-touches",
         enable_auto_commit=False,
     )
@@ -265,7 +265,7 @@ async def run_capture(
         specs += [
             TopicSpec.for_name(f.topic, kafka.partitions, kafka.replication_factor) for f in feeds
         ]
-        await ensure_topics(kafka.bootstrap_servers, specs)
+        await ensure_topics(kafka, specs)
         emit = Emitter(producer, registry.serde(), metrics)
         health = _Health(feeds, capture.interval_s)
 
