@@ -130,14 +130,16 @@ async def _produce(bootstrap: str, topic: str, events: Sequence[Event]) -> None:
         await producer.stop()
 
 
-async def _count(bootstrap: str, topic: str, expected: int, timeout_s: float) -> float:
+async def _count(
+    bootstrap: str, topic: str, expected: int, timeout_s: float, partitions: int = 3
+) -> float:
     """Read ``topic`` from the beginning until ``expected`` records; return when that was."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in range(3)]
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen = 0
@@ -163,10 +165,15 @@ T = TypeVar("T")
 
 
 async def _measure(
-    bootstrap: str, source: str, target: str, events: Sequence[Event], before: int = 0
+    bootstrap: str,
+    source: str,
+    target: str,
+    events: Sequence[Event],
+    before: int = 0,
+    partitions: int = 3,
 ) -> float:
     """Events/s from the first produce of ``events`` until the target holds ``before`` + them."""
-    counting = asyncio.create_task(_count(bootstrap, target, before + len(events), 300))
+    counting = asyncio.create_task(_count(bootstrap, target, before + len(events), 300, partitions))
     await asyncio.sleep(0.5)  # the counting consumer is assigned
     began = time.monotonic()
     await _produce(bootstrap, source, events)
