@@ -13,6 +13,7 @@ BENCHMARKS = (
     "odoo_client",
     "odoo_backlog",
     "stream",
+    "scaling",
     "e2e_latency",
     "e2e_throughput",
     "capture",

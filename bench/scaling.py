@@ -13,8 +13,9 @@ give on more cores.
 
 Rebalance pause: two workers take a steady R events/s; a third joins a third of the way through
 S seconds, and one of the first two is SIGKILLed at two thirds. A consumer of the target notes
-when each output arrives; the longest gap between outputs after each fault is the pause it caused
-(a killed worker's partitions wait for the group's session timeout, ``streams.session_timeout_s``).
+when (and on which partition) each output arrives; the longest gap after each fault, between any
+outputs and within one partition, is the pause it caused (a killed worker's partitions wait for
+the group's session timeout, ``streams.session_timeout_s``, while the others go on).
 Every event must arrive (counted by key). Figures only: nothing here asserts a rate.
 """
 
@@ -127,9 +128,10 @@ async def _explained(bootstrap: str, topics: Topics, measuring: Awaitable[float]
 
 
 async def _arrivals(
-    bootstrap: str, topic: str, keys: set[bytes], arrived: dict[bytes, float]
+    bootstrap: str, topic: str, keys: set[bytes], arrived: dict[bytes, tuple[int, float]]
 ) -> None:
-    """Note when each output of ``keys`` first arrives on ``topic`` (until cancelled)."""
+    """Note when (and on which partition) each output of ``keys`` first arrives on ``topic``
+    (until cancelled)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -142,7 +144,7 @@ async def _arrivals(
             for records in batch.values():
                 for record in records:
                     if record.key in keys:
-                        arrived.setdefault(record.key, now)
+                        arrived.setdefault(record.key, (record.partition, now))
     finally:
         await consumer.stop()
 
@@ -158,7 +160,7 @@ async def rebalance_pause(bootstrap: str, rate: int, seconds: float, tmp: Path) 
     topics, config = await _flow(bootstrap, name, tmp)
     events = make_events(int(rate * seconds), name)
     keys = {key for key, _, _ in events}
-    arrived: dict[bytes, float] = {}
+    arrived: dict[bytes, tuple[int, float]] = {}
     processes = await asyncio.to_thread(_start_workers, 2, bootstrap, topics, config, tmp)
     watching = asyncio.create_task(_arrivals(bootstrap, topics.target, keys, arrived))
     marks: dict[str, float] = {}
@@ -198,16 +200,23 @@ async def rebalance_pause(bootstrap: str, rate: int, seconds: float, tmp: Path) 
         for process in processes:
             if process.poll() is None:
                 await asyncio.to_thread(_stop, process)
-    times = list(arrived.values())
-    steady = _longest_gap(times, began + 2, marks["join"])
-    join = _longest_gap(times, marks["join"], marks["kill"])
-    kill = _longest_gap(times, marks["kill"], max(times, default=marks["kill"]))
-    print(
-        f"rebalance pause at {rate} events/s, 6 partitions: longest gap between outputs "
-        f"{steady:.2f} s steady with 2 workers, {join:.2f} s while a 3rd joins, {kill:.2f} s "
-        f"after one is SIGKILLed; {len(arrived)} of {len(keys)} events arrived "
-        f"({len(keys) - len(arrived)} missing)"
-    )
+    times = [t for _, t in arrived.values()]
+    end = max(times, default=marks["kill"])
+    windows = {
+        "steady with 2 workers": (began + 2, marks["join"]),
+        "while a 3rd joins": (marks["join"], marks["kill"]),
+        "after one is SIGKILLed": (marks["kill"], end),
+    }
+    print(f"rebalance pause at {rate} events/s, {PARTITIONS} partitions (longest gap, s):")
+    print(f"{'':<26}{'all outputs':>12}{'one partition':>15}")
+    for label, (start, stop) in windows.items():
+        every = _longest_gap(times, start, stop)
+        worst = max(
+            _longest_gap([t for p, t in arrived.values() if p == partition], start, stop)
+            for partition in range(PARTITIONS)
+        )
+        print(f"{label:<26}{every:>12.2f}{worst:>15.2f}")
+    print(f"{len(arrived)} of {len(keys)} events arrived ({len(keys) - len(arrived)} missing)")
 
 
 async def run(
