@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KAFKA_LIBS := infra/kafka/libs/.resolved
 
-.PHONY: up test setup venv jars env prometheus browser lint typecheck schemas dashboards unit integration e2e chaos bench down clean
+.PHONY: up test setup venv jars env prometheus browser lint typecheck schemas dashboards unit integration e2e chaos bench soak down clean
 
 up: setup ## set everything up and run the platform on its embedded defaults
 	$(BIN)/ferry up
@@ -73,6 +73,9 @@ chaos:
 
 bench: setup $(BIN)/.bench-installed
 	$(BIN)/python -m bench
+
+soak: setup  ## 30 minutes at a steady rate: every service's memory and the sink's lag
+	$(BIN)/python -m bench.soak
 
 # The bench extra, then quixstreams without its pydantic caps (see pyproject.toml)
 $(BIN)/.bench-installed: pyproject.toml
