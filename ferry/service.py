@@ -2,7 +2,8 @@
 
 :class:`OpsPages` is the one implementation; :func:`ops_routes` mounts it in a Starlette app,
 :meth:`OpsPages.add_to_faust` in a faust app's web server. :func:`serve` runs an ASGI app with
-uvicorn inside the running event loop.
+uvicorn inside the running event loop; :func:`serve_until` until an event is set, and
+:func:`until_signalled` runs a service until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -22,7 +24,16 @@ from starlette.routing import BaseRoute, Route
 from ferry.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from ferry.settings import ServiceSettings
 
-__all__ = ["OpsPages", "ReadyCheck", "ops_app", "ops_routes", "serve", "server_config"]
+__all__ = [
+    "OpsPages",
+    "ReadyCheck",
+    "ops_app",
+    "ops_routes",
+    "serve",
+    "serve_until",
+    "server_config",
+    "until_signalled",
+]
 
 ReadyCheck = Callable[[], bool | Awaitable[bool]]
 
@@ -153,3 +164,41 @@ async def serve(
     finally:
         server.should_exit = True
         await asyncio.wait({task}, timeout=5)
+
+
+async def serve_until(
+    stop: asyncio.Event,
+    app: Starlette,
+    host: str,
+    port: int,
+    *,
+    started: asyncio.Event | None = None,
+    limits: ServiceSettings | None = None,
+) -> None:
+    """:func:`serve` ``app`` until ``stop`` is set (or the task is cancelled); a start-up
+    error (such as a port in use) is raised."""
+    server = asyncio.create_task(serve(app, host, port, started=started, limits=limits))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({server, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if server.done():
+            server.result()
+    finally:
+        for task in (server, stopping):
+            task.cancel()
+        for task in (server, stopping):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """``await run(stop)``, where ``stop`` is set on SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run(stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Mapping
 from pathlib import Path
 
 from ferry.registry import CONSOLE, Registry
-from ferry.service import serve
+from ferry.service import serve_until, until_signalled
 
 from .app import create_app
 from .auth import resolve_token
@@ -41,19 +39,10 @@ async def run_console(
     bind_host = host or settings.host
     bind_port = settings.port if port is None else port
     stop = stop or asyncio.Event()
-    server = asyncio.create_task(serve(app, bind_host, bind_port, started=started))
-    stopping = asyncio.create_task(stop.wait())
+    log.info("console listening on http://%s:%d/", bind_host, bind_port)
     try:
-        log.info("console listening on http://%s:%d/", bind_host, bind_port)
-        await asyncio.wait({server, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if server.done():
-            server.result()  # a start-up error such as a port in use
+        await serve_until(stop, app, bind_host, bind_port, started=started)
     finally:
-        for task in (server, stopping):
-            task.cancel()
-        for task in (server, stopping):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         log.info("console stopped")
 
 
@@ -61,12 +50,8 @@ async def run_until_signalled(
     registry: Registry, state_dir: Path, *, host: str | None, port: int | None
 ) -> None:
     """:func:`run_console` until SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
+
+    async def run(stop: asyncio.Event) -> None:
         await run_console(registry, state_dir, host=host, port=port, stop=stop)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+
+    await until_signalled(run)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Mapping
 
 from starlette.routing import BaseRoute
@@ -20,7 +19,7 @@ from ferry.errors import ConfigError
 from ferry.kafka import make_producer
 from ferry.metrics import ServiceMetrics
 from ferry.registry import GATEWAY, Registry
-from ferry.service import serve
+from ferry.service import serve_until, until_signalled
 from ferry.topics import TopicSpec, ensure_topics
 from producers.gateway.app import SERVICE, create_app
 from producers.gateway.producer import GatewayProducer
@@ -139,8 +138,6 @@ async def run_gateway(
     bind_port = settings.port if port is None else port
     if not await producer.start():
         log.warning("starting without Kafka; webhooks get 503 until it is reachable")
-    server = asyncio.create_task(serve(app, bind_host, bind_port, started=started, limits=settings))
-    stopping = asyncio.create_task(stop.wait())
     try:
         log.info(
             "gateway listening on %s:%d (%s)",
@@ -150,15 +147,8 @@ async def run_gateway(
         )
         if publish is not None:
             log.info("publish API: POST /v1/events for %s", ", ".join(publish.types) or "nothing")
-        await asyncio.wait({server, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if server.done():
-            server.result()  # a start-up error such as a port in use
+        await serve_until(stop, app, bind_host, bind_port, started=started, limits=settings)
     finally:
-        for task in (server, stopping):
-            task.cancel()
-        for task in (server, stopping):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         if publish is not None:
             await publish.stop()
         if store_task is not None:
@@ -172,12 +162,8 @@ async def run_gateway(
 
 async def run_until_signalled(registry: Registry, *, host: str | None, port: int | None) -> None:
     """:func:`run_gateway` until SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
+
+    async def run(stop: asyncio.Event) -> None:
         await run_gateway(registry, host=host, port=port, stop=stop)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+
+    await until_signalled(run)
