@@ -68,8 +68,9 @@ integration:
 e2e:
 	$(BIN)/pytest tests/e2e
 
-chaos:
+chaos: setup  ## the chaos tests, then chaos at volume (every service SIGKILLed 5 times)
 	$(BIN)/pytest tests/chaos
+	$(BIN)/python -m bench.chaos
 
 bench: setup $(BIN)/.bench-installed
 	$(BIN)/python -m bench

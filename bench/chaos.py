@@ -1,0 +1,246 @@
+"""Chaos at volume: shop orders through the whole platform while every Ferry service is SIGKILLed
+again and again and ``ferry up``'s supervisor restarts it.
+
+Starts its own Kafka broker (or uses ``--bootstrap``) and the whole platform on free ports, with
+the supervisor of ``ferry up`` watching it. Sends ``--orders`` signed shop orders at ``--rate``
+per second from a few connections, each retried (the same delivery id, as a shop retries a
+webhook) until the gateway answers 2xx. Meanwhile each Ferry service (gateway, streams, Odoo
+sink, Odoo capture, shop sink, console) is SIGKILLed ``--kills`` times at random moments of the
+sending window; the supervisor starts it again (1 s, then 2 s, 4 s... of backoff).
+
+At the end it waits until every accepted order is a confirmed sale order in the sandbox Odoo,
+then prints: orders sent, accepted and retried; every kill and how long until the service was
+back (ready); lost (accepted, not confirmed), doubled (more than one sale order for one
+reference) and dead-lettered (records on the flow's dead-letter topics: none of these orders
+is invalid, so any is a transient cause dead-lettered). Exits non-zero on any of the three.
+
+    python -m bench.chaos [--orders 5000] [--rate 50] [--kills 5] [--seed N]
+                          [--max-seconds 900] [--bootstrap HOST:PORT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.broker import bench_broker
+from bench.e2e_throughput import _requests, check, wait_confirmed
+from ferry.ops.reading import records_of
+from ferry.supervisor import Supervisor
+from tests.support.odoo_rpc import OdooReader
+from tests.support.platform import Platform, running_platform
+
+FERRY_SERVICES = ("gateway", "streams", "odoo-sink", "odoo-capture", "shop-sink", "console")
+DEAD_LETTER_TOPICS = ("dlq.src.shop.orders", "dlq.sink.odoo.sale_orders")
+CONNECTIONS = 8
+
+
+@dataclass
+class Sending:
+    accepted: list[str] = field(default_factory=list)
+    retries: int = 0
+    refused: dict[str, int] = field(default_factory=dict)  # answers that never turned 2xx
+    began: float = 0.0
+    ended: float = 0.0
+
+
+async def send(url: str, requests: list[tuple[str, bytes, dict[str, str]]], rate: float) -> Sending:
+    """POST each request at ``rate`` per second; retry one until 2xx (for up to 2 minutes)."""
+    sending = Sending(began=time.monotonic())
+    queue: asyncio.Queue[tuple[int, tuple[str, bytes, dict[str, str]]]] = asyncio.Queue()
+
+    async def feed() -> None:
+        for n, request in enumerate(requests):
+            await queue.put((n, request))
+            ahead = (n + 1) / rate - (time.monotonic() - sending.began)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        while True:
+            _, (ref, body, headers) = await queue.get()
+            deadline = time.monotonic() + 120
+            answer = ""
+            while time.monotonic() < deadline:
+                try:
+                    response = await http.post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    answer = f"no answer: {type(exc).__name__}"
+                else:
+                    if response.status_code < 300:
+                        sending.accepted.append(ref)
+                        answer = ""
+                        break
+                    answer = f"{response.status_code}: {response.text[:80]}"
+                    if response.status_code < 500 and response.status_code != 429:
+                        break  # refused for good: not retried
+                sending.retries += 1
+                await asyncio.sleep(0.5)
+            if answer:
+                sending.refused[answer] = sending.refused.get(answer, 0) + 1
+            queue.task_done()
+
+    limits = httpx.Limits(max_connections=CONNECTIONS)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as http:
+        workers = [asyncio.create_task(worker(http)) for _ in range(CONNECTIONS)]
+        await feed()
+        await queue.join()
+        for task in workers:
+            task.cancel()
+    sending.ended = time.monotonic()
+    return sending
+
+
+@dataclass
+class Kill:
+    service: str
+    at: float  # monotonic
+    back_after_s: float | None = None  # until the supervisor had it ready again
+
+
+class Chaos:
+    """One thread that ticks the supervisor and kills services on schedule, so the stack is
+    never touched from two threads at once."""
+
+    def __init__(self, platform: Platform, schedule: list[tuple[float, str]]) -> None:
+        self.stack = platform.stack
+        self.schedule = sorted(schedule)
+        self.kills: list[Kill] = []
+        self.lines: list[str] = []
+        self.supervisor = Supervisor(self.stack, report=self._report)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="chaos", daemon=True)
+
+    def _report(self, line: str) -> None:
+        now = time.monotonic()
+        self.lines.append(line)
+        print(f"  supervisor: {line}", flush=True)
+        name = line.split(" ", 1)[0]
+        if " restarted " in line:
+            for kill in self.kills:
+                if kill.service == name and kill.back_after_s is None:
+                    kill.back_after_s = now - kill.at
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            now = time.monotonic()
+            due = [item for item in self.schedule if item[0] <= now]
+            for item in due:
+                self.schedule.remove(item)
+                name = item[1]
+                if self.supervisor.services[name].state != "running" or (
+                    self.stack.exit_code(name) is not None
+                ):
+                    self.schedule.append((now + 1.0, name))  # down already: a second later
+                    continue
+                self.stack.kill(name)
+                self.kills.append(Kill(name, time.monotonic()))
+                print(f"  SIGKILL {name}", flush=True)
+            self.supervisor.tick()
+            time.sleep(0.2)
+
+    def __enter__(self) -> Chaos:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+async def dead_letters(platform: Platform, refs: set[str]) -> int:
+    """Records on the flow's dead-letter topics for the orders of this run."""
+    count = 0
+    for topic in DEAD_LETTER_TOPICS:
+        async for record in records_of(platform.bootstrap, topic, timeout_s=30):
+            if any(ref.encode() in (record.value or b"") for ref in refs):
+                count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class Outcome:
+    accepted: int
+    kills: dict[str, int]  # service -> SIGKILLs done
+    lost: int
+    doubled: int
+    dead_lettered: int
+    confirmed: bool
+
+
+def run(
+    platform: Platform, orders: int, rate: float, kills: int, seed: int, max_s: float
+) -> Outcome:
+    rng = random.Random(seed)
+    run_id = uuid.uuid4().hex[:8]
+    base = uuid.uuid4().int % 10**9 * 10**6
+    requests = _requests(run_id, base, orders, platform.webhook_secret)
+    window = orders / rate
+    start = time.monotonic()
+    schedule = [
+        (start + rng.uniform(0.1, 0.8) * window, name)
+        for name in FERRY_SERVICES
+        for _ in range(kills)
+    ]
+    print(f"{orders:,} orders at {rate:g}/s ({window:.0f} s); {kills} SIGKILLs per service")
+    with Chaos(platform, schedule) as chaos:
+        sending = asyncio.run(send(platform.gateway_url, requests, rate))
+        odoo = OdooReader(platform.odoo_url, platform.odoo_api_key)
+        try:
+            done = wait_confirmed(odoo, sending.accepted, time.perf_counter() + max_s)
+            recovered_s = time.monotonic() - sending.ended
+            lost, doubled = check(odoo, sending.accepted, [ref for ref, _, _ in requests])
+        finally:
+            odoo.close()
+    dead = asyncio.run(dead_letters(platform, {ref for ref, _, _ in requests}))
+    print(
+        f"\nsent {orders:,}, accepted {len(sending.accepted):,} "
+        f"({sending.retries:,} retries after a failed answer), refused for good: "
+        f"{sending.refused or 'none'}"
+    )
+    print(f"{len(chaos.kills)} of {len(schedule)} kills done (the rest fell after the end):")
+    for service in FERRY_SERVICES:
+        backs = [k.back_after_s for k in chaos.kills if k.service == service]
+        shown = ", ".join(f"{b:.1f}" if b is not None else "not back" for b in backs)
+        print(f"  {service:<13} back after (s): {shown}")
+    print(
+        f"all accepted orders confirmed: {'yes' if done else 'NO'}, "
+        f"{recovered_s:.1f} s after the last was sent"
+    )
+    print(f"lost {len(lost)}, doubled {len(doubled)}, dead-lettered {dead}")
+    done_kills = {name: sum(k.service == name for k in chaos.kills) for name in FERRY_SERVICES}
+    return Outcome(len(sending.accepted), done_kills, len(lost), len(doubled), dead, done)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.chaos")
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=50.0, help="orders per second")
+    parser.add_argument("--kills", type=int, default=5, help="SIGKILLs per service")
+    parser.add_argument("--seed", type=int, default=None, help="the kill schedule's seed")
+    parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    print(f"seed {seed}")
+    with tempfile.TemporaryDirectory(prefix="ferry-bench-chaos-") as tmp:
+        state = Path(tmp)
+        with (
+            bench_broker(args.bootstrap, state / "kafka") as bootstrap,
+            running_platform(bootstrap, state) as platform,
+        ):
+            outcome = run(platform, args.orders, args.rate, args.kills, seed, args.max_seconds)
+    return 1 if outcome.lost or outcome.doubled or outcome.dead_lettered else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
