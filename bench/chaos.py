@@ -6,7 +6,10 @@ the supervisor of ``ferry up`` watching it. Sends ``--orders`` signed shop order
 per second from a few connections, each retried (the same delivery id, as a shop retries a
 webhook) until the gateway answers 2xx. Meanwhile each Ferry service (gateway, streams, Odoo
 sink, Odoo capture, shop sink, console) is SIGKILLed ``--kills`` times at random moments of the
-sending window; the supervisor starts it again (1 s, then 2 s, 4 s... of backoff).
+sending window; the supervisor starts it again (1 s, then 2 s, 4 s... of backoff). At 30 % of
+the window the sandbox Odoo goes down for ``--odoo-down`` seconds (60: connections refused); at
+50 % the sandbox shop answers 429 to everything for ``--shop-429`` seconds (60), which the shop
+sink meets when it pushes the customers the capture saw change in Odoo.
 
 At the end it waits until every accepted order is a confirmed sale order in the sandbox Odoo,
 then prints: orders sent, accepted and retried; every kill and how long until the service was
@@ -15,7 +18,8 @@ reference) and dead-lettered (records on the flow's dead-letter topics: none of 
 is invalid, so any is a transient cause dead-lettered). Exits non-zero on any of the three.
 
     python -m bench.chaos [--orders 5000] [--rate 50] [--kills 5] [--seed N]
-                          [--max-seconds 900] [--bootstrap HOST:PORT]
+                          [--odoo-down 60] [--shop-429 60] [--max-seconds 900]
+                          [--bootstrap HOST:PORT]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +47,8 @@ from tests.support.platform import Platform, running_platform
 FERRY_SERVICES = ("gateway", "streams", "odoo-sink", "odoo-capture", "shop-sink", "console")
 DEAD_LETTER_TOPICS = ("dlq.src.shop.orders", "dlq.sink.odoo.sale_orders")
 CONNECTIONS = 8
+# When (monotonic), what (shown), the sandbox's faults URL, the plan to POST (None: clear them).
+Fault = tuple[float, str, str, dict[str, object] | None]
 
 
 @dataclass
@@ -111,9 +118,15 @@ class Chaos:
     """One thread that ticks the supervisor and kills services on schedule, so the stack is
     never touched from two threads at once."""
 
-    def __init__(self, platform: Platform, schedule: list[tuple[float, str]]) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        schedule: list[tuple[float, str]],
+        faults: Sequence[Fault] = (),
+    ) -> None:
         self.stack = platform.stack
         self.schedule = sorted(schedule)
+        self.faults = sorted(faults, key=lambda f: f[0])  # (when, label, url, plan or None: clear)
         self.kills: list[Kill] = []
         self.lines: list[str] = []
         self.supervisor = Supervisor(self.stack, report=self._report)
@@ -145,6 +158,17 @@ class Chaos:
                 self.stack.kill(name)
                 self.kills.append(Kill(name, time.monotonic()))
                 print(f"  SIGKILL {name}", flush=True)
+            while self.faults and self.faults[0][0] <= now:
+                _, label, url, plan = self.faults.pop(0)
+                try:
+                    if plan is None:
+                        httpx.delete(url, timeout=5).raise_for_status()
+                    else:
+                        httpx.post(url, json=plan, timeout=5).raise_for_status()
+                except httpx.HTTPError as exc:
+                    print(f"  fault {label}: could not be set: {exc}", flush=True)
+                else:
+                    print(f"  fault: {label}", flush=True)
             self.supervisor.tick()
             time.sleep(0.2)
 
@@ -178,7 +202,15 @@ class Outcome:
 
 
 def run(
-    platform: Platform, orders: int, rate: float, kills: int, seed: int, max_s: float
+    platform: Platform,
+    orders: int,
+    rate: float,
+    kills: int,
+    seed: int,
+    max_s: float,
+    *,
+    odoo_down_s: float = 0.0,
+    shop_429_s: float = 0.0,
 ) -> Outcome:
     rng = random.Random(seed)
     run_id = uuid.uuid4().hex[:8]
@@ -191,8 +223,24 @@ def run(
         for name in FERRY_SERVICES
         for _ in range(kills)
     ]
-    print(f"{orders:,} orders at {rate:g}/s ({window:.0f} s); {kills} SIGKILLs per service")
-    with Chaos(platform, schedule) as chaos:
+    faults: list[Fault] = []
+    odoo_faults, shop_faults = (
+        f"{platform.odoo_url}/__sandbox__/faults",
+        f"{platform.shop_url}/__sandbox__/faults",
+    )
+    if odoo_down_s:
+        faults.append((start + 0.3 * window, f"Odoo down for {odoo_down_s:g} s", odoo_faults,
+                       {"downtime_seconds": odoo_down_s}))  # fmt: skip
+    if shop_429_s:
+        at = start + 0.5 * window
+        faults.append((at, f"the shop answers 429 for {shop_429_s:g} s", shop_faults,
+                       {"error_status": 429}))  # fmt: skip
+        faults.append((at + shop_429_s, "the shop answers again", shop_faults, None))
+    print(
+        f"{orders:,} orders at {rate:g}/s ({window:.0f} s); {kills} SIGKILLs per service; "
+        f"Odoo down {odoo_down_s:g} s; the shop answering 429 for {shop_429_s:g} s"
+    )
+    with Chaos(platform, schedule, faults) as chaos:
         sending = asyncio.run(send(platform.gateway_url, requests, rate))
         odoo = OdooReader(platform.odoo_url, platform.odoo_api_key)
         try:
@@ -228,6 +276,8 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs per service")
     parser.add_argument("--seed", type=int, default=None, help="the kill schedule's seed")
     parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--odoo-down", type=float, default=60.0, help="seconds Odoo is down")
+    parser.add_argument("--shop-429", type=float, default=60.0, help="seconds the shop answers 429")
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
@@ -238,7 +288,16 @@ def main() -> int:
             bench_broker(args.bootstrap, state / "kafka") as bootstrap,
             running_platform(bootstrap, state) as platform,
         ):
-            outcome = run(platform, args.orders, args.rate, args.kills, seed, args.max_seconds)
+            outcome = run(
+                platform,
+                args.orders,
+                args.rate,
+                args.kills,
+                seed,
+                args.max_seconds,
+                odoo_down_s=args.odoo_down,
+                shop_429_s=args.shop_429,
+            )
     return 1 if outcome.lost or outcome.doubled or outcome.dead_lettered else 0
 
 

@@ -58,7 +58,9 @@ def _environment(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str,
     return env
 
 
-def _probe(spec: ServiceSpec, client: httpx.Client) -> bool:
+def _probe(spec: ServiceSpec, client: httpx.Client, *, ready: bool = True) -> bool:
+    """Whether the service is ready (``ready``) or only alive: its ``/healthz`` where its ready
+    probe is ``/readyz`` (a sink is not ready while its target does not answer)."""
     base = f"http://127.0.0.1:{spec.port}"
     try:
         if spec.probe == "jsonrpc":
@@ -70,7 +72,8 @@ def _probe(spec: ServiceSpec, client: httpx.Client) -> bool:
             }
             response = client.post(f"{base}/jsonrpc", json=body)
             return response.status_code == 200 and "result" in response.json()
-        return client.get(base + spec.probe).status_code == 200
+        path = "/healthz" if not ready and spec.probe == "/readyz" else spec.probe
+        return client.get(base + path).status_code == 200
     except (httpx.HTTPError, ValueError):
         return False
 
@@ -96,8 +99,9 @@ class Stack:
     def names(self) -> list[str]:
         return [r.spec.name for r in self._running]
 
-    def start(self, spec: ServiceSpec, *, timeout_s: float = 60.0) -> float:
-        """Start one service and wait until it is ready; return the seconds it took."""
+    def start(self, spec: ServiceSpec, *, timeout_s: float = 60.0, ready: bool = True) -> float:
+        """Start one service and wait until it is ready (``ready``) or only alive; return the
+        seconds it took."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{spec.name}.log"
         log = log_path.open("ab")
@@ -114,7 +118,7 @@ class Stack:
         running = _Running(spec, process, log_path, log)
         self._running.append(running)
         with httpx.Client(timeout=2.0) as client:
-            while not _probe(spec, client):
+            while not _probe(spec, client, ready=ready):
                 if process.poll() is not None:
                     raise StackError(
                         f"{spec.name} exited with code {process.returncode} while starting; "
@@ -122,7 +126,8 @@ class Stack:
                     )
                 if time.monotonic() - began > timeout_s:
                     raise StackError(
-                        f"{spec.name} was not ready on port {spec.port} after {timeout_s:.0f} s; "
+                        f"{spec.name} was not {'ready' if ready else 'alive'} on port {spec.port} "
+                        f"after {timeout_s:.0f} s; "
                         f"last lines of {log_path}:\n{tail(log_path)}"
                     )
                 time.sleep(0.1)
@@ -169,7 +174,7 @@ class Stack:
             return
         process.wait(timeout=30)
 
-    def restart(self, name: str, *, timeout_s: float = 60.0) -> float:
+    def restart(self, name: str, *, timeout_s: float = 60.0, ready: bool = True) -> float:
         for index, running in enumerate(self._running):
             if running.spec.name == name:
                 if running.process.poll() is None:
@@ -177,7 +182,7 @@ class Stack:
                 running.log.close()
                 del self._running[index]
                 try:
-                    return self.start(running.spec, timeout_s=timeout_s)
+                    return self.start(running.spec, timeout_s=timeout_s, ready=ready)
                 finally:  # back in its place: services stop in reverse start order
                     self._running.insert(index, self._running.pop())
         raise KeyError(name)

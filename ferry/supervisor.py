@@ -3,7 +3,9 @@
 Each service has its own backoff: the first restart comes after ``first_s`` (1 s), each next
 one after twice as long, up to ``max_s`` (60 s); a service that stayed up ``reset_after_s``
 (a minute) starts again from ``first_s``. Every exit and restart is reported (with the exit
-code) through ``report``. :meth:`Supervisor.status` is what ``ferry status`` shows; ``ferry up``
+code) through ``report``. A restart waits until the service is alive (``/healthz``), not ready:
+readiness may wait on a system outside Ferry (a sink's target), and restarts happen one at a
+time. :meth:`Supervisor.status` is what ``ferry status`` shows; ``ferry up``
 writes it to ``<state>/status.json`` on every change.
 """
 
@@ -28,7 +30,7 @@ class Supervised(Protocol):
     def exit_code(self, name: str) -> int | None: ...
     def pid(self, name: str) -> int: ...
     def port(self, name: str) -> int: ...
-    def restart(self, name: str, *, timeout_s: float = 60.0) -> float: ...
+    def restart(self, name: str, *, timeout_s: float = 60.0, ready: bool = True) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,11 @@ class Supervisor:
             elif service.next_start_at is not None and now >= service.next_start_at:
                 service.restarts += 1
                 try:
-                    seconds = self.stack.restart(name, timeout_s=self.settings.start_timeout_s)
+                    # Alive, not ready: a sink whose target is down is not ready, and waiting
+                    # for it would hold every other restart (they happen one at a time).
+                    seconds = self.stack.restart(
+                        name, timeout_s=self.settings.start_timeout_s, ready=False
+                    )
                 except RuntimeError as exc:  # StackError: it died again while starting
                     service.state = "running"  # its exit is noted on the next tick
                     service.started_at = self._clock()
@@ -111,7 +117,7 @@ class Supervisor:
                     service.started_at = self._clock()
                     service.pid = self.stack.pid(name)
                     self._report(
-                        f"{name} restarted (restart {service.restarts}, ready in {seconds:.1f} s)"
+                        f"{name} restarted (restart {service.restarts}, up in {seconds:.1f} s)"
                     )
                 service.next_start_at = None
                 changed = True

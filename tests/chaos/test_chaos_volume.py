@@ -1,5 +1,6 @@
 """A bounded run of ``bench.chaos`` (``make chaos`` runs the full one): shop orders through a
-platform of its own while every Ferry service is SIGKILLed and restarted by the supervisor."""
+platform of its own while every Ferry service is SIGKILLed and restarted by the supervisor, the
+sandbox Odoo is down for 10 s and the sandbox shop answers 429 for 10 s."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def test_every_service_killed_under_load_nothing_lost_doubled_or_dead_lettered(
     seed = random.randrange(1 << 30)
     print(f"\nseed {seed}")
     with running_platform(kafka_bootstrap, tmp_path) as platform:
-        outcome = run(platform, ORDERS, RATE, KILLS, seed, max_s=300)
+        outcome = run(
+            platform, ORDERS, RATE, KILLS, seed, max_s=300, odoo_down_s=10.0, shop_429_s=10.0
+        )
     assert outcome.kills == dict.fromkeys(FERRY_SERVICES, KILLS)
     assert outcome.accepted == ORDERS  # the sender retries until the gateway answers 2xx
     assert outcome.confirmed

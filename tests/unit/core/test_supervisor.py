@@ -29,7 +29,7 @@ class FakeStack:
     def port(self, name: str) -> int:
         return 9000 + self.names.index(name)
 
-    def restart(self, name: str, *, timeout_s: float = 60.0) -> float:
+    def restart(self, name: str, *, timeout_s: float = 60.0, ready: bool = True) -> float:
         self.restarted.append((name, self.clock))
         if self.fail_next:
             self.fail_next = False
