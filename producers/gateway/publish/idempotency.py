@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,11 +64,26 @@ class IdempotencyStore:
         self.window_s = window_s
         self._send = send
         self._clock = clock
-        self._answers: dict[str, Remembered] = {}
+        # In the order remembered, so the oldest go first once out of the window.
+        self._answers: OrderedDict[str, Remembered] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._follower = TopicFollower(kafka, topic, self._load)
 
     # -- the answers -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Answers held (within the window, and expired ones not dropped yet)."""
+        return len(self._answers)
+
+    def _forget_expired(self) -> None:
+        """Drop the oldest answers while they are out of the window (each new answer pays for
+        the ones it pushes out: a delivery id rarely comes back to be dropped on its own)."""
+        answers, oldest = self._answers, self._clock() - self.window_s
+        while answers:
+            key, entry = next(iter(answers.items()))
+            if entry.at >= oldest:
+                return
+            del answers[key]
 
     def get(self, key: str) -> Remembered | None:
         found = self._answers.get(key)
@@ -82,7 +98,9 @@ class IdempotencyStore:
         """Keep the first answer for ``key`` (here at once, for every instance once Kafka
         acknowledged it)."""
         entry = Remembered(digest, status, body, self._clock())
+        self._forget_expired()
         self._answers[key] = entry
+        self._answers.move_to_end(key)
         value = json.dumps(
             {"digest": digest, "status": status, "body": body, "at": entry.at},
             separators=(",", ":"),
@@ -122,4 +140,5 @@ class IdempotencyStore:
             log.warning("%s: a record that is not an answer was skipped", self.topic)
             return
         if self._clock() - entry.at <= self.window_s:
+            self._forget_expired()
             self._answers.setdefault(key.decode("utf-8", "replace"), entry)
