@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -111,13 +111,28 @@ class Pages:
         """Click ``css`` and wait for the next page's ``then``."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, css).click()
-        WebDriverWait(self.driver, 120).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 120).until(lambda _driver: _gone(old))
         return self.find(then)
 
     def shot(self, name: str) -> None:
         path = self.folder / f"{len(self.saved) + 1:02d}-{name}.png"
         self.driver.save_screenshot(str(path))
         self.saved.append(path)
+
+
+def _gone(element: WebElement) -> bool:
+    """Whether ``element`` left the document (the page it was on was replaced). Chromium may
+    say so with "Node with given id does not belong to the document" instead of a stale
+    element reference, while the next page loads."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 async def _send(platform: Platform, order: dict[str, Any]) -> None:
