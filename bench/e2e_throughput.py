@@ -176,15 +176,21 @@ def check(
     return lost, doubled
 
 
-def target_calls(platform: Platform) -> float:
-    """The Odoo sink's ``ferry_target_calls_total``, summed over its series."""
-    text = httpx.get(f"http://127.0.0.1:{platform.ports['sink']}/metrics", timeout=10).text
+def sink_metric(platform: Platform, name: str, timeout_s: float = 10.0) -> float:
+    """The Odoo sink's metric ``name``, summed over its series."""
+    url = f"http://127.0.0.1:{platform.ports['sink']}/metrics"
+    text = httpx.get(url, timeout=timeout_s).text
     total = 0.0
     for line in text.splitlines():
         series, _, value = line.rpartition(" ")
-        if series.split("{", 1)[0] == "ferry_target_calls_total":
+        if series.split("{", 1)[0] == name:
             total += float(value)
     return total
+
+
+def target_calls(platform: Platform) -> float:
+    """The Odoo sink's ``ferry_target_calls_total``, summed over its series."""
+    return sink_metric(platform, "ferry_target_calls_total")
 
 
 def measure(

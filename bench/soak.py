@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from bench.broker import bench_broker
-from bench.e2e_throughput import _requests, check, send, wait_confirmed
+from bench.e2e_throughput import _requests, check, send, sink_metric, wait_confirmed
 from tests.support.odoo_rpc import OdooReader
 from tests.support.platform import Platform, logged_errors, running_platform
 
@@ -50,15 +50,9 @@ def rss_mb(pid: int) -> float | None:
 
 def sink_lag(platform: Platform) -> float | None:
     try:
-        text = httpx.get(f"http://127.0.0.1:{platform.ports['sink']}/metrics", timeout=5).text
+        return sink_metric(platform, "ferry_consumer_lag", timeout_s=5.0)
     except httpx.HTTPError:
         return None
-    total = 0.0
-    for line in text.splitlines():
-        series, _, value = line.rpartition(" ")
-        if series.split("{", 1)[0] == "ferry_consumer_lag":
-            total += float(value)
-    return total
 
 
 def _mean(values: list[float]) -> float:
