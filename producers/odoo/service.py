@@ -214,6 +214,37 @@ async def _listen_for_touches(kafka: KafkaSettings, triggers: Mapping[str, async
         await consumer.stop()
 
 
+async def _connect(
+    odoo: OdooClient,
+    feeds: list[Feed],
+    capture: CaptureSettings,
+    backoff: Backoff,
+    stop: asyncio.Event,
+) -> tuple[int, int | None] | None:
+    """Log in and check the feeds' fields (and the warehouse): Ferry's uid and the
+    warehouse's id. While Odoo is unreachable, try again with backoff; None if stopped first."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            uid = await odoo.authenticate()
+            await check_fields(odoo, feeds)
+            stock_at = (
+                await warehouse_id(odoo, capture.warehouse)
+                if any(f.model == "stock.quant" for f in feeds)
+                else None
+            )
+            if failures:
+                log.info("Odoo is reachable again after %d failed attempt(s)", failures)
+            return uid, stock_at
+        except TransientError as exc:
+            failures += 1
+            delay = backoff.delay(min(failures, 32), exc.retry_after)
+            log.warning("Odoo is not reachable (%s); trying again in %.1f s", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    return None
+
+
 async def run_capture(
     registry: Registry,
     *,
@@ -239,16 +270,17 @@ async def run_capture(
     kafka = registry.settings.kafka
     odoo = odoo or OdooClient.from_settings(settings, environ=environ)
     producer = make_producer(kafka, client_id=SERVICE)
-    tasks: list[asyncio.Task[None]] = []
+    health = _Health(feeds, capture.interval_s)
+    where = registry.service(SERVICE)
+    # Health first: a capture waiting for Odoo is alive (/healthz) but not ready (/readyz).
+    tasks: list[asyncio.Task[None]] = [
+        asyncio.create_task(serve(ops_app(metrics, health.ready), where.host, where.port))
+    ]
+    stopping = stop or asyncio.Event()
+    backoff = Backoff.from_settings(registry.settings.retry)
     try:
         try:
-            uid = await odoo.authenticate()
-            await check_fields(odoo, feeds)
-            stock_at = (
-                await warehouse_id(odoo, capture.warehouse)
-                if any(f.model == "stock.quant" for f in feeds)
-                else None
-            )
+            started = await _connect(odoo, feeds, capture, backoff, stopping)
         except AuthenticationError:
             print(f"{SERVICE}: Odoo refused the API key for login {odoo.login}", file=sys.stderr)
             return 1
@@ -256,8 +288,11 @@ async def run_capture(
             print(f"{SERVICE}: {exc}", file=sys.stderr)
             return 1
         except FerryError as exc:
-            print(f"{SERVICE}: Odoo is not reachable: {exc}", file=sys.stderr)
+            print(f"{SERVICE}: Odoo answered in error: {exc}", file=sys.stderr)
             return 1
+        if started is None:
+            return 0  # stopped while waiting for Odoo
+        uid, stock_at = started
         await producer.start()
         watermarks = KafkaWatermarks(kafka, producer)
         specs = registry.topics() + watermarks.topics([f.model for f in feeds])
@@ -267,12 +302,10 @@ async def run_capture(
         ]
         await ensure_topics(kafka, specs)
         emit = Emitter(producer, registry.serde(), metrics)
-        health = _Health(feeds, capture.interval_s)
 
         def echo(feed: Feed) -> None:
             metrics.echoes.labels(metrics.service, feed.topic).inc()
 
-        backoff = Backoff.from_settings(registry.settings.retry)
         triggers = {feed.model: asyncio.Event() for feed in feeds}
         if capture.webhook_token is not None:
             tasks.append(asyncio.create_task(_listen_for_touches(kafka, triggers), name="touches"))
@@ -303,12 +336,8 @@ async def run_capture(
                     name=f"capture {feed.model}",
                 )
             )
-        where = registry.service(SERVICE)
-        tasks.append(
-            asyncio.create_task(serve(ops_app(metrics, health.ready), where.host, where.port))
-        )
         log.info("capturing %s every %.1f s", ", ".join(f.model for f in feeds), capture.interval_s)
-        waiter = asyncio.create_task((stop or asyncio.Event()).wait())
+        waiter = asyncio.create_task(stopping.wait())
         done, _ = await asyncio.wait({*tasks, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         for task in done:

@@ -210,3 +210,49 @@ async def eventually_async(check: Any, what: str, timeout_s: float = 60.0) -> No
             return
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_odoo_down_at_start_the_capture_waits_for_it_and_serves_its_health(
+    odoo: Emulator, demo: OdooReader, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    registry, env = registry_for(odoo, kafka_bootstrap, tmp_path)
+    port = env["FERRY__SERVICES__ODOO_CAPTURE__PORT"]
+    stop = asyncio.Event()
+    faults = f"{odoo.url}/__sandbox__/faults"
+    async with httpx.AsyncClient(timeout=5) as http:
+        (await http.post(faults, json={"refuse_count": None})).raise_for_status()  # Odoo down
+        task = asyncio.create_task(
+            run_capture(registry, environ=env, stop=stop, metrics=ServiceMetrics("odoo-capture"))
+        )
+        try:
+
+            async def status(path: str) -> int:
+                if task.done():
+                    raise AssertionError(f"the capture stopped: {task.result()}")
+                try:
+                    return (await http.get(f"http://127.0.0.1:{port}{path}")).status_code
+                except httpx.HTTPError:
+                    return 0
+
+            async def alive_not_ready() -> bool:
+                return await status("/healthz") == 200 and await status("/readyz") == 503
+
+            await eventually_async(alive_not_ready, "/healthz 200, /readyz 503 with Odoo down")
+            (await http.delete(faults)).raise_for_status()  # Odoo is back
+
+            async def ready() -> bool:
+                return await status("/readyz") == 200
+
+            await eventually_async(ready, "/readyz 200 once Odoo is back")
+            code = f"CAP-{RUN}-late"
+            pid = demo.execute_kw(
+                "product.product", "create", [{"name": code, "default_code": code}]
+            )
+            keys = {f"odoo:product:{pid}".encode()}
+            await eventually_async(
+                lambda: _count(kafka_bootstrap, "src.odoo.products", keys, 1), "the product"
+            )
+        finally:
+            await http.delete(faults)
+            stop.set()
+    assert await asyncio.wait_for(task, 30) == 0
