@@ -521,12 +521,20 @@ async def test_a_second_sink_joining_mid_backlog_takes_partitions_over_and_nothi
     first.wait_ready()
     await produce(kafka_bootstrap, orders)
     await eventually(lambda: odoo.orders(refs(orders)) >= 5, timeout_s=60, what="first orders")
+    # From here Odoo answers 503 to every call about these orders (each names its order's
+    # external id) and serves the rest, the sinks' readiness probe included: the first
+    # sink's batches stay in flight, retrying, and it commits nothing more, so whatever
+    # partitions the second sink takes still hold work, however slowly it starts.
+    ids = [int(str(c["external_id"]).rsplit("_", 1)[1]) for c in orders]
+    assert len({i // 100 for i in ids}) == 1, "one id prefix names the whole batch"
+    odoo.faults(error_if_body_contains=f"shop_order_{ids[0] // 100}")
     second = make_sink(**small)
     second.start()
     second.wait_ready()  # ready means partitions assigned: the group rebalanced
     await eventually(
         lambda: second.metric("ferry_events_in_total") > 0, timeout_s=60, what="a handover"
     )
+    odoo.faults(error_if_body_contains="")  # Odoo serves them again, slowly (250 ms a call)
     assert odoo.confirmed(refs(orders)) < 90, "the backlog was done before the handover"
     odoo.clear_faults()
     await eventually(lambda: odoo.confirmed(refs(orders)) == 90, timeout_s=120, what="90 orders")
