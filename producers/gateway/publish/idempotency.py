@@ -6,6 +6,9 @@ and deleted after the window: only the latest answer per key matters, and only f
 answer. Each gateway reads the topic from its start when it starts and follows it afterwards,
 so a repeat sent to another instance finds the first answer too, seconds later at most.
 
+Webhook delivery ids need no answer, only when they were seen: :meth:`IdempotencyStore.see`
+remembers one as ``{"at": ...}`` and holds it in a :class:`SeenWindow` (16 bytes each).
+
 Within one instance, concurrent requests with one key are serialised (:meth:`claim`), so the
 second waits for the first's answer instead of producing the events again. Two instances that
 receive the same key in the same second may both produce: the events carry the same
@@ -27,6 +30,7 @@ from typing import Any
 from ferry.follow import TopicFollower
 from ferry.settings import KafkaSettings
 from ferry.topics import TopicSpec
+from producers.gateway.seen import SeenWindow
 
 __all__ = ["IdempotencyStore", "Remembered", "store_topic"]
 
@@ -66,14 +70,15 @@ class IdempotencyStore:
         self._clock = clock
         # In the order remembered, so the oldest go first once out of the window.
         self._answers: OrderedDict[str, Remembered] = OrderedDict()
+        self._seen = SeenWindow(window_s, clock=clock)
         self._locks: dict[str, asyncio.Lock] = {}
         self._follower = TopicFollower(kafka, topic, self._load)
 
     # -- the answers -------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        """Answers held (within the window, and expired ones not dropped yet)."""
-        return len(self._answers)
+        """Answers and seen keys held (within the window, and expired ones not dropped yet)."""
+        return len(self._answers) + len(self._seen)
 
     def _forget_expired(self) -> None:
         """Drop the oldest answers while they are out of the window (each new answer pays for
@@ -107,6 +112,22 @@ class IdempotencyStore:
         ).encode()
         await self._send(self.topic, key.encode(), value)
 
+    def seen_at(self, key: str) -> float | None:
+        """When ``key`` was seen (:meth:`see`) or answered (:meth:`remember`), within the window."""
+        at = self._seen.seen_at(key)
+        if at is not None and self._clock() - at <= self.window_s:
+            return at
+        found = self.get(key)
+        return None if found is None else found.at
+
+    async def see(self, key: str) -> None:
+        """Remember that ``key`` was seen, with no answer to give back (a webhook delivery id):
+        here at once, for every instance once Kafka acknowledged it."""
+        at = self._clock()
+        self._seen.add(key, at)
+        value = json.dumps({"at": at}, separators=(",", ":")).encode()
+        await self._send(self.topic, key.encode(), value)
+
     @contextlib.asynccontextmanager
     async def claim(self, key: str) -> AsyncIterator[None]:
         """Hold ``key`` while its request is answered (one request per key at a time here)."""
@@ -133,6 +154,11 @@ class IdempotencyStore:
             return
         try:
             raw = json.loads(value)
+            if "status" not in raw:  # a key seen, no answer
+                at = float(raw["at"])
+                if self._clock() - at <= self.window_s:
+                    self._seen.add(key.decode("utf-8", "replace"), at)
+                return
             entry = Remembered(
                 str(raw["digest"]), int(raw["status"]), dict(raw["body"]), float(raw["at"])
             )
