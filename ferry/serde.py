@@ -17,8 +17,10 @@ its schema raises :class:`ferry.errors.ValidationError` at encode time.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -66,6 +68,69 @@ class Serde(Protocol):
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded: ...
 
+    def encode_digest(
+        self, event_type: str, record: Mapping[str, Any], *, exclude: str | None = None
+    ) -> tuple[bytes, str]:
+        """:meth:`encode` with the latest version, and a digest of the Avro body without
+        the top-level field ``exclude``: equal content (that field aside) gives an equal
+        digest, in one pass of the encoder."""
+        ...
+
+
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """A record schema cut around one field: the fields before it, it, the fields after."""
+
+    head: Any  # parsed schemas
+    field: Any
+    name: str
+    default: Any  # the field's default (_NO_DEFAULT: none)
+    tail: Any
+
+    @classmethod
+    def of(cls, sv: SchemaVersion, name: str) -> _Split | None:
+        """None when the schema has no such top-level field."""
+        source = dict(sv.source)
+        fields = list(source["fields"])
+        at = next((i for i, f in enumerate(fields) if f["name"] == name), None)
+        if at is None:
+            return None
+
+        def part(suffix: str, chosen: list[Any]) -> dict[str, Any]:
+            record = {"type": "record", "name": f"{source['name']}__{suffix}", "fields": chosen}
+            if "namespace" in source:
+                record["namespace"] = source["namespace"]
+            return record
+
+        named: dict[str, Any] = {}  # named types in encoding order: defined once, then named
+        head = fastavro.parse_schema(part("head", fields[:at]), named)
+        field = fastavro.parse_schema(fields[at]["type"], named)
+        tail = fastavro.parse_schema(part("tail", fields[at + 1 :]), named)
+        return cls(head, field, name, fields[at].get("default", _NO_DEFAULT), tail)
+
+    def write(self, buf: io.BytesIO, record: Mapping[str, Any]) -> str:
+        """Write ``record``'s body (the same bytes as the whole schema writes); return the
+        digest of the bytes before and after the field."""
+        start = buf.tell()
+        fastavro.schemaless_writer(buf, self.head, record)
+        cut = buf.tell()
+        value = record.get(self.name, self.default)
+        if value is _NO_DEFAULT:
+            raise KeyError(self.name)
+        fastavro.schemaless_writer(buf, self.field, value)
+        resume = buf.tell()
+        fastavro.schemaless_writer(buf, self.tail, record)
+        view = buf.getbuffer()
+        try:
+            digest = hashlib.blake2b(view[start:cut], digest_size=16)
+            digest.update(view[resume:])
+        finally:
+            view.release()
+        return digest.hexdigest()
+
 
 class _AvroCodec:
     """The Avro body, shared by both wire formats; caches what it can per schema."""
@@ -75,6 +140,7 @@ class _AvroCodec:
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self.registry = registry if registry is not None else default_registry()
         self._tz_checks: dict[int, _Check | None] = {}
+        self._splits: dict[tuple[int, str | None], _Split | None] = {}
 
     def _writer_for(self, event_type: str, version: int | None) -> SchemaVersion:
         if version is None:
@@ -87,7 +153,37 @@ class _AvroCodec:
         except SchemaError as exc:
             raise DecodeError(f"{writer.ref}: no reader schema: {exc}") from exc
 
-    def _write_body(self, buf: io.BytesIO, sv: SchemaVersion, record: Mapping[str, Any]) -> None:
+    def _write_header(self, buf: io.BytesIO, sv: SchemaVersion) -> None:
+        raise NotImplementedError
+
+    def encode_digest(
+        self, event_type: str, record: Mapping[str, Any], *, exclude: str | None = None
+    ) -> tuple[bytes, str]:
+        sv = self._writer_for(event_type, None)
+        cached = (sv.fingerprint, exclude)
+        if cached not in self._splits:
+            self._splits[cached] = None if exclude is None else _Split.of(sv, exclude)
+        split = self._splits[cached]
+        buf = io.BytesIO()
+        self._write_header(buf, sv)
+        start = buf.tell()
+        if split is None:
+            self._write_body(buf, sv, record)
+            body = buf.getbuffer()[start:]
+            try:
+                digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+            finally:
+                body.release()
+            return buf.getvalue(), digest
+        self._check_timestamps(sv, record)
+        try:
+            digest = split.write(buf, record)
+        except Exception:  # the whole schema's writer names the field and the rule
+            self._write_body(io.BytesIO(), sv, record)
+            raise
+        return buf.getvalue(), digest
+
+    def _check_timestamps(self, sv: SchemaVersion, record: Mapping[str, Any]) -> None:
         fp = sv.fingerprint
         if fp not in self._tz_checks:
             self._tz_checks[fp] = _tz_check(sv.parsed, {})
@@ -99,6 +195,9 @@ class _AvroCodec:
                 raise ValidationError(
                     ".".join(reversed(exc.path)), "timezone-aware datetime", exc.value
                 ) from None
+
+    def _write_body(self, buf: io.BytesIO, sv: SchemaVersion, record: Mapping[str, Any]) -> None:
+        self._check_timestamps(sv, record)
         try:
             fastavro.schemaless_writer(buf, sv.parsed, record)
         except Exception as exc:  # fastavro raises ValueError, TypeError, KeyError, ...
@@ -137,10 +236,13 @@ class SingleObjectSerde(_AvroCodec):
     ) -> bytes:
         sv = self._writer_for(event_type, version)
         buf = io.BytesIO()
-        buf.write(SINGLE_OBJECT_MAGIC)
-        buf.write(sv.fingerprint_bytes)
+        self._write_header(buf, sv)
         self._write_body(buf, sv, record)
         return buf.getvalue()
+
+    def _write_header(self, buf: io.BytesIO, sv: SchemaVersion) -> None:
+        buf.write(SINGLE_OBJECT_MAGIC)
+        buf.write(sv.fingerprint_bytes)
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes
@@ -191,14 +293,17 @@ class ConfluentSerde(_AvroCodec):
         self, event_type: str, record: Mapping[str, Any], *, version: int | None = None
     ) -> bytes:
         sv = self._writer_for(event_type, version)
+        buf = io.BytesIO()
+        self._write_header(buf, sv)
+        self._write_body(buf, sv, record)
+        return buf.getvalue()
+
+    def _write_header(self, buf: io.BytesIO, sv: SchemaVersion) -> None:
         schema_id = self._id_of.get(sv.fingerprint)
         if schema_id is None:
             raise SchemaError(sv.ref, "has no Confluent schema id in the mapping")
-        buf = io.BytesIO()
         buf.write(CONFLUENT_MAGIC)
         buf.write(schema_id.to_bytes(4, "big"))
-        self._write_body(buf, sv, record)
-        return buf.getvalue()
 
     def decode(self, data: BytesLike, *, reader_version: int | None = None) -> Decoded:
         data = bytes(data)  # a no-op for bytes

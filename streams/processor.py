@@ -2,18 +2,16 @@
 
 :meth:`FlowProcessor.process` returns an :class:`Output` (the bytes for the target topic) or a
 :class:`Failure` (the permanent error and its stage, for the dead letter); it does no I/O.
-``Output.digest`` hashes the mapped content without the flow's version field, so a re-sent
-event whose content did not change is recognised by the change-only filter.
+``Output.digest`` hashes the mapped content without the flow's version field (the Avro body
+without that field, from the one pass of the encoder: :meth:`ferry.serde.Serde.encode_digest`),
+so a re-sent event whose content did not change is recognised by the change-only filter.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from ferry.envelope import CloudEvent, Headers, header
@@ -23,7 +21,7 @@ from ferry.ops.dlq import REPLAY_COUNT
 from ferry.ownership import OwnershipGuard
 from ferry.serde import Serde
 
-__all__ = ["Failure", "FlowProcessor", "Output", "content_digest"]
+__all__ = ["Failure", "FlowProcessor", "Output"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +36,6 @@ class Output:
 class Failure:
     stage: str  # decode | validate | map
     error: PermanentError
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot hash a {type(value).__name__}")
-
-
-def content_digest(mapped: Mapping[str, Any], version_field: str | None = None) -> str:
-    """A stable hash of the mapped content, leaving out ``version_field``."""
-    content = {k: v for k, v in mapped.items() if k != version_field}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_jsonable)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 FUTURE_VERSION = "future_version"
@@ -120,7 +103,9 @@ class FlowProcessor:
             if mapped is None:
                 return None
             self._check_version(mapped)
-            data = self._serde.encode(self._target_type, mapped)
+            data, digest = self._serde.encode_digest(
+                self._target_type, mapped, exclude=flow.version_field
+            )
         except ValidationError as exc:
             stage = "validate" if exc.rule == FUTURE_VERSION else "map"
             return Failure(stage, exc)
@@ -133,7 +118,7 @@ class FlowProcessor:
         replays = header(headers, REPLAY_COUNT)
         if replays is not None:  # a replay stays one downstream (its ce_time is the original's)
             out_headers.append((REPLAY_COUNT, replays.encode()))
-        return Output(key, data, out_headers, content_digest(mapped, flow.version_field))
+        return Output(key, data, out_headers, digest)
 
     def _check_version(self, mapped: Mapping[str, Any]) -> None:
         """A version too far ahead would freeze the entity (nothing newer could ever win)."""
