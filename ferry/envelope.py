@@ -29,6 +29,7 @@ __all__ = [
 Headers = list[tuple[str, bytes]]
 
 SPECVERSION = "1.0"
+_SPECVERSION_BYTES = SPECVERSION.encode()
 AVRO_CONTENT_TYPE = "application/avro"
 # Namespace for ce_id UUIDs: uuid5(NAMESPACE_URL, "https://ferry.dev/ce_id").
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ferry.dev/ce_id")
@@ -94,6 +95,24 @@ class CloudEvent:
             ("ce_subject", self.subject.encode()),
             ("content-type", self.content_type.encode()),
             ("traceparent", self.traceparent.encode()),
+        ]
+
+    def derived_headers(
+        self, *, type: str, source: str, time_header: bytes | None = None
+    ) -> Headers:
+        """``derive(type=..., source=...).to_headers()`` without the object in between; the
+        stream stage's path for every event. ``time_header`` is the source event's ``ce_time``
+        header as received, carried over as it is (the derived event's time is the source
+        event's); without it the time is spelled anew."""
+        return [
+            ("ce_specversion", _SPECVERSION_BYTES),
+            ("ce_id", deterministic_id(source, type, self.id).encode()),
+            ("ce_source", source.encode()),
+            ("ce_type", type.encode()),
+            ("ce_time", time_header or format_timestamp(self.time).encode()),
+            ("ce_subject", self.subject.encode()),
+            ("content-type", self.content_type.encode()),
+            ("traceparent", child_traceparent(self.traceparent).encode()),
         ]
 
     def derive(self, *, type: str, source: str, subject: str | None = None) -> CloudEvent:

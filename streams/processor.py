@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ferry.envelope import CloudEvent, Headers, header
+from ferry.envelope import CloudEvent, Headers
 from ferry.errors import DecodeError, PermanentError, ValidationError
 from ferry.flow import Flow
 from ferry.ops.dlq import REPLAY_COUNT
@@ -113,11 +113,18 @@ class FlowProcessor:
             return Failure("map", exc)
         except ArithmeticError as exc:
             return Failure("map", _arithmetic(exc))
-        derived = envelope.derive(type=self._target_type, source=self.ce_source)
-        out_headers = derived.to_headers()
-        replays = header(headers, REPLAY_COUNT)
+        time_header: bytes | None = None
+        replays: bytes | None = None
+        for name, raw in headers or ():
+            if name == "ce_time":
+                time_header = raw
+            elif name == REPLAY_COUNT:
+                replays = raw
+        out_headers = envelope.derived_headers(
+            type=self._target_type, source=self.ce_source, time_header=time_header
+        )
         if replays is not None:  # a replay stays one downstream (its ce_time is the original's)
-            out_headers.append((REPLAY_COUNT, replays.encode()))
+            out_headers.append((REPLAY_COUNT, replays))
         return Output(key, data, out_headers, digest)
 
     def _check_version(self, mapped: Mapping[str, Any]) -> None:

@@ -119,32 +119,43 @@ def _partner(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _line(line: Any, i: int) -> dict[str, Any]:
+    """Line ``i``; its field paths (``lines[i].sku``) are spelled only for an error."""
+    if type(line) is not dict and not isinstance(line, Mapping):
+        raise MappingError(f"lines[{i}]: not a line record", field=f"lines[{i}]")
+    sku, title, quantity = line.get("sku"), line.get("title"), line.get("quantity")
+    price = line.get("unit_price")
+    if type(sku) is str and type(title) is str and type(quantity) is int and price is not None:
+        sku, title = sku.strip(), title.strip()
+        if sku and title:  # the common case, checked at once
+            return {
+                "default_code": sku,
+                "name": title,
+                "product_uom_qty": float(quantity),
+                "price_unit": _price(price, f"lines[{i}].unit_price"),
+            }
+    where = f"lines[{i}]"
+    quantity = _get(line, "quantity", f"{where}.quantity")
+    if not isinstance(quantity, int | float) or isinstance(quantity, bool):
+        raise MappingError(
+            f"{where}.quantity: a number is needed (got {quantity!r})",
+            field=f"{where}.quantity",
+        )
+    return {
+        "default_code": _string(line, "sku", f"{where}.sku"),
+        "name": _string(line, "title", f"{where}.title"),
+        "product_uom_qty": float(quantity),
+        "price_unit": _price(
+            _get(line, "unit_price", f"{where}.unit_price"), f"{where}.unit_price"
+        ),
+    }
+
+
 def _lines(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     lines = _get(record, "lines", "lines")
     if not isinstance(lines, list) or not lines:
         raise MappingError("lines: at least one order line is needed", field="lines")
-    mapped = []
-    for i, line in enumerate(lines):
-        where = f"lines[{i}]"
-        if not isinstance(line, Mapping):
-            raise MappingError(f"{where}: not a line record", field=where)
-        quantity = _get(line, "quantity", f"{where}.quantity")
-        if not isinstance(quantity, int | float) or isinstance(quantity, bool):
-            raise MappingError(
-                f"{where}.quantity: a number is needed (got {quantity!r})",
-                field=f"{where}.quantity",
-            )
-        mapped.append(
-            {
-                "default_code": _string(line, "sku", f"{where}.sku"),
-                "name": _string(line, "title", f"{where}.title"),
-                "product_uom_qty": float(quantity),
-                "price_unit": _price(
-                    _get(line, "unit_price", f"{where}.unit_price"), f"{where}.unit_price"
-                ),
-            }
-        )
-    return mapped
+    return [_line(line, i) for i, line in enumerate(lines)]
 
 
 def shop_order_to_sale_order(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from ferry.errors import ValidationError
 from streams.reference.countries import is_country_code
@@ -102,6 +102,11 @@ class Problem:
         return ValidationError(self.field, self.rule, self.value, self.detail)
 
 
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """A decoded record is a dict: the exact type check first, the ABC's only for others."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _blank(value: object) -> bool:
     return not isinstance(value, str) or not value.strip()
 
@@ -120,7 +125,7 @@ def _check_identity(record: Mapping[str, Any], found: list[Problem]) -> None:
 
 def _check_customer(record: Mapping[str, Any], found: list[Problem]) -> None:
     customer = record.get("customer")
-    email = customer.get("email") if isinstance(customer, Mapping) else None
+    email = customer.get("email") if _is_mapping(customer) else None
     if email is None or (isinstance(email, str) and not email.strip()):
         found.append(Problem("customer.email", MUST_BE_PRESENT, email))
     elif not isinstance(email, str) or len(email) > _EMAIL_MAX or not EMAIL_PATTERN.match(email):
@@ -129,7 +134,7 @@ def _check_customer(record: Mapping[str, Any], found: list[Problem]) -> None:
 
 def _check_address(record: Mapping[str, Any], found: list[Problem]) -> None:
     address = record.get("shipping_address")
-    if isinstance(address, Mapping):
+    if _is_mapping(address):
         code = address.get("country_code")
         if not is_country_code(code):
             found.append(Problem("shipping_address.country_code", MUST_BE_COUNTRY, code))
@@ -138,30 +143,32 @@ def _check_address(record: Mapping[str, Any], found: list[Problem]) -> None:
 def _check_lines(record: Mapping[str, Any], found: list[Problem]) -> Decimal | None:
     """Check every line; return the exact sum of quantity x unit price when all are valid."""
     lines = record.get("lines")
-    if not isinstance(lines, Sequence) or isinstance(lines, str) or not lines:
-        found.append(Problem("lines", MUST_HAVE_LINES, lines if lines is None else len(lines)))
+    listed = type(lines) is list or (isinstance(lines, Sequence) and not isinstance(lines, str))
+    if not listed or not lines:
+        shown = len(lines) if isinstance(lines, Sequence) else lines
+        found.append(Problem("lines", MUST_HAVE_LINES, shown))
         return None
+    assert isinstance(lines, Sequence)
     total: Decimal | None = Decimal(0)
     for i, line in enumerate(lines):
-        where = f"lines[{i}]"
-        if not isinstance(line, Mapping):
-            found.append(Problem(where, "must be a line record", line))
+        if not _is_mapping(line):
+            found.append(Problem(f"lines[{i}]", "must be a line record", line))
             total = None
             continue
         sku = line.get("sku")
-        if not isinstance(sku, str) or not SKU_PATTERN.match(sku):
-            found.append(Problem(f"{where}.sku", MUST_BE_SKU, sku))
+        if type(sku) is not str or not SKU_PATTERN.match(sku):
+            found.append(Problem(f"lines[{i}].sku", MUST_BE_SKU, sku))
         if _blank(line.get("title")):
-            found.append(Problem(f"{where}.title", MUST_NOT_BE_EMPTY, line.get("title")))
+            found.append(Problem(f"lines[{i}].title", MUST_NOT_BE_EMPTY, line.get("title")))
         quantity = line.get("quantity")
-        count = quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else None
+        count = quantity if type(quantity) is int else None
         if count is None or count <= 0:
-            found.append(Problem(f"{where}.quantity", MUST_BE_POSITIVE, quantity))
+            found.append(Problem(f"lines[{i}].quantity", MUST_BE_POSITIVE, quantity))
             count = None
         price = _money(line.get("unit_price"))
         if price is None or price < 0:
             found.append(
-                Problem(f"{where}.unit_price", MUST_NOT_BE_NEGATIVE, line.get("unit_price"))
+                Problem(f"lines[{i}].unit_price", MUST_NOT_BE_NEGATIVE, line.get("unit_price"))
             )
         if total is not None and count is not None and price is not None and price >= 0:
             total += count * price
@@ -174,7 +181,7 @@ def _check_totals(
     record: Mapping[str, Any], line_sum: Decimal | None, found: list[Problem]
 ) -> None:
     totals = record.get("totals")
-    if not isinstance(totals, Mapping):
+    if not _is_mapping(totals):
         found.append(Problem("totals", MUST_BE_PRESENT, totals))
         return
     parts: dict[str, Decimal | None] = {}

@@ -67,6 +67,26 @@ def test_derive_keeps_the_source_events_time() -> None:
     assert CloudEvent.from_headers(derived.to_headers()).time == moment
 
 
+def test_derived_headers_are_those_of_derive_with_the_time_carried_over() -> None:
+    moment = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
+    event = CloudEvent(id="id-1", source="s", type="t", subject="shop:order:1", time=moment)
+    expected = event.derive(type="odoo.sale_order.upsert", source="ferry/streams/x").to_headers()
+    for received in (None, b"2026-03-04T05:06:07.890Z"):
+        got = event.derived_headers(
+            type="odoo.sale_order.upsert", source="ferry/streams/x", time_header=received
+        )
+        assert [k for k, _ in got] == [k for k, _ in expected]
+        assert got[:-1] == expected[:-1]  # all but the traceparent (a new span id each)
+        trace = dict(got)["traceparent"].decode().split("-")
+        assert trace[1] == event.traceparent.split("-")[1]
+        assert trace[2] != event.traceparent.split("-")[2]
+    # As received: the same moment spelled with an offset stays spelled so.
+    spelled = b"2026-03-04T07:06:07.890+02:00"
+    got = dict(event.derived_headers(type="x", source="y", time_header=spelled))
+    assert got["ce_time"] == spelled
+    assert CloudEvent.from_headers(list(got.items())).time == moment
+
+
 def test_missing_or_bad_headers_are_decode_errors() -> None:
     with pytest.raises(DecodeError, match="ce_id is missing"):
         CloudEvent.from_headers([("ce_source", b"s"), ("ce_type", b"t")])
