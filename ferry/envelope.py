@@ -8,7 +8,7 @@ is recognised downstream. ``traceparent`` (W3C) follows one change across stages
 from __future__ import annotations
 
 import hashlib
-import secrets
+import random
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,15 +52,22 @@ def deterministic_id(source: str, *parts: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
+# Trace and span ids need to be unique, not secret (W3C Trace Context: "randomly generated"):
+# the PRNG of ``random`` (seeded from the OS, and again in a forked child), without a system
+# call per id (``secrets`` makes one each time).
+def _span_id() -> str:
+    return f"{random.getrandbits(64) or 1:016x}"  # all zeros is invalid
+
+
 def new_traceparent() -> str:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    return f"00-{random.getrandbits(128) or 1:032x}-{_span_id()}-01"
 
 
 def child_traceparent(parent: str | None) -> str:
     """Same trace, new span id; a missing or malformed parent starts a new trace."""
     parts = (parent or "").split("-")
     if len(parts) == 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
-        return f"{parts[0]}-{parts[1]}-{secrets.token_hex(8)}-{parts[3]}"
+        return f"{parts[0]}-{parts[1]}-{_span_id()}-{parts[3]}"
     return new_traceparent()
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from ferry.envelope import CloudEvent, deterministic_id, header
+from ferry.envelope import CloudEvent, child_traceparent, deterministic_id, header, new_traceparent
 from ferry.errors import DecodeError
 
 
@@ -94,3 +95,12 @@ def test_missing_or_bad_headers_are_decode_errors() -> None:
         CloudEvent.from_headers(
             [("ce_id", b"1"), ("ce_source", b"s"), ("ce_type", b"t"), ("ce_time", b"yesterday")]
         )
+
+
+def test_trace_and_span_ids_are_well_formed_and_do_not_repeat() -> None:
+    parents = [new_traceparent() for _ in range(2000)]
+    assert all(re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", p) for p in parents)
+    assert len({p.split("-")[1] for p in parents}) == 2000
+    children = [child_traceparent(parents[0]) for _ in range(2000)]
+    assert {c.split("-")[1] for c in children} == {parents[0].split("-")[1]}
+    assert len({c.split("-")[2] for c in children}) == 2000
