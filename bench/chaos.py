@@ -17,9 +17,12 @@ back (ready); lost (accepted, not confirmed), doubled (more than one sale order 
 reference) and dead-lettered (records on the flow's dead-letter topics: none of these orders
 is invalid, so any is a transient cause dead-lettered). Exits non-zero on any of the three.
 
+With ``--brokers 3`` it starts a 3-node cluster (replication factor 3, min ISR 2) and at 40 %
+of the window SIGKILLs one broker, chosen by the seed, for ``--broker-down`` seconds (30).
+
     python -m bench.chaos [--orders 5000] [--rate 50] [--kills 5] [--seed N]
                           [--odoo-down 60] [--shop-429 60] [--max-seconds 900]
-                          [--bootstrap HOST:PORT]
+                          [--bootstrap HOST:PORT | --brokers 3 [--broker-down 30]]
 """
 
 from __future__ import annotations
@@ -31,24 +34,62 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.broker import bench_broker
+from bench.broker import bench_broker, bench_cluster
 from bench.e2e_throughput import _requests, check, wait_confirmed
 from ferry.ops.reading import records_of
 from ferry.supervisor import Supervisor
+from infra.kafka import KafkaCluster
 from tests.support.odoo_rpc import OdooReader
 from tests.support.platform import Platform, running_platform
 
 FERRY_SERVICES = ("gateway", "streams", "odoo-sink", "odoo-capture", "shop-sink", "console")
 DEAD_LETTER_TOPICS = ("dlq.src.shop.orders", "dlq.sink.odoo.sale_orders")
 CONNECTIONS = 8
-# When (monotonic), what (shown), the sandbox's faults URL, the plan to POST (None: clear them).
-Fault = tuple[float, str, str, dict[str, object] | None]
+# When (monotonic), what (shown), what to do.
+Fault = tuple[float, str, Callable[[], None]]
+
+
+def sandbox_fault(url: str, plan: dict[str, object] | None) -> Callable[[], None]:
+    """POST ``plan`` to a sandbox's faults URL (None: clear its faults)."""
+
+    def act() -> None:
+        if plan is None:
+            httpx.delete(url, timeout=5).raise_for_status()
+        else:
+            httpx.post(url, json=plan, timeout=5).raise_for_status()
+
+    return act
+
+
+def broker_fault(cluster: KafkaCluster, node: int, down_s: float) -> Callable[[], None]:
+    """SIGKILL ``node``; start it again after ``down_s`` (in a thread of its own: a start
+    waits until the cluster lists the node again) and say how long that took."""
+
+    def restart() -> None:
+        time.sleep(down_s)
+        began = time.monotonic()
+        try:
+            cluster.start_node(node)
+        except Exception as exc:  # shown, and the run's counts say what it cost
+            print(f"  broker {node} did not start again: {exc}", flush=True)
+            return
+        print(
+            f"  broker {node} back: listed again {time.monotonic() - began:.1f} s after its start",
+            flush=True,
+        )
+
+    def act() -> None:
+        cluster.kill_node(node)
+        threading.Thread(target=restart, name=f"broker-{node}", daemon=True).start()
+
+    return act
 
 
 @dataclass
@@ -159,13 +200,10 @@ class Chaos:
                 self.kills.append(Kill(name, time.monotonic()))
                 print(f"  SIGKILL {name}", flush=True)
             while self.faults and self.faults[0][0] <= now:
-                _, label, url, plan = self.faults.pop(0)
+                _, label, act = self.faults.pop(0)
                 try:
-                    if plan is None:
-                        httpx.delete(url, timeout=5).raise_for_status()
-                    else:
-                        httpx.post(url, json=plan, timeout=5).raise_for_status()
-                except httpx.HTTPError as exc:
+                    act()
+                except Exception as exc:  # a fault that could not be set is said, not fatal
                     print(f"  fault {label}: could not be set: {exc}", flush=True)
                 else:
                     print(f"  fault: {label}", flush=True)
@@ -211,6 +249,8 @@ def run(
     *,
     odoo_down_s: float = 0.0,
     shop_429_s: float = 0.0,
+    cluster: KafkaCluster | None = None,
+    broker_down_s: float = 0.0,
 ) -> Outcome:
     rng = random.Random(seed)
     run_id = uuid.uuid4().hex[:8]
@@ -229,16 +269,22 @@ def run(
         f"{platform.shop_url}/__sandbox__/faults",
     )
     if odoo_down_s:
-        faults.append((start + 0.3 * window, f"Odoo down for {odoo_down_s:g} s", odoo_faults,
-                       {"downtime_seconds": odoo_down_s}))  # fmt: skip
+        faults.append((start + 0.3 * window, f"Odoo down for {odoo_down_s:g} s",
+                       sandbox_fault(odoo_faults, {"downtime_seconds": odoo_down_s})))  # fmt: skip
     if shop_429_s:
         at = start + 0.5 * window
-        faults.append((at, f"the shop answers 429 for {shop_429_s:g} s", shop_faults,
-                       {"error_status": 429}))  # fmt: skip
-        faults.append((at + shop_429_s, "the shop answers again", shop_faults, None))
+        faults.append((at, f"the shop answers 429 for {shop_429_s:g} s",
+                       sandbox_fault(shop_faults, {"error_status": 429})))  # fmt: skip
+        faults.append((at + shop_429_s, "the shop answers again", sandbox_fault(shop_faults, None)))
+    broker = ""
+    if cluster is not None and broker_down_s and len(cluster.nodes) > 1:
+        node = rng.choice([n.node_id for n in cluster.nodes])
+        broker = f"; broker {node} of {len(cluster.nodes)} SIGKILLed for {broker_down_s:g} s"
+        faults.append((start + 0.4 * window, f"SIGKILL broker {node}",
+                       broker_fault(cluster, node, broker_down_s)))  # fmt: skip
     print(
         f"{orders:,} orders at {rate:g}/s ({window:.0f} s); {kills} SIGKILLs per service; "
-        f"Odoo down {odoo_down_s:g} s; the shop answering 429 for {shop_429_s:g} s"
+        f"Odoo down {odoo_down_s:g} s; the shop answering 429 for {shop_429_s:g} s{broker}"
     )
     with Chaos(platform, schedule, faults) as chaos:
         sending = asyncio.run(send(platform.gateway_url, requests, rate))
@@ -279,25 +325,38 @@ def main() -> int:
     parser.add_argument("--odoo-down", type=float, default=60.0, help="seconds Odoo is down")
     parser.add_argument("--shop-429", type=float, default=60.0, help="seconds the shop answers 429")
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    parser.add_argument(
+        "--brokers", type=int, choices=(1, 3), default=1, help="nodes of its own cluster"
+    )
+    parser.add_argument(
+        "--broker-down", type=float, default=30.0, help="seconds one of 3 brokers is down"
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     print(f"seed {seed}")
-    with tempfile.TemporaryDirectory(prefix="ferry-bench-chaos-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ferry-bench-chaos-") as tmp, ExitStack() as stack:
         state = Path(tmp)
-        with (
-            bench_broker(args.bootstrap, state / "kafka") as bootstrap,
-            running_platform(bootstrap, state) as platform,
-        ):
-            outcome = run(
-                platform,
-                args.orders,
-                args.rate,
-                args.kills,
-                seed,
-                args.max_seconds,
-                odoo_down_s=args.odoo_down,
-                shop_429_s=args.shop_429,
-            )
+        cluster: KafkaCluster | None = None
+        extra: dict[str, str] = {}
+        if args.brokers > 1 and not args.bootstrap:
+            cluster = stack.enter_context(bench_cluster(args.brokers, state / "kafka"))
+            bootstrap = cluster.bootstrap_servers
+            extra["FERRY__KAFKA__REPLICATION_FACTOR"] = str(args.brokers)
+        else:
+            bootstrap = stack.enter_context(bench_broker(args.bootstrap, state / "kafka"))
+        platform = stack.enter_context(running_platform(bootstrap, state, extra_env=extra))
+        outcome = run(
+            platform,
+            args.orders,
+            args.rate,
+            args.kills,
+            seed,
+            args.max_seconds,
+            odoo_down_s=args.odoo_down,
+            shop_429_s=args.shop_429,
+            cluster=cluster,
+            broker_down_s=args.broker_down,
+        )
     return 1 if outcome.lost or outcome.doubled or outcome.dead_lettered else 0
 
 
