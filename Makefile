@@ -68,9 +68,10 @@ integration:
 e2e:
 	$(BIN)/pytest tests/e2e
 
-chaos: setup  ## the chaos tests, then chaos at volume (every service SIGKILLed 5 times)
+chaos: setup  ## the chaos tests, then chaos at volume (every service SIGKILLed 5 times), on 1 and 3 brokers
 	$(BIN)/pytest tests/chaos
 	$(BIN)/python -m bench.chaos
+	$(BIN)/python -m bench.chaos --brokers 3
 
 bench: setup $(BIN)/.bench-installed
 	$(BIN)/python -m bench
