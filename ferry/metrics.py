@@ -25,6 +25,7 @@ MetricName = Literal[
     "ferry_echoes_total",
     "ferry_filtered_total",
     "ferry_records_lost_to_retention_total",
+    "ferry_offsets_skipped_total",
     "ferry_parked_total",
     "ferry_breaker_open",
     "ferry_processing_seconds",
@@ -101,6 +102,14 @@ class ServiceMetrics:
         self.records_lost = Counter(
             "ferry_records_lost_to_retention",
             "Records Kafka deleted by retention before the consumer group read them",
+            ["service", "topic", "partition"],
+            registry=r,
+        )
+        self.offsets_skipped = Counter(
+            "ferry_offsets_skipped",
+            "Offsets of a source partition never delivered to a stream stage between two that "
+            "were, in one consumer generation (their events may be lost unless they were "
+            "transaction markers)",
             ["service", "topic", "partition"],
             registry=r,
         )

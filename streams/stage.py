@@ -84,6 +84,8 @@ class FlowStage:
         # The newest in-flight send of each key (its digest is what the key will hold).
         self._sending: dict[bytes, Pending] = {}
         self._lag: dict[int, Any] = {}  # source partition → its ferry_consumer_lag series
+        # Source partition → (consumer generation, offset) of the last event delivered here.
+        self._delivered: dict[int, tuple[int, int]] = {}
 
     # -- the agent -------------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class FlowStage:
         """
         message: Any = event.message  # a ConsumerMessage (faust types headers loosely)
         topic, partition = message.topic, message.partition
+        self._check_delivered(message)
         if self.brake.tripped(topic, partition):
             self._pause(topic, partition)  # again: a rebalance may have resumed it
             return
@@ -173,6 +176,34 @@ class FlowStage:
                 self._stop_partition(message, outcome, tripped)
                 return
             await window.put(pending, await self._dead_letter(pending, outcome))
+
+    def _check_delivered(self, message: Any) -> None:
+        """Say (ERROR, ``ferry_offsets_skipped_total``) when offsets of a partition were never
+        delivered here between two that were, in one consumer generation: faust drops an event
+        it fetched while its flow was suspended (a rebalance, a recovery) and may then commit
+        past it. Ferry's producers write no transaction markers, so on Ferry's topics each
+        such offset is an event this stage never saw."""
+        partition, offset = message.partition, message.offset
+        generation = getattr(message, "generation_id", 0)
+        last = self._delivered.get(partition)
+        self._delivered[partition] = (generation, offset)
+        if last is None or last[0] != generation or offset <= last[1] + 1:
+            return  # the first here, another generation, the next offset, or a seek back
+        missing = offset - last[1] - 1
+        self.metrics.offsets_skipped.labels(self.service, message.topic, str(partition)).inc(
+            missing
+        )
+        log.error(
+            "%s partition %s: offsets %s..%s were never delivered to flow %s (generation %s); "
+            "unless they are transaction markers their events were skipped and may be lost: "
+            "reconcile the target or replay the range",
+            message.topic,
+            partition,
+            last[1] + 1,
+            offset - 1,
+            self.flow.name,
+            generation,
+        )
 
     def _report_lag(self, message: Any) -> None:
         """The source partition's lag once ``message`` is acked: the log end as last fetched
