@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Callable, Sized
-from typing import Any
 
 from ferry.settings import KafkaSettings
 from producers.gateway.publish.idempotency import IdempotencyStore
 from producers.gateway.seen import SeenWindow
+from tests.unit.gateway.publish.test_idempotency import Clock, _sent
 
 WINDOW_S = 3_600.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_key_is_found_with_the_time_it_was_first_seen_across_closed_buckets() -> None:
@@ -83,17 +75,13 @@ def test_a_delivery_id_costs_at_most_48_bytes_held() -> None:
     clock = Clock()
 
     def fill(n: int) -> IdempotencyStore:
-        store = IdempotencyStore(KafkaSettings(), "t", 86_400.0, _unsent, clock=clock)
+        store = IdempotencyStore(KafkaSettings(), "t", 86_400.0, _sent, clock=clock)
         for i in range(n):
             store._load(f"webhook\x1f/webhooks/shop\x1f{i:032x}".encode(), b'{"at":%f}' % clock.now)
             clock.now += 0.05
         return store
 
     assert _bytes_per_key(fill, 100_000) <= 48
-
-
-async def _unsent(_topic: str, _key: bytes, _value: bytes) -> Any:
-    return None
 
 
 async def test_the_store_says_when_a_delivery_was_seen_and_sends_it_compactly() -> None:
