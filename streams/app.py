@@ -23,6 +23,7 @@ from ferry.registry import STREAMS, Registry, changelog_topic
 from ferry.serde import Serde
 from ferry.service import OpsPages
 from ferry.settings import KafkaSettings, StreamsSettings
+from streams.commits import hold_unacked_heads
 from streams.processor import FlowProcessor
 from streams.seeking import cover_uncommitted_partitions
 from streams.stage import FlowStage
@@ -36,11 +37,13 @@ MAX_IN_FLIGHT = 1000  # events whose output may be unacknowledged at once, per f
 
 class _App(faust.App):
     """faust's app whose consumer starts an uncommitted partition at its beginning after
-    every rebalance (``streams.seeking``)."""
+    every rebalance (``streams.seeking``) and never commits past an offset that was not acked
+    (``streams.commits``)."""
 
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()
         cover_uncommitted_partitions(consumer)
+        hold_unacked_heads(consumer)
         return consumer
 
 

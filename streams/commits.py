@@ -1,0 +1,46 @@
+"""A stream partition's commit never passes an offset that was not acked.
+
+faust commits, per partition, the longest run of consecutive acked offsets (with the offsets it
+knows hold no record, its "gaps", counted as acked) that follows the committed offset. Its
+check of that "follows" lets one offset through: with offset 7729 committed (the next to read)
+and 7730.. acked, it commits past 7729 although 7729 was never acked (faust-streaming issue
+#606). An event faust dropped around a rebalance, or one the stage has not finished, sits at
+exactly that place; committing past it loses it. :func:`hold_unacked_heads` makes the consumer
+commit a partition only once the committed offset itself was acked (or is known to hold no
+record): until then the partition's commit waits, and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from faust.types import TP
+
+__all__ = ["head_acked", "hold_unacked_heads"]
+
+
+def head_acked(consumer: Any, tp: TP) -> bool:
+    """Whether the offset ``tp`` is committed at (the next to read) was acked, or lies in one of
+    the consumer's gaps (offsets known to hold no record). True when nothing is committed yet."""
+    committed: int | None = consumer._committed_offset.get(tp)
+    if committed is None:
+        return True
+    acked = consumer._acked_index.get(tp)
+    if acked is not None and committed in acked:
+        return True
+    gaps = consumer._gap.get(tp)
+    return bool(gaps) and bool(gaps.at(committed))
+
+
+def hold_unacked_heads(consumer: Any) -> None:
+    """Make the faust ``consumer`` compute no new offset for a partition whose committed offset
+    was not acked: its commit waits instead of passing that event."""
+    new_offset: Callable[[TP], int | None] = consumer._new_offset
+
+    def _new_offset(tp: TP) -> int | None:
+        if not head_acked(consumer, tp):
+            return None
+        return new_offset(tp)
+
+    consumer._new_offset = _new_offset
