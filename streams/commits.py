@@ -17,13 +17,13 @@ from typing import Any
 
 from faust.types import TP
 
-__all__ = ["head_acked", "hold_unacked_heads"]
+__all__ = ["committed_offset", "head_acked", "hold_unacked_heads", "mark_absent"]
 
 
 def head_acked(consumer: Any, tp: TP) -> bool:
     """Whether the offset ``tp`` is committed at (the next to read) was acked, or lies in one of
     the consumer's gaps (offsets known to hold no record). True when nothing is committed yet."""
-    committed: int | None = consumer._committed_offset.get(tp)
+    committed = committed_offset(consumer, tp)
     if committed is None:
         return True
     acked = consumer._acked_index.get(tp)
@@ -44,3 +44,14 @@ def hold_unacked_heads(consumer: Any) -> None:
         return new_offset(tp)
 
     consumer._new_offset = _new_offset
+
+
+def committed_offset(consumer: Any, tp: TP) -> int | None:
+    """The offset ``tp`` is committed at as the consumer knows it (``None``: none yet)."""
+    committed: int | None = consumer._committed_offset.get(tp)
+    return committed
+
+
+def mark_absent(consumer: Any, tp: TP, start: int, end: int) -> None:
+    """Offsets ``start``..``end`` of ``tp`` hold no record: count them as acked."""
+    consumer._gap[tp].addi(start, end + 1)

@@ -29,7 +29,10 @@ from ferry.flow import Flow
 from ferry.metrics import ServiceMetrics, dead_letter_classes
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.settings import DlqSettings
+from streams.commits import committed_offset, mark_absent
+from streams.holes import Absent, HoleWatch
 from streams.processor import Failure, FlowProcessor, Output
+from streams.seeking import read_again
 from streams.window import AckWindow, interrupted_by
 
 __all__ = ["FlowStage", "Pending"]
@@ -84,8 +87,7 @@ class FlowStage:
         # The newest in-flight send of each key (its digest is what the key will hold).
         self._sending: dict[bytes, Pending] = {}
         self._lag: dict[int, Any] = {}  # source partition → its ferry_consumer_lag series
-        # Source partition → (consumer generation, offset) of the last event delivered here.
-        self._delivered: dict[int, tuple[int, int]] = {}
+        self._holes = HoleWatch()  # offsets of a source partition skipped before they came
 
     # -- the agent -------------------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class FlowStage:
         """
         message: Any = event.message  # a ConsumerMessage (faust types headers loosely)
         topic, partition = message.topic, message.partition
-        self._check_delivered(message)
+        await self._check_delivered(message)
         if self.brake.tripped(topic, partition):
             self._pause(topic, partition)  # again: a rebalance may have resumed it
             return
@@ -177,33 +179,50 @@ class FlowStage:
                 return
             await window.put(pending, await self._dead_letter(pending, outcome))
 
-    def _check_delivered(self, message: Any) -> None:
-        """Say (ERROR, ``ferry_offsets_skipped_total``) when offsets of a partition were never
-        delivered here between two that were, in one consumer generation: faust drops an event
-        it fetched while its flow was suspended (a rebalance, a recovery) and may then commit
-        past it. Ferry's producers write no transaction markers, so on Ferry's topics each
-        such offset is an event this stage never saw."""
-        partition, offset = message.partition, message.offset
-        generation = getattr(message, "generation_id", 0)
-        last = self._delivered.get(partition)
-        self._delivered[partition] = (generation, offset)
-        if last is None or last[0] != generation or offset <= last[1] + 1:
-            return  # the first here, another generation, the next offset, or a seek back
-        missing = offset - last[1] - 1
-        self.metrics.offsets_skipped.labels(self.service, message.topic, str(partition)).inc(
-            missing
+    async def _check_delivered(self, message: Any) -> None:
+        """Read a partition again when offsets of it were skipped (``streams.holes``): faust
+        may drop an event it fetched while its flow was suspended (a rebalance, a recovery).
+        The partition's commit waits at the first skipped offset meanwhile
+        (``streams.commits``), so nothing is lost even if the worker stops first."""
+        consumer = self.app.consumer
+        tp = message.tp
+        hole = self._holes.delivered(
+            message.partition,
+            getattr(message, "generation_id", 0),
+            message.offset,
+            committed_offset(consumer, tp),
+            time.monotonic(),
         )
-        log.error(
-            "%s partition %s: offsets %s..%s were never delivered to flow %s (generation %s); "
-            "unless they are transaction markers their events were skipped and may be lost: "
-            "reconcile the target or replay the range",
+        if hole is None:
+            return
+        if isinstance(hole, Absent):
+            mark_absent(consumer, tp, hole.start, hole.end)
+            log.warning(
+                "%s partition %s: offsets %s..%s hold no record (transaction markers, or "
+                "records compacted away); flow %s counts them as read",
+                message.topic,
+                message.partition,
+                hole.start,
+                hole.end,
+                self.flow.name,
+            )
+            return
+        if hole.attempt == 1:
+            self.metrics.offsets_skipped.labels(
+                self.service, message.topic, str(message.partition)
+            ).inc(hole.missing)
+        log.warning(
+            "%s partition %s: offsets %s..%s were skipped before flow %s saw them; reading "
+            "the partition again from %s (attempt %s; what was already sent is not sent again)",
             message.topic,
-            partition,
-            last[1] + 1,
-            offset - 1,
+            message.partition,
+            hole.start,
+            hole.end,
             self.flow.name,
-            generation,
+            hole.start,
+            hole.attempt,
         )
+        await read_again(consumer, tp, hole.start)
 
     def _report_lag(self, message: Any) -> None:
         """The source partition's lag once ``message`` is acked: the log end as last fetched

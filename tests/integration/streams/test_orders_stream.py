@@ -197,6 +197,7 @@ def start_worker(
     *,
     wait_ready: bool = True,
     group: str | None = None,
+    module: str = "streams",
 ) -> Worker:
     """Start ``python -m streams``; with ``wait_ready``, return once ``/readyz`` answers 200.
     The worker's consumer group is ``group``, or one of its own: a member another test's worker
@@ -213,7 +214,7 @@ def start_worker(
     began = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=environ,
             stdout=out,
@@ -524,3 +525,62 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
     # The window was pipelined: outputs of events after POISON reached Kafka (and stay
     # uncommitted on the source: after a restart they are sent again, after POISON).
     assert [i for i in written if i > poison], written[-5:]
+
+
+async def test_an_event_faust_dropped_at_the_committed_offset_is_read_again(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The chaos run's loss: faust dropped the event at the committed offset (one it fetched
+    while its flow was suspended) and was handed the next ones. Without the hole being seen it
+    would commit past the event (faust-streaming #606) and the order would never be mapped.
+
+    The worker's consumer drops offset 10 once, after 0..9 were committed: every one of the 20
+    events is mapped exactly once, and the committed offset reaches 20."""
+    run = uuid.uuid4().hex[:10]
+    name = f"holes{run}"
+    source, target = topics_of(name)
+    await ensure_topics(kafka_bootstrap, [TopicSpec(source, 1, 1), TopicSpec(target, 1, 1)])
+    config = tmp_path / "ferry.yaml"
+    config.write_text("kafka:\n  partitions: 1\nflows:\n" + only_flow(name), encoding="utf-8")
+    events = [event(f"{run}-{i}") for i in range(20)]
+    keys = {e.key for e in events}
+    worker = await asyncio.to_thread(
+        start_worker,
+        kafka_bootstrap,
+        tmp_path / "holes.log",
+        None,
+        ("--drop", f"{source}:0:10", "--config", str(config)),
+        module="tests.support.dropping_streams",
+    )
+    try:
+        await produce(kafka_bootstrap, source, events[:10])
+        await wait_for_keys(kafka_bootstrap, target, keys, count=10)
+        await wait_committed(kafka_bootstrap, worker.group, TopicPartition(source, 0), 10)
+        await produce(kafka_bootstrap, source, events[10:])
+        await wait_for_keys(kafka_bootstrap, target, keys, count=20, timeout_s=30)
+        await wait_committed(kafka_bootstrap, worker.group, TopicPartition(source, 0), 20)
+        await asyncio.sleep(3.0)  # one commit interval and more: a late duplicate shows now
+        outputs = [r for r in await read_all(kafka_bootstrap, target) if r.key in keys]
+        metrics = await scrape(worker.port)
+    finally:
+        await asyncio.to_thread(worker.stop)
+    log = worker.log_text()
+    assert f"fault: dropped ('{source}', 0, 10)" in log
+    assert sorted(r.key for r in outputs) == sorted(keys), log[-3000:]  # each exactly once
+    assert "offsets 10..10 were skipped" in log
+    skipped = f'ferry_offsets_skipped_total{{partition="0",service="streams",topic="{source}"}} 1.0'
+    assert skipped in metrics
+
+
+async def wait_committed(
+    bootstrap: str, group: str, tp: TopicPartition, offset: int, timeout_s: float = 30.0
+) -> None:
+    """Wait until ``group`` committed ``offset`` on ``tp``; fail if it commits past it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        committed = (await committed_offsets(bootstrap, group)).get(tp, -1)
+        assert committed <= offset, f"committed {committed}, past {offset}"
+        if committed == offset:
+            return
+        assert time.monotonic() < deadline, f"committed {committed}, not {offset}"
+        await asyncio.sleep(0.2)

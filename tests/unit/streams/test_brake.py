@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.types import TP
 
 from ferry.dlq import DlqBrakeTripped, PartitionBrakes
 from ferry.errors import ValidationError
@@ -103,6 +104,7 @@ def event(partition: int, offset: int, key: bytes) -> Any:
     message = SimpleNamespace(
         topic=SOURCE,
         partition=partition,
+        tp=TP(SOURCE, partition),
         offset=offset,
         key=key,
         value=f"{key.decode()}@{offset}".encode(),
