@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -331,6 +332,7 @@ def main() -> int:
     parser.add_argument(
         "--broker-down", type=float, default=30.0, help="seconds one of 3 brokers is down"
     )
+    parser.add_argument("--keep-logs", type=Path, help="copy the services' logs here at the end")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     print(f"seed {seed}")
@@ -357,6 +359,9 @@ def main() -> int:
             cluster=cluster,
             broker_down_s=args.broker_down,
         )
+        if args.keep_logs:
+            shutil.copytree(platform.log_dir, args.keep_logs, dirs_exist_ok=True)
+            print(f"logs: {args.keep_logs}")
     return 1 if outcome.lost or outcome.doubled or outcome.dead_lettered else 0
 
 
