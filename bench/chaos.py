@@ -44,6 +44,7 @@ import httpx
 
 from bench.broker import bench_broker, bench_cluster
 from bench.e2e_throughput import _requests, check, wait_confirmed
+from bench.soak import rss_mb
 from ferry.ops.reading import records_of
 from ferry.supervisor import Supervisor
 from infra.kafka import KafkaCluster
@@ -53,6 +54,8 @@ from tests.support.platform import Platform, running_platform
 FERRY_SERVICES = ("gateway", "streams", "odoo-sink", "odoo-capture", "shop-sink", "console")
 DEAD_LETTER_TOPICS = ("dlq.src.shop.orders", "dlq.sink.odoo.sale_orders")
 CONNECTIONS = 8
+SAMPLE_EVERY_S = 5.0  # RSS of every service
+BUDGET_MB = 150.0  # per Ferry service under load
 # When (monotonic), what (shown), what to do.
 Fault = tuple[float, str, Callable[[], None]]
 
@@ -171,6 +174,7 @@ class Chaos:
         self.faults = sorted(faults, key=lambda f: f[0])  # (when, label, url, plan or None: clear)
         self.kills: list[Kill] = []
         self.lines: list[str] = []
+        self.peak_mb: dict[str, float] = {}  # each service's highest RSS sampled, any process
         self.supervisor = Supervisor(self.stack, report=self._report)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="chaos", daemon=True)
@@ -185,9 +189,22 @@ class Chaos:
                 if kill.service == name and kill.back_after_s is None:
                     kill.back_after_s = now - kill.at
 
+    def _sample(self) -> None:
+        for name in self.stack.names:
+            try:
+                mb = rss_mb(self.stack.pid(name))
+            except (KeyError, LookupError):
+                continue
+            if mb is not None and mb > self.peak_mb.get(name, 0.0):
+                self.peak_mb[name] = mb
+
     def _run(self) -> None:
+        next_sample = time.monotonic()
         while not self.stop.is_set():
             now = time.monotonic()
+            if now >= next_sample:
+                self._sample()
+                next_sample = now + SAMPLE_EVERY_S
             due = [item for item in self.schedule if item[0] <= now]
             for item in due:
                 self.schedule.remove(item)
@@ -312,6 +329,10 @@ def run(
         f"{recovered_s:.1f} s after the last was sent"
     )
     print(f"lost {len(lost)}, doubled {len(doubled)}, dead-lettered {dead}")
+    print(f"peak RSS (MB, sampled every {SAMPLE_EVERY_S:g} s; budget {BUDGET_MB:g} for Ferry's):")
+    for name, mb in sorted(chaos.peak_mb.items()):
+        verdict = "n/a" if name.endswith("-sandbox") else "ok" if mb <= BUDGET_MB else "OVER"
+        print(f"  {name:<13} {mb:6.0f}  {verdict}")
     done_kills = {name: sum(k.service == name for k in chaos.kills) for name in FERRY_SERVICES}
     return Outcome(len(sending.accepted), done_kills, len(lost), len(doubled), dead, done)
 
