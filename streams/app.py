@@ -25,6 +25,7 @@ from ferry.service import OpsPages
 from ferry.settings import KafkaSettings, StreamsSettings
 from streams.commits import hold_unacked_heads
 from streams.processor import FlowProcessor
+from streams.refill import range_reader
 from streams.seeking import cover_uncommitted_partitions
 from streams.stage import FlowStage
 
@@ -122,6 +123,7 @@ class StreamsApp:
                 metrics=self.metrics,
                 service=SERVICE,
                 max_in_flight=max_in_flight,
+                read_range=range_reader(settings.kafka),
             )
             source = self.app.topic(
                 flow.source.topic,

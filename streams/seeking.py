@@ -18,7 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-__all__ = ["committed_or_beginning", "cover_uncommitted_partitions", "read_again"]
+__all__ = ["committed_or_beginning", "cover_uncommitted_partitions"]
 
 
 async def committed_or_beginning(
@@ -54,15 +54,3 @@ def cover_uncommitted_partitions(consumer: Any) -> None:
         return result
 
     thread.seek_to_committed = seek_to_committed
-
-
-async def read_again(consumer: Any, tp: TopicPartition, offset: int) -> None:
-    """Make the faust ``consumer`` fetch ``tp`` again from ``offset`` (in its driver thread,
-    which owns the aiokafka consumer) and deliver what it fetches from there."""
-    thread = consumer._thread
-
-    async def seek() -> None:
-        thread._ensure_consumer().seek(tp, offset)
-
-    await thread.call_thread(seek)
-    consumer._read_offset[tp] = offset  # faust delivers a fetched offset from its read offset on

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
-from faust.types import TP, EventT
+from aiokafka import ConsumerRecord
+from faust.types import TP, EventT, Message
 
 from ferry import logs
 from ferry.dlq import DlqBrakeTripped, PartitionBrakes, dead_letter_headers
@@ -30,21 +31,50 @@ from ferry.metrics import ServiceMetrics, dead_letter_classes
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.settings import DlqSettings
 from streams.commits import committed_offset, mark_absent
-from streams.holes import Absent, HoleWatch
+from streams.holes import HoleWatch
 from streams.processor import Failure, FlowProcessor, Output
-from streams.seeking import read_again
+from streams.refill import RangeReader
 from streams.window import AckWindow, interrupted_by
 
-__all__ = ["FlowStage", "Pending"]
+__all__ = ["FlowStage", "Pending", "Refilled"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Refilled:
+    """A source event the stage read from Kafka itself (faust had skipped it): acked on the
+    consumer directly, as faust acks the events it gives."""
+
+    message: Message
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[bytes, bytes], tp: TP, given: Any) -> Refilled:
+        """``record`` of ``tp``, as a faust message of the generation of ``given``."""
+        return cls(
+            Message(
+                record.topic,
+                record.partition,
+                record.offset,
+                record.timestamp / 1000.0,
+                record.timestamp_type,
+                list(record.headers),
+                record.key,
+                record.value,
+                record.checksum,
+                record.serialized_key_size,
+                record.serialized_value_size,
+                tp,
+                generation_id=getattr(given, "generation_id", None),
+            )
+        )
 
 
 @dataclass(slots=True)
 class Pending:
     """One source event on its way: what was sent for it, to settle once Kafka has it."""
 
-    event: EventT[bytes]
+    event: EventT[bytes] | Refilled
     began: float
     output: Output | None = None  # sent to the target (None: a dead letter or a duplicate)
     failure: Failure | None = None  # dead-lettered
@@ -65,6 +95,7 @@ class FlowStage:
         metrics: ServiceMetrics,
         service: str,
         max_in_flight: int,
+        read_range: RangeReader,
     ) -> None:
         self.app = app
         self.flow = flow
@@ -88,6 +119,7 @@ class FlowStage:
         self._sending: dict[bytes, Pending] = {}
         self._lag: dict[int, Any] = {}  # source partition → its ferry_consumer_lag series
         self._holes = HoleWatch()  # offsets of a source partition skipped before they came
+        self._read_range = read_range
 
     # -- the agent -------------------------------------------------------------------------
 
@@ -99,7 +131,10 @@ class FlowStage:
         logs.bind(flow=self.flow.name)  # this task's lines, and its drainers'
 
         async def ack(pending: Pending) -> None:
-            await manual.ack(pending.event)
+            if isinstance(pending.event, Refilled):  # read by the stage, not given by faust
+                self.app.consumer.ack(pending.event.message)
+            else:
+                await manual.ack(pending.event)
             self._report_lag(pending.event.message)
 
         recorded: AckWindow[Pending] = AckWindow(self.max_in_flight, ack)
@@ -142,9 +177,12 @@ class FlowStage:
         window's drainer acks the event once Kafka acknowledged what was sent for it. An event
         of a partition whose brake tripped is left alone: not processed, not acked.
         """
+        await self._check_delivered(event.message, window)
+        await self._process(event, window)
+
+    async def _process(self, event: EventT[bytes] | Refilled, window: AckWindow[Pending]) -> None:
         message: Any = event.message  # a ConsumerMessage (faust types headers loosely)
         topic, partition = message.topic, message.partition
-        await self._check_delivered(message)
         if self.brake.tripped(topic, partition):
             self._pause(topic, partition)  # again: a rebalance may have resumed it
             return
@@ -179,11 +217,11 @@ class FlowStage:
                 return
             await window.put(pending, await self._dead_letter(pending, outcome))
 
-    async def _check_delivered(self, message: Any) -> None:
-        """Read a partition again when offsets of it were skipped (``streams.holes``): faust
-        may drop an event it fetched while its flow was suspended (a rebalance, a recovery).
-        The partition's commit waits at the first skipped offset meanwhile
-        (``streams.commits``), so nothing is lost even if the worker stops first."""
+    async def _check_delivered(self, message: Any, window: AckWindow[Pending]) -> None:
+        """Handle the offsets of the message's partition that faust skipped (``streams.holes``)
+        before the message itself: faust may drop an event it fetched while its flow was
+        suspended (a rebalance, a recovery). The partition's commit waits at the first skipped
+        offset meanwhile (``streams.commits``), so nothing is lost even if the worker stops."""
         consumer = self.app.consumer
         tp = message.tp
         hole = self._holes.delivered(
@@ -191,38 +229,32 @@ class FlowStage:
             getattr(message, "generation_id", 0),
             message.offset,
             committed_offset(consumer, tp),
-            time.monotonic(),
         )
         if hole is None:
             return
-        if isinstance(hole, Absent):
-            mark_absent(consumer, tp, hole.start, hole.end)
-            log.warning(
-                "%s partition %s: offsets %s..%s hold no record (transaction markers, or "
-                "records compacted away); flow %s counts them as read",
-                message.topic,
-                message.partition,
-                hole.start,
-                hole.end,
-                self.flow.name,
-            )
-            return
-        if hole.attempt == 1:
-            self.metrics.offsets_skipped.labels(
-                self.service, message.topic, str(message.partition)
-            ).inc(hole.missing)
+        self.metrics.offsets_skipped.labels(
+            self.service, message.topic, str(message.partition)
+        ).inc(hole.missing)
+        records = await self._read_range(message.topic, message.partition, hole.start, hole.end)
         log.warning(
-            "%s partition %s: offsets %s..%s were skipped before flow %s saw them; reading "
-            "the partition again from %s (attempt %s; what was already sent is not sent again)",
+            "%s partition %s: offsets %s..%s were skipped before flow %s saw them; read from "
+            "Kafka, %s of them hold events, handled now (what was already sent is not sent "
+            "again)",
             message.topic,
             message.partition,
             hole.start,
             hole.end,
             self.flow.name,
-            hole.start,
-            hole.attempt,
+            len(records),
         )
-        await read_again(consumer, tp, hole.start)
+        expected = hole.start
+        for record in records:
+            if record.offset > expected:  # no record there: a marker, or compacted away
+                mark_absent(consumer, tp, expected, record.offset - 1)
+            await self._process(Refilled.of(record, tp, message), window)
+            expected = record.offset + 1
+        if expected <= hole.end:
+            mark_absent(consumer, tp, expected, hole.end)
 
     def _report_lag(self, message: Any) -> None:
         """The source partition's lag once ``message`` is acked: the log end as last fetched

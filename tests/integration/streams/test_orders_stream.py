@@ -527,47 +527,65 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
     assert [i for i in written if i > poison], written[-5:]
 
 
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "after-a-restart"])
 async def test_an_event_faust_dropped_at_the_committed_offset_is_read_again(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, restart: bool
 ) -> None:
     """The chaos run's loss: faust dropped the event at the committed offset (one it fetched
     while its flow was suspended) and was handed the next ones. Without the hole being seen it
     would commit past the event (faust-streaming #606) and the order would never be mapped.
 
-    The worker's consumer drops offset 10 once, after 0..9 were committed: every one of the 20
-    events is mapped exactly once, and the committed offset reaches 20."""
+    0..9 are mapped and committed, then offset 10 is dropped once by the worker's consumer:
+    the worker that committed 0..9 (``running``: a hole within one generation), or a worker
+    started after it stopped (``after-a-restart``: the first offset of the generation past the
+    committed one). Every one of the 20 events is mapped exactly once, and the committed offset
+    reaches 20."""
     run = uuid.uuid4().hex[:10]
     name = f"holes{run}"
     source, target = topics_of(name)
+    tp = TopicPartition(source, 0)
     await ensure_topics(kafka_bootstrap, [TopicSpec(source, 1, 1), TopicSpec(target, 1, 1)])
     config = tmp_path / "ferry.yaml"
     config.write_text("kafka:\n  partitions: 1\nflows:\n" + only_flow(name), encoding="utf-8")
     events = [event(f"{run}-{i}") for i in range(20)]
     keys = {e.key for e in events}
-    worker = await asyncio.to_thread(
-        start_worker,
-        kafka_bootstrap,
-        tmp_path / "holes.log",
-        None,
-        ("--drop", f"{source}:0:10", "--config", str(config)),
-        module="tests.support.dropping_streams",
-    )
+    group = f"ferry-streams-{run}"
+    dropping = ("--drop", f"{source}:0:10", "--config", str(config))
+
+    def start(log: str, args: tuple[str, ...], module: str) -> Worker:
+        return start_worker(kafka_bootstrap, tmp_path / log, None, args, group=group, module=module)
+
+    if restart:
+        first = await asyncio.to_thread(start, "first.log", dropping[2:], "streams")
+    else:
+        first = await asyncio.to_thread(
+            start, "holes.log", dropping, "tests.support.dropping_streams"
+        )
+    worker = first
     try:
         await produce(kafka_bootstrap, source, events[:10])
         await wait_for_keys(kafka_bootstrap, target, keys, count=10)
-        await wait_committed(kafka_bootstrap, worker.group, TopicPartition(source, 0), 10)
+        await wait_committed(kafka_bootstrap, group, tp, 10)
+        if restart:
+            await asyncio.to_thread(first.stop)
         await produce(kafka_bootstrap, source, events[10:])
+        if restart:
+            worker = await asyncio.to_thread(
+                start, "holes.log", dropping, "tests.support.dropping_streams"
+            )
         await wait_for_keys(kafka_bootstrap, target, keys, count=20, timeout_s=30)
-        await wait_committed(kafka_bootstrap, worker.group, TopicPartition(source, 0), 20)
+        await wait_committed(kafka_bootstrap, group, tp, 20)
         await asyncio.sleep(3.0)  # one commit interval and more: a late duplicate shows now
         outputs = [r for r in await read_all(kafka_bootstrap, target) if r.key in keys]
         metrics = await scrape(worker.port)
     finally:
+        await asyncio.to_thread(first.stop)
         await asyncio.to_thread(worker.stop)
     log = worker.log_text()
     assert f"fault: dropped ('{source}', 0, 10)" in log
     assert sorted(r.key for r in outputs) == sorted(keys), log[-3000:]  # each exactly once
     assert "offsets 10..10 were skipped" in log
+    assert "read from Kafka, 1 of them hold events" in log
     skipped = f'ferry_offsets_skipped_total{{partition="0",service="streams",topic="{source}"}} 1.0'
     assert skipped in metrics
 

@@ -119,25 +119,38 @@ def test_the_consumer_seeks_uncommitted_partitions_to_their_beginning(tmp_path: 
     assert thread.seek_to_committed.__module__ == "streams.seeking"
 
 
-async def test_skipped_offsets_are_counted_and_read_again(
-    tmp_path: Path, caplog: Any, monkeypatch: Any
+async def test_skipped_offsets_are_counted_read_from_kafka_and_handled(
+    tmp_path: Path, caplog: Any
 ) -> None:
     """faust drops an event it fetched while its flow was suspended (a chaos run lost one order
-    so): the stage sees the hole in the offsets it is given and reads the partition again from
-    it (``streams.holes``; the seek itself is tested on Kafka)."""
+    so): the stage sees the hole in the offsets it is given, reads the range from Kafka itself
+    and handles what it holds before the event that showed the hole; offsets with no record
+    count as acked (the range reader itself is tested on Kafka)."""
+    from aiokafka import ConsumerRecord
     from faust.types import TP
 
-    import streams.stage
-
-    seeks: list[tuple[TP, int]] = []
-
-    async def read_again(consumer: Any, tp: TP, offset: int) -> None:
-        seeks.append((tp, offset))
-
-    monkeypatch.setattr(streams.stage, "read_again", read_again)
     registry = load(environ={})
     app = StreamsApp(registry)
     stage = app.stages["shop-orders-to-odoo"]
+    held = {(2, 7729), (0, 102)}  # what Kafka holds in the ranges asked for
+    asked: list[tuple[int, int, int]] = []
+    handled: list[tuple[int, int, str]] = []
+
+    async def read_range(
+        topic: str, partition: int, start: int, end: int
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        asked.append((partition, start, end))
+        return [
+            ConsumerRecord(topic, partition, o, 1_700_000_000_000, 0, b"k", b"v", None, 1, 1, ())
+            for o in range(start, end + 1)
+            if (partition, o) in held
+        ]
+
+    async def process(event: Any, window: Any) -> None:
+        handled.append((event.message.partition, event.message.offset, type(event).__name__))
+
+    stage._read_range = read_range
+    stage._process = process  # type: ignore[method-assign]
 
     async def delivered(partition: int, offset: int, generation: int = 2) -> None:
         message = SimpleNamespace(
@@ -147,17 +160,26 @@ async def test_skipped_offsets_are_counted_and_read_again(
             generation_id=generation,
             tp=TP("src.shop.orders", partition),
         )
-        await stage._check_delivered(message)
+        await stage.handle(SimpleNamespace(message=message), window=None)  # type: ignore[arg-type]
 
-    for offset in (7727, 7728, 7730, 7731):  # 7729 never came
+    for offset in (7727, 7728, 7730):  # 7729 never came
         await delivered(2, offset)
     await delivered(1, 10)
-    await delivered(1, 11)
     await delivered(1, 50, generation=3)  # another generation: the partition was elsewhere
     await delivered(0, 100)
-    await delivered(0, 104)  # 101..103
-    await delivered(0, 105)  # records fetched before the seek
-    await delivered(0, 104)  # read again past 101..103: they hold no record
+    await delivered(0, 104)  # 101..103 never came; Kafka holds only 102
+    assert asked == [(2, 7729, 7729), (0, 101, 103)]
+    assert handled == [
+        (2, 7727, "SimpleNamespace"),
+        (2, 7728, "SimpleNamespace"),
+        (2, 7729, "Refilled"),
+        (2, 7730, "SimpleNamespace"),
+        (1, 10, "SimpleNamespace"),
+        (1, 50, "SimpleNamespace"),
+        (0, 100, "SimpleNamespace"),
+        (0, 102, "Refilled"),
+        (0, 104, "SimpleNamespace"),
+    ]
     skipped = {
         p: app.metrics.registry.get_sample_value(
             "ferry_offsets_skipped_total",
@@ -166,12 +188,10 @@ async def test_skipped_offsets_are_counted_and_read_again(
         for p in (0, 1, 2)
     }
     assert skipped == {0: 3.0, 1: None, 2: 1.0}
-    assert seeks == [(TP("src.shop.orders", 2), 7729), (TP("src.shop.orders", 0), 101)]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert len(warnings) == 3
+    assert len(warnings) == 2
     assert "src.shop.orders partition 2: offsets 7729..7729 were skipped" in warnings[0]
-    assert "reading the partition again from 7729" in warnings[0]
-    assert "offsets 101..103 hold no record" in warnings[2]
+    assert "read from Kafka, 1 of them hold events" in warnings[0]
     consumer: Any = app.app.consumer
     gaps = consumer._gap[TP("src.shop.orders", 0)]
-    assert sorted((i.begin, i.end) for i in gaps) == [(101, 104)]
+    assert sorted((i.begin, i.end) for i in gaps) == [(101, 102), (103, 104)]
