@@ -96,20 +96,27 @@ async def latest_records(
     kafka: KafkaTarget, topic: str, *, since: datetime | None = None
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """The latest record of each key ``topic`` holds now (keyless records skipped), and only
-    those written from ``since`` on."""
-    latest: dict[bytes, ConsumerRecord[bytes, bytes]] = {}
+    those written from ``since`` on.
+
+    The topic is read twice: first for the latest offset of each key, then for the records at
+    those offsets. Memory holds an offset per key (tens of bytes), never every key's record: a
+    sink that reconciles 100,000 orders on schedule would otherwise hold them all at once."""
+    latest: dict[int, dict[bytes, int]] = {}  # partition -> key -> offset of its latest record
     floor = None if since is None else since.timestamp() * 1000
     async for record in records_of(kafka, topic):
         if record.key is None or (floor is not None and record.timestamp < floor):
             continue
-        previous = latest.get(record.key)
-        if previous is None or (record.partition, record.offset) > (
-            previous.partition,
-            previous.offset,
+        latest.setdefault(record.partition, {})[record.key] = record.offset  # in offset order
+    if not latest:
+        return
+    async for record in records_of(kafka, topic):
+        offsets = latest.get(record.partition)
+        if (
+            offsets is not None
+            and record.key is not None
+            and offsets.get(record.key) == record.offset
         ):
-            latest[record.key] = record
-    for record in latest.values():
-        yield record
+            yield record
 
 
 async def repair(producer: AIOKafkaProducer, topic: str, report: Report) -> int:

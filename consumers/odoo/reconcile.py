@@ -17,7 +17,7 @@ whose source did not change is reported, not overwritten).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,22 +76,32 @@ async def expected_orders(
     the number of keys whose latest record fails validation or mapping."""
     expected: dict[str, Expected] = {}
     invalid = 0
+    async for want in _expected(kafka, flow, serde, since=since):
+        if want is None:
+            invalid += 1
+        else:
+            expected[want.external_id] = want
+    return expected, invalid
+
+
+async def _expected(
+    kafka: KafkaTarget, flow: Flow, serde: Serde, *, since: datetime | None = None
+) -> AsyncIterator[Expected | None]:
+    """What Odoo should hold for each key's latest source record, one at a time; ``None`` for
+    a record that fails validation or mapping."""
     async for record in latest_records(kafka, flow.source.topic, since=since):
         try:
             decoded = serde.decode(record.value)
             flow.validate(decoded.record)
             command = flow.map(decoded.record)
         except (FerryError, ArithmeticError, ValueError):
-            invalid += 1
+            yield None
             continue
         if command is None:
             continue
         lines = _lines(command["order_lines"])
         state = "cancel" if command.get("cancel") else "sale"
-        expected[str(command["external_id"])] = Expected(
-            str(command["external_id"]), state, lines, record
-        )
-    return expected, invalid
+        yield Expected(str(command["external_id"]), state, lines, record)
 
 
 async def odoo_orders(
@@ -178,10 +188,42 @@ def judge(
 
 
 async def reconcile(job: Job) -> Report | None:
-    """The flow's source against Odoo's sale orders (None for a flow into anything else)."""
+    """The flow's source against Odoo's sale orders (None for a flow into anything else).
+
+    The source is judged ``CHUNK`` orders at a time, so memory holds one chunk of source
+    records and the mismatches, not every order: Odoo's side is read whole only when the run
+    covers all of it (to find ``unexpected`` orders), and then only the compact
+    :class:`Found` of each order."""
     if job.flow.target.event_type != EVENT_TYPE:
         return None
-    expected, invalid = await expected_orders(job.kafka, job.flow, job.serde, since=job.since)
-    scoped = None if job.since is None else sorted(expected)
-    found = await odoo_orders(job.target.odoo, scoped)
-    return judge(job.flow.name, expected, found, invalid, all_of_target=job.since is None)
+    odoo = job.target.odoo
+    everything = job.since is None
+    every_found = await odoo_orders(odoo) if everything else None
+    report = Report(job.flow.name)
+    chunk: dict[str, Expected] = {}
+
+    async def judge_chunk() -> None:
+        found = every_found if every_found is not None else await odoo_orders(odoo, sorted(chunk))
+        part = judge(job.flow.name, chunk, found, 0, all_of_target=False)
+        report.checked += part.checked
+        report.mismatches += part.mismatches
+        if every_found is not None:
+            for external_id in chunk:
+                every_found.pop(external_id, None)  # what is left is unexpected
+        chunk.clear()
+
+    async for want in _expected(job.kafka, job.flow, job.serde, since=job.since):
+        if want is None:
+            report.invalid += 1
+            continue
+        chunk[want.external_id] = want
+        if len(chunk) >= CHUNK:
+            await judge_chunk()
+    if chunk:
+        await judge_chunk()
+    if every_found is not None:
+        for external_id in sorted(every_found):
+            report.mismatches.append(
+                Mismatch("unexpected", external_id, "no source record explains it")
+            )
+    return report
