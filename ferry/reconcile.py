@@ -101,21 +101,19 @@ async def latest_records(
     The topic is read twice: first for the latest offset of each key, then for the records at
     those offsets. Memory holds an offset per key (tens of bytes), never every key's record: a
     sink that reconciles 100,000 orders on schedule would otherwise hold them all at once."""
-    latest: dict[int, dict[bytes, int]] = {}  # partition -> key -> offset of its latest record
+    latest: dict[bytes, tuple[int, int]] = {}  # key -> (partition, offset) of its latest
     floor = None if since is None else since.timestamp() * 1000
     async for record in records_of(kafka, topic):
         if record.key is None or (floor is not None and record.timestamp < floor):
             continue
-        latest.setdefault(record.partition, {})[record.key] = record.offset  # in offset order
+        at = (record.partition, record.offset)
+        previous = latest.get(record.key)
+        if previous is None or at > previous:
+            latest[record.key] = at
     if not latest:
         return
     async for record in records_of(kafka, topic):
-        offsets = latest.get(record.partition)
-        if (
-            offsets is not None
-            and record.key is not None
-            and offsets.get(record.key) == record.offset
-        ):
+        if record.key is not None and latest.get(record.key) == (record.partition, record.offset):
             yield record
 
 

@@ -74,3 +74,48 @@ async def test_a_failed_run_keeps_the_last_counts_and_the_next_one_updates_them(
     with pytest.raises(asyncio.CancelledError):
         await run_every(0.0, reconcile, job, metrics)
     assert left == [None, 1.0, 1.0, 2.0]
+
+
+async def test_latest_records_gives_each_keys_latest_record_read_in_two_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first pass keeps an offset per key; the second gives the records at those offsets,
+    so a record written between the passes is not given (it was not looked at)."""
+    from datetime import UTC, datetime
+
+    import ferry.reconcile
+
+    def rec(partition: int, offset: int, key: bytes | None, ms: int = 2_000_000) -> Any:
+        return SimpleNamespace(partition=partition, offset=offset, key=key, timestamp=ms)
+
+    log = [
+        rec(0, 0, b"a"),
+        rec(0, 1, b"b"),
+        rec(0, 2, b"a"),  # a's latest
+        rec(0, 3, None),  # keyless: skipped
+        rec(1, 0, b"c", ms=1_000_000),  # before `since` below
+        rec(1, 1, b"b"),  # b on another partition too: the later (partition, offset) wins
+    ]
+    passes: list[int] = []
+
+    async def records_of(kafka: Any, topic: str) -> Any:
+        passes.append(len(passes))
+        for record in log:
+            yield record
+        if len(passes) == 1:
+            log.append(rec(0, 4, b"a"))  # written after the first pass read the topic
+
+    monkeypatch.setattr(ferry.reconcile, "records_of", records_of)
+    got = [
+        (r.partition, r.offset) async for r in ferry.reconcile.latest_records("kafka:9092", "src.t")
+    ]
+    assert got == [(0, 2), (1, 0), (1, 1)]
+    assert passes == [0, 1]
+    since = datetime.fromtimestamp(1_500, UTC)  # 1,500,000 ms: c's only record is older
+    log[:] = log[:6]
+    passes.clear()
+    got = [
+        (r.partition, r.offset)
+        async for r in ferry.reconcile.latest_records("kafka:9092", "src.t", since=since)
+    ]
+    assert got == [(0, 2), (1, 1)]
