@@ -107,51 +107,73 @@ async def _expected(
 async def odoo_orders(
     odoo: OdooClient, external_ids: Sequence[str] | None = None
 ) -> dict[str, Found]:
-    """Ferry's sale orders in Odoo (those of ``external_ids``, or all under module ferry)."""
+    """Ferry's sale orders in Odoo (those of ``external_ids``, or all under module ferry),
+    read ``CHUNK`` at a time: memory holds the compact :class:`Found` of each order and one
+    chunk of Odoo's rows."""
+    found: dict[str, Found] = {}
+    async for rows in _external_ids(odoo, external_ids):
+        await _read_orders(odoo, {int(r["res_id"]): f"{MODULE}.{r['name']}" for r in rows}, found)
+    return found
+
+
+async def _external_ids(
+    odoo: OdooClient, external_ids: Sequence[str] | None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Ferry's ``ir.model.data`` rows of sale orders, a chunk at a time (all of them in id
+    order, each chunk after the last id seen; or those named in ``external_ids``)."""
     domain: list[Any] = [["module", "=", MODULE], ["model", "=", "sale.order"]]
-    rows: list[dict[str, Any]] = []
     if external_ids is None:
-        rows = await odoo.search_read("ir.model.data", domain, ["name", "res_id"])
+        last = 0
+        while True:
+            rows = await odoo.search_read(
+                "ir.model.data",
+                [*domain, ["id", ">", last]],
+                ["name", "res_id"],
+                limit=CHUNK,
+                order="id",
+            )
+            if rows:
+                yield rows
+            if len(rows) < CHUNK:
+                return
+            last = max(int(r["id"]) for r in rows)
     else:
         names = [e.split(".", 1)[1] for e in external_ids]
         for start in range(0, len(names), CHUNK):
             chunk = [*domain, ["name", "in", names[start : start + CHUNK]]]
-            rows += await odoo.search_read("ir.model.data", chunk, ["name", "res_id"])
-    by_id = {int(r["res_id"]): f"{MODULE}.{r['name']}" for r in rows}
-    found: dict[str, Found] = {}
-    ids = sorted(by_id)
-    for start in range(0, len(ids), CHUNK):
-        chunk_ids = ids[start : start + CHUNK]
-        orders = await odoo.search_read("sale.order", [["id", "in", chunk_ids]], ["state"])
-        lines = await odoo.search_read(
-            "sale.order.line",
-            [["order_id", "in", chunk_ids]],
-            ["order_id", "product_id", "product_uom_qty", "price_unit"],
+            rows = await odoo.search_read("ir.model.data", chunk, ["name", "res_id"])
+            if rows:
+                yield rows
+
+
+async def _read_orders(odoo: OdooClient, by_id: dict[int, str], found: dict[str, Found]) -> None:
+    """Put the :class:`Found` of each order of ``by_id`` (order id → external id) in ``found``."""
+    chunk_ids = sorted(by_id)
+    orders = await odoo.search_read("sale.order", [["id", "in", chunk_ids]], ["state"])
+    lines = await odoo.search_read(
+        "sale.order.line",
+        [["order_id", "in", chunk_ids]],
+        ["order_id", "product_id", "product_uom_qty", "price_unit"],
+    )
+    products = sorted({int(line["product_id"][0]) for line in lines if line.get("product_id")})
+    codes = {
+        int(p["id"]): str(p.get("default_code") or "")
+        for p in (
+            await odoo.search_read("product.product", [["id", "in", products]], ["default_code"])
+            if products
+            else []
         )
-        products = sorted({int(line["product_id"][0]) for line in lines if line.get("product_id")})
-        codes = {
-            int(p["id"]): str(p.get("default_code") or "")
-            for p in (
-                await odoo.search_read(
-                    "product.product", [["id", "in", products]], ["default_code"]
-                )
-                if products
-                else []
-            )
-        }
-        per_order: dict[int, list[dict[str, Any]]] = {}
-        for line in lines:
-            product = line.get("product_id")
-            code = codes.get(int(product[0]), "") if product else ""
-            per_order.setdefault(int(line["order_id"][0]), []).append(
-                {**line, "default_code": code}
-            )
-        for order in orders:
-            external_id = by_id[int(order["id"])]
-            found[external_id] = Found(
-                external_id, str(order["state"]), _lines(per_order.get(int(order["id"]), []))
-            )
-    return found
+    }
+    per_order: dict[int, list[dict[str, Any]]] = {}
+    for line in lines:
+        product = line.get("product_id")
+        code = codes.get(int(product[0]), "") if product else ""
+        per_order.setdefault(int(line["order_id"][0]), []).append({**line, "default_code": code})
+    for order in orders:
+        external_id = by_id[int(order["id"])]
+        found[external_id] = Found(
+            external_id, str(order["state"]), _lines(per_order.get(int(order["id"]), []))
+        )
 
 
 def judge(

@@ -119,3 +119,52 @@ async def test_latest_records_gives_each_keys_latest_record_read_in_two_passes(
         async for r in ferry.reconcile.latest_records("kafka:9092", "src.t", since=since)
     ]
     assert got == [(0, 2), (1, 1)]
+
+
+async def test_odoo_orders_are_read_a_chunk_at_a_time() -> None:
+    """All of Ferry's orders in Odoo, 1,203 of them: ir.model.data is read by id after the last
+    seen, CHUNK rows at a time, never in one answer; every order is found with its lines."""
+    from consumers.odoo.reconcile import CHUNK, odoo_orders
+
+    total = 1203
+    calls: list[tuple[str, int | None]] = []
+
+    class Odoo:
+        async def search_read(
+            self,
+            model: str,
+            domain: Any = (),
+            fields: Any = None,
+            *,
+            limit: int | None = None,
+            order: str | None = None,
+            **_: Any,
+        ) -> list[dict[str, Any]]:
+            calls.append((model, limit))
+            clauses = {c[0]: c for c in domain}
+            if model == "ir.model.data":
+                after = clauses["id"][2]
+                rows = [
+                    {"id": 10 + i, "name": f"shop_order_{i}", "res_id": 1000 + i}
+                    for i in range(total)
+                    if 10 + i > after
+                ]
+                return rows[:limit] if limit else rows
+            ids = clauses["id" if model != "sale.order.line" else "order_id"][2]
+            if model == "sale.order":
+                return [{"id": i, "state": "sale"} for i in ids]
+            if model == "sale.order.line":
+                return [
+                    {"order_id": [i, ""], "product_id": [7, ""], "product_uom_qty": 2.0,
+                     "price_unit": 12.5}
+                    for i in ids
+                ]  # fmt: skip
+            return [{"id": 7, "default_code": "MUG-001"}]
+
+    found = await odoo_orders(cast(Any, Odoo()))
+    assert len(found) == total
+    assert found["ferry.shop_order_1202"] == Found(
+        "ferry.shop_order_1202", "sale", (("MUG-001", 2.0, 12.5),)
+    )
+    reads = [limit for model, limit in calls if model == "ir.model.data"]
+    assert reads == [CHUNK] * 3  # 500, 500, then 203: fewer than asked, the last
