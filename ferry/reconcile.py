@@ -100,7 +100,7 @@ async def latest_records(
 
     The topic is read twice: first for the latest offset of each key, then for the records at
     those offsets. Memory holds an offset per key (tens of bytes), never every key's record: a
-    sink that reconciles 100,000 orders on schedule would otherwise hold them all at once."""
+    sink that reconciles 100,000 entities on schedule would otherwise hold them all at once."""
     latest: dict[bytes, tuple[int, int]] = {}  # key -> (partition, offset) of its latest
     floor = None if since is None else since.timestamp() * 1000
     async for record in records_of(kafka, topic):
