@@ -35,6 +35,8 @@ class NodeSpec:
 
 _EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LOWEST = 20_000
+# Every port this process has handed out: free when handed out, but not bound yet.
+_HANDED_OUT: set[int] = set()
 
 
 def _ephemeral_start() -> int:
@@ -48,11 +50,14 @@ def _ephemeral_start() -> int:
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """``count`` distinct TCP ports that are free on ``host`` right now, chosen below the
     kernel's ephemeral range: a port the OS picked (``bind(0)``) can be taken by any
-    outgoing connection before its server binds it, one of these cannot."""
+    outgoing connection before its server binds it, one of these cannot. A port is handed
+    out once per process: two calls made before either server binds never share one."""
     top = max(_ephemeral_start(), _LOWEST + 1_000)
     candidates = random.sample(range(_LOWEST, top), k=min(top - _LOWEST, 64 * count + 64))
     found: list[int] = []
     for port in candidates:
+        if port in _HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
@@ -60,6 +65,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
                 continue
         found.append(port)
         if len(found) == count:
+            _HANDED_OUT.update(found)
             return found
     raise OSError(f"no {count} free ports on {host} below {top}")
 

@@ -6,7 +6,6 @@ import contextlib
 import importlib.util
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+
+from tests.support.platform import free_port
 
 DATABASE = "ferry"
 LOGIN = "admin"
@@ -35,13 +36,6 @@ def available() -> bool:
         return importlib.util.find_spec("sandbox.odoo.__main__") is not None
     except ImportError:
         return False
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

@@ -12,8 +12,9 @@ import pytest
 from ferry.errors import AuthenticationError, Rejected, Unavailable
 from ferry.odoo import OdooClient, OdooProtocolDeprecationWarning
 from ferry.odoo import client as client_module
+from tests.support.platform import free_port
 
-from .emulator import DATABASE, LOGIN, Emulator, available, free_port, running
+from .emulator import DATABASE, LOGIN, Emulator, available, running
 
 VERSIONS = ["17.0", "18.0", "19.0"]
 

@@ -62,6 +62,18 @@ def test_free_ports_are_distinct() -> None:
     assert len(set(ports)) == 4
 
 
+def test_a_port_handed_out_is_not_handed_out_again_in_the_same_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two services given ports by two calls must not get the same one, though neither has
+    bound it yet: the draw repeats itself here, as a random draw may."""
+    monkeypatch.setattr("infra.kafka.ports.random.sample", lambda seq, k: sorted(seq)[-k:][::-1])
+    first = free_ports(1)
+    second = free_ports(1)
+    third = free_ports(2)
+    assert len(set(first + second + third)) == 4
+
+
 def test_layout_round_trips_and_a_missing_or_broken_one_is_none(tmp_path: Path) -> None:
     path = tmp_path / "cluster.json"
     assert Layout.load(path) is None

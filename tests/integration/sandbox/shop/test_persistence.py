@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 
 from ferry.cli import cli
 from sandbox.shop import RunningShop, ShopConfig
+from tests.support.platform import free_port
 
 from .conftest import CLIENT_ID, LOCATION, SECRET, Api, get_token, wait_for
 
@@ -56,13 +56,6 @@ def test_state_survives_a_restart_with_a_data_dir(tmp_path: Path) -> None:
         placed = api.control("POST", "orders", {"line_items": [{"sku": "SKU-001", "quantity": 1}]})
         assert placed["order"]["name"] == "#1002"
         assert len(api.control("GET", "orders")["orders"]) == 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_python_dash_m_serves_with_the_secret_from_the_environment(tmp_path: Path) -> None:
