@@ -8,8 +8,10 @@ How acks, order and the change-only filter hold: ``docs/streams.md``.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -87,8 +89,12 @@ class StreamsApp:
         self.metrics = metrics if metrics is not None else ServiceMetrics(SERVICE)
         serde = serde or registry.serde()
         guard = OwnershipGuard.of_flows(registry.ownership, registry.enabled)
+        app_id = app_id or settings.streams.app_id
         self.app = _App(
-            app_id or settings.streams.app_id,
+            app_id,
+            # The tables live in memory (their changelogs rebuild them); faust still makes a
+            # data directory, which belongs with temporary files, not in the working directory.
+            datadir=str(Path(tempfile.gettempdir()) / "ferry" / f"{app_id}-data"),
             broker=_broker_urls(settings.kafka.bootstrap_servers),
             value_serializer="raw",
             key_serializer="raw",

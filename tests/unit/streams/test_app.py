@@ -6,6 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from ferry.registry import load
 from streams.app import StreamsApp
 
@@ -94,6 +96,24 @@ def test_the_group_session_comes_from_the_streams_settings(tmp_path: Path) -> No
     )
     conf = StreamsApp(load(config, environ={})).app.conf
     assert (conf.broker_session_timeout, conf.broker_heartbeat_interval) == (12.0, 2.0)
+
+
+def test_faust_keeps_its_data_directory_out_of_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables live in memory; faust's data directory (``tables/``) must not appear beside the
+    project, where ``ferry up`` and the tests run."""
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "registry: tests.flows\n"
+        "flows:\n  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n",
+        encoding="utf-8",
+    )
+    app = StreamsApp(load(config, environ={}), app_id="ferry-streams-datadir-test").app
+    assert tmp_path not in Path(app.conf.datadir).resolve().parents
+    assert Path(app.conf.datadir).name == "ferry-streams-datadir-test-data"
+    assert list(tmp_path.iterdir()) == [config]
 
 
 def test_a_heartbeat_slower_than_a_third_of_the_session_is_refused() -> None:
