@@ -29,6 +29,13 @@ async def post(url: str, body: dict[str, Any]) -> None:
         assert answer.status_code == 200, answer.text
 
 
+def sink_warnings(platform: Platform, last: int = 8) -> list[str]:
+    """The shop sink's last WARNING and ERROR lines: what held it back."""
+    text = (platform.log_dir / "shop-sink.log").read_text(errors="replace")
+    lines = [line for line in text.splitlines() if "level=warning" in line or "level=error" in line]
+    return lines[-last:]
+
+
 def levels(platform: Platform, skus: list[str]) -> dict[str, int]:
     items = shop_items(platform)
     return {sku: items[sku]["available"] for sku in skus}
@@ -66,7 +73,11 @@ async def test_a_throttled_shop_slows_the_sink_and_nothing_is_dead_lettered(
             sku = f"SKU-00{1 + n % 5}"
             wanted[sku] = 30 + n
             set_on_hand(demo, products[sku]["id"], float(30 + n))
-        await until(lambda: levels(platform, list(wanted)) == wanted, "every level, throttled")
+        await until(
+            lambda: levels(platform, list(wanted)) == wanted,
+            f"every level, throttled: {wanted}",
+            seen=lambda: (levels(platform, list(wanted)), sink_warnings(platform)),
+        )
         await settled(platform)
         assert levels(platform, list(wanted)) == wanted
         assert await dead_letters(platform) == before

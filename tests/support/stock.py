@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -69,12 +70,16 @@ def set_on_hand(odoo: OdooReader, product_id: int, quantity: float) -> None:
     odoo.execute_kw("stock.quant", "action_apply_inventory", [quants])
 
 
-async def until(check: Any, what: str, timeout_s: float = 60.0) -> None:
+async def until(
+    check: Any, what: str, timeout_s: float = 60.0, *, seen: Callable[[], object] | None = None
+) -> None:
+    """Wait until ``check()`` is true; on timeout the error shows ``seen()`` (what was there)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while not check():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+            shown = f"; seen instead: {seen()}" if seen is not None else ""
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}{shown}")
         await asyncio.sleep(0.3)
 
 
