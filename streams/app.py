@@ -94,7 +94,7 @@ class StreamsApp:
             app_id,
             # The tables live in memory (their changelogs rebuild them); faust still makes a
             # data directory, which belongs with temporary files, not in the working directory.
-            datadir=str(Path(tempfile.gettempdir()) / "ferry" / f"{app_id}-data"),
+            datadir=str(Path(tempfile.gettempdir()) / f"{app_id}-data"),
             broker=_broker_urls(settings.kafka.bootstrap_servers),
             value_serializer="raw",
             key_serializer="raw",
