@@ -73,7 +73,9 @@ class KafkaCluster:
     ``ports``/``controller_ports`` default to 9092/9093 for one node and
     19092,29092,39092 / 19093,29093,39093 for three; :meth:`with_free_ports` picks free ones.
     Opening a state dir that already holds a cluster (``cluster.json``) reuses its layout and
-    cluster id; asking for another layout there is an error.
+    cluster id; asking for another layout there is an error. ``format_options`` go to the
+    storage format of a new node (``--add-scram MECHANISM=[name=…,password=…]`` for one: SCRAM
+    users of a KRaft cluster are written with its first metadata).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class KafkaCluster:
         die_with_parent: bool = False,
         extra_config: Mapping[str, str] | None = None,
         jvm_options: Sequence[str] = (),
+        format_options: Sequence[str] = (),
         start_timeout: float = 90.0,
         stop_timeout: float = 30.0,
     ) -> None:
@@ -107,6 +110,7 @@ class KafkaCluster:
         self.die_with_parent = die_with_parent
         self.extra_config = dict(extra_config or {})
         self.jvm_options = list(jvm_options)
+        self.format_options = list(format_options)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._processes = NodeProcesses(self._files)
@@ -279,7 +283,8 @@ class KafkaCluster:
                 unformatted.append(spec)
         formats = [
             tool_command(self.java, self.libs_dir, files, "kafka.tools.StorageTool", "format",
-                         "-t", self.cluster_id, "-c", str(files.properties))
+                         "-t", self.cluster_id, "-c", str(files.properties),
+                         *self.format_options)
             for files in (self._files(spec.node_id) for spec in unformatted)
         ]  # fmt: skip
         for spec, (code, text) in zip(unformatted, run_together(formats, 120), strict=True):

@@ -1,4 +1,4 @@
-"""Ferry against a Kafka that wants SASL/PLAIN over TLS, as a managed Kafka does.
+"""Ferry against a Kafka that wants SASL over TLS (PLAIN or SCRAM), as a managed Kafka does.
 
 The settings' security section (``kafka.security_protocol``, ``sasl_*``, ``ssl_*``) reaches every
 client: producers, consumers, the admin that creates topics, and the streams worker's faust app.
@@ -24,12 +24,15 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 PASSWORD_VARIABLE = "FERRY_TEST_KAFKA_PASSWORD"
 
 
-def settings_of(kafka: SecureKafka) -> KafkaSettings:
+MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def settings_of(kafka: SecureKafka, mechanism: str = "PLAIN") -> KafkaSettings:
     return KafkaSettings.model_validate(
         {
             "bootstrap_servers": kafka.bootstrap,
             "security_protocol": "SASL_SSL",
-            "sasl_mechanism": "PLAIN",
+            "sasl_mechanism": mechanism,
             "sasl_username": kafka.username,
             "sasl_password": f"env:{PASSWORD_VARIABLE}",
             "ssl_cafile": str(kafka.cafile),
@@ -43,7 +46,11 @@ def secure(kafka_sasl_ssl: SecureKafka, monkeypatch: pytest.MonkeyPatch) -> Kafk
     return settings_of(kafka_sasl_ssl)
 
 
-async def test_topics_producers_and_consumers_work_over_sasl_ssl(secure: KafkaSettings) -> None:
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+async def test_topics_producers_and_consumers_work_over_sasl_ssl(
+    secure: KafkaSettings, mechanism: str
+) -> None:
+    secure = secure.model_copy(update={"sasl_mechanism": mechanism})
     topic = f"secure-{uuid.uuid4().hex[:8]}"
     assert await ensure_topics(secure, [TopicSpec(topic, partitions=2)]) == [topic]
     producer = make_producer(secure, client_id="test")
@@ -66,12 +73,17 @@ async def test_topics_producers_and_consumers_work_over_sasl_ssl(secure: KafkaSe
     assert got == {f"k{i}".encode(): f"v{i}".encode() for i in range(10)}
 
 
+@pytest.mark.parametrize("mechanism", MECHANISMS)
 async def test_a_wrong_password_is_refused_and_not_shown(
-    kafka_sasl_ssl: SecureKafka, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    kafka_sasl_ssl: SecureKafka,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    mechanism: str,
 ) -> None:
     wrong = "not-the-password-" + uuid.uuid4().hex
     monkeypatch.setenv(PASSWORD_VARIABLE, wrong)
-    producer = AIOKafkaProducer(**connection(settings_of(kafka_sasl_ssl)), request_timeout_ms=5000)
+    settings = settings_of(kafka_sasl_ssl, mechanism)
+    producer = AIOKafkaProducer(**connection(settings), request_timeout_ms=5000)
     with pytest.raises(KafkaError) as refused:
         await producer.start()
     await producer.stop()
@@ -103,8 +115,9 @@ async def test_a_broker_certificate_from_an_unknown_ca_is_refused(
     assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
 
 
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
 async def test_the_streams_worker_runs_a_flow_over_sasl_ssl(
-    secure: KafkaSettings, kafka_sasl_ssl: SecureKafka, tmp_path: Path
+    secure: KafkaSettings, kafka_sasl_ssl: SecureKafka, tmp_path: Path, mechanism: str
 ) -> None:
     """The worker is given only the secure listener; its outputs and its group's offsets are
     read back through the broker's plaintext listener."""
@@ -132,6 +145,7 @@ async def test_the_streams_worker_runs_a_flow_over_sasl_ssl(
         tmp_path / "worker.log",
         {
             "FERRY__KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
+            "FERRY__KAFKA__SASL_MECHANISM": mechanism,
             "FERRY__KAFKA__SASL_USERNAME": kafka_sasl_ssl.username,
             "FERRY__KAFKA__SASL_PASSWORD": f"env:{PASSWORD_VARIABLE}",
             "FERRY__KAFKA__SSL_CAFILE": str(kafka_sasl_ssl.cafile),
