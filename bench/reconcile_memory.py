@@ -75,9 +75,9 @@ class _Odoo:
     ) -> list[dict[str, Any]]:
         where = {clause[0]: clause[2] for clause in domain}
         if model == "ir.model.data":
-            if "name" in where:
-                names = set(where["name"])
-                ids = [i for i in range(1, self.orders + 1) if f"shop_order_bench-{i - 1}" in names]
+            if "name" in where:  # shop_order_bench-<i - 1> is order i
+                ids = sorted(int(name.rsplit("-", 1)[1]) + 1 for name in where["name"])
+                ids = [i for i in ids if i <= self.orders]
             else:
                 first = int(where["id"]) + 1
                 ids = list(range(first, min(first + (limit or self.orders), self.orders + 1)))

@@ -31,7 +31,15 @@ from ferry.odoo.client import OdooClient
 from ferry.reconcile import Job, Mismatch, Report, latest_records
 from ferry.serde import Serde
 
-__all__ = ["Expected", "Found", "expected_orders", "judge", "odoo_orders", "reconcile"]
+__all__ = [
+    "Expected",
+    "Found",
+    "expected_orders",
+    "judge",
+    "odoo_external_ids",
+    "odoo_orders",
+    "reconcile",
+]
 
 MODULE = "ferry"
 EVENT_TYPE = "odoo.sale_order.upsert"
@@ -113,6 +121,14 @@ async def odoo_orders(
     found: dict[str, Found] = {}
     async for rows in _external_ids(odoo, external_ids):
         await _read_orders(odoo, {int(r["res_id"]): f"{MODULE}.{r['name']}" for r in rows}, found)
+    return found
+
+
+async def odoo_external_ids(odoo: OdooClient) -> set[str]:
+    """The external id of every Ferry sale order in Odoo, read ``CHUNK`` at a time."""
+    found: set[str] = set()
+    async for rows in _external_ids(odoo, None):
+        found.update(f"{MODULE}.{r['name']}" for r in rows)
     return found
 
 
@@ -212,26 +228,24 @@ def judge(
 async def reconcile(job: Job) -> Report | None:
     """The flow's source against Odoo's sale orders (None for a flow into anything else).
 
-    The source is judged ``CHUNK`` orders at a time, so memory holds one chunk of source
-    records and the mismatches, not every order: Odoo's side is read whole only when the run
-    covers all of it (to find ``unexpected`` orders), and then only the compact
-    :class:`Found` of each order."""
+    The source is judged ``CHUNK`` orders at a time against those orders read from Odoo, so
+    memory holds one chunk of source records and of Odoo's orders, and the mismatches, never
+    every order. A run that covers all of Odoo's side (to find ``unexpected`` orders) also
+    holds the external id of each of Ferry's orders there, and nothing more of them."""
     if job.flow.target.event_type != EVENT_TYPE:
         return None
     odoo = job.target.odoo
-    everything = job.since is None
-    every_found = await odoo_orders(odoo) if everything else None
+    unexplained = await odoo_external_ids(odoo) if job.since is None else None
     report = Report(job.flow.name)
     chunk: dict[str, Expected] = {}
 
     async def judge_chunk() -> None:
-        found = every_found if every_found is not None else await odoo_orders(odoo, sorted(chunk))
+        found = await odoo_orders(odoo, sorted(chunk))
         part = judge(job.flow.name, chunk, found, 0, all_of_target=False)
         report.checked += part.checked
         report.mismatches += part.mismatches
-        if every_found is not None:
-            for external_id in chunk:
-                every_found.pop(external_id, None)  # what is left is unexpected
+        if unexplained is not None:
+            unexplained.difference_update(chunk)  # what is left is unexpected
         chunk.clear()
 
     async for want in _expected(job.kafka, job.flow, job.serde, since=job.since):
@@ -243,8 +257,8 @@ async def reconcile(job: Job) -> Report | None:
             await judge_chunk()
     if chunk:
         await judge_chunk()
-    if every_found is not None:
-        for external_id in sorted(every_found):
+    if unexplained is not None:
+        for external_id in sorted(unexplained):
             report.mismatches.append(
                 Mismatch("unexpected", external_id, "no source record explains it")
             )

@@ -168,3 +168,78 @@ async def test_odoo_orders_are_read_a_chunk_at_a_time() -> None:
     )
     reads = [limit for model, limit in calls if model == "ir.model.data"]
     assert reads == [CHUNK] * 3  # 500, 500, then 203: fewer than asked, the last
+
+
+async def test_a_full_run_reads_order_details_only_of_the_orders_the_source_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1,000 orders in the source, 1,203 of Ferry's in Odoo: every external id is read (to find
+    the 203 unexpected), but the state and lines only of the source's 1,000, a chunk at a time,
+    so a full run never holds every order's details at once."""
+    from aiokafka import ConsumerRecord
+
+    import ferry.reconcile
+    from consumers.odoo.reconcile import CHUNK, reconcile
+    from ferry.registry import load
+    from streams.flows.shop_orders import FLOW
+    from tests.unit.streams.orders import order
+
+    source, in_odoo = 1000, 1203
+    serde = load(environ={}).serde()
+    code = {"MUG-001": 7, "TEE.M_BLUE": 8}
+
+    async def records_of(kafka: Any, topic: str) -> Any:
+        for i in range(source):
+            key = f"shop:order:o-{i}".encode()
+            value = serde.encode(
+                FLOW.source.event_type, order(order_id=f"o-{i}", order_name=f"#o-{i}")
+            )
+            yield ConsumerRecord(topic, i % 3, i // 3, 0, 0, key, value, None, 0, 0, ())
+
+    monkeypatch.setattr(ferry.reconcile, "records_of", records_of)
+    details_of: list[int] = []
+
+    class Odoo:
+        async def search_read(
+            self, model: str, domain: Any = (), fields: Any = None, **options: Any
+        ) -> list[dict[str, Any]]:
+            where = {c[0]: c[2] for c in domain}
+            if model == "ir.model.data":
+                names = [f"shop_order_o-{i}" for i in range(in_odoo)]
+                if "name" in where:
+                    wanted = set(where["name"])
+                    return [
+                        {"id": 10 + i, "name": n, "res_id": 1000 + i}
+                        for i, n in enumerate(names)
+                        if n in wanted
+                    ]
+                rows = [
+                    {"id": 10 + i, "name": n, "res_id": 1000 + i}
+                    for i, n in enumerate(names)
+                    if 10 + i > where["id"]
+                ]
+                return rows[: options["limit"]]
+            if model == "sale.order":
+                details_of.extend(where["id"])
+                return [{"id": i, "state": "sale"} for i in where["id"]]
+            if model == "sale.order.line":
+                return [
+                    {"order_id": [i, ""], "product_id": [code["MUG-001"], ""],
+                     "product_uom_qty": 2.0, "price_unit": 12.5}
+                    for i in where["order_id"]
+                ] + [
+                    {"order_id": [i, ""], "product_id": [code["TEE.M_BLUE"], ""],
+                     "product_uom_qty": 1.0, "price_unit": 19.99}
+                    for i in where["order_id"]
+                ]  # fmt: skip
+            return [{"id": n, "default_code": c} for c, n in code.items()]
+
+    job = Job("kafka:9092", FLOW, serde, SimpleNamespace(odoo=Odoo()))
+    report = await reconcile(job)
+    assert report is not None
+    kinds = [m.kind for m in report.mismatches]
+    assert (report.checked, report.invalid) == (source, 0)
+    assert kinds == ["unexpected"] * (in_odoo - source)
+    assert sorted(details_of) == [1000 + i for i in range(source)]  # the source's orders only
+    assert len(details_of) == source  # each read once
+    assert source > CHUNK
