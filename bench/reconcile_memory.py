@@ -37,6 +37,7 @@ from ferry.envelope import CloudEvent, deterministic_id
 from ferry.reconcile import Job
 from ferry.registry import load
 from ferry.serde import Serde
+from tests.support.odoo_orders import OdooOrders
 
 EVENT_TYPE = "shop.order.created"
 TOPIC = "src.shop.orders"
@@ -57,44 +58,6 @@ def _record(serde: Serde, i: int) -> ConsumerRecord[bytes, bytes]:
     )
 
 
-class _Odoo:
-    """``search_read`` over N sale orders (ids 1..N), each with the bench order's lines."""
-
-    def __init__(self, orders: int, lines: list[dict[str, Any]]) -> None:
-        self.orders = orders
-        self.lines = lines
-
-    async def search_read(
-        self,
-        model: str,
-        domain: Any = (),
-        fields: Any = None,
-        *,
-        limit: int | None = None,
-        **_: Any,
-    ) -> list[dict[str, Any]]:
-        where = {clause[0]: clause[2] for clause in domain}
-        if model == "ir.model.data":
-            if "name" in where:  # shop_order_bench-<i - 1> is order i
-                ids = sorted(int(name.rsplit("-", 1)[1]) + 1 for name in where["name"])
-                ids = [i for i in ids if i <= self.orders]
-            else:
-                first = int(where["id"]) + 1
-                ids = list(range(first, min(first + (limit or self.orders), self.orders + 1)))
-            return [{"id": i, "name": f"shop_order_bench-{i - 1}", "res_id": i} for i in ids]
-        if model == "sale.order":
-            return [{"id": i, "state": "sale"} for i in where["id"]]
-        if model == "sale.order.line":
-            return [
-                {"order_id": [i, ""], "product_id": [n + 1, ""], **line}
-                for i in where["order_id"]
-                for n, line in enumerate(self.lines)
-            ]
-        return [
-            {"id": n + 1, "default_code": line["default_code"]} for n, line in enumerate(self.lines)
-        ]
-
-
 async def _measure(orders: int) -> None:
     registry = load()
     serde = registry.serde()
@@ -108,10 +71,10 @@ async def _measure(orders: int) -> None:
     command = flow.map(serde.decode(_record(serde, 0).value).record)
     assert command is not None
     lines = [
-        {k: line[k] for k in ("default_code", "product_uom_qty", "price_unit")}
+        (str(line["default_code"]), float(line["product_uom_qty"]), float(line["price_unit"]))
         for line in command["order_lines"]
     ]
-    odoo = _Odoo(orders, lines)
+    odoo = OdooOrders(orders, lines, prefix="bench-")
 
     tracemalloc.start()
     held: dict[bytes, ConsumerRecord[bytes, bytes]] = {}

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ferry.flow import Endpoint, Flow, System
+from ferry.registry import Registry, load
 from ferry.stack import ServiceSpec
 from ferry.topics import sink, src
 from streams.flows.shop_orders import FLOW as SHOP_ORDERS
 
-__all__ = ["depot_scans", "shop_orders_on", "topics_of"]
+__all__ = ["depot_scans", "shop_orders_alone", "shop_orders_on", "topics_of"]
+
+
+def shop_orders_alone(folder: Path, settings: str = "") -> Registry:
+    """The registry of the shop-orders flow alone (the test registry's others left out), from
+    a ``ferry.yaml`` written in ``folder``; ``settings`` is YAML put before its flows."""
+    config = folder / "ferry.yaml"
+    config.write_text(
+        f"registry: tests.flows\n{settings}"
+        "flows:\n  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n",
+        encoding="utf-8",
+    )
+    return load(config, environ={})
 
 
 def topics_of(name: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from consumers.odoo.reconcile import Expected, Found, judge
 from ferry.errors import TransientError
 from ferry.metrics import ServiceMetrics
 from ferry.reconcile import Job, Mismatch, Report, run_every
+from tests.support.odoo_orders import OdooOrders
 
 
 def want(external_id: str, state: str = "sale", *lines: tuple[str, float, float]) -> Expected:
@@ -126,47 +127,13 @@ async def test_odoo_orders_are_read_a_chunk_at_a_time() -> None:
     seen, CHUNK rows at a time, never in one answer; every order is found with its lines."""
     from consumers.odoo.reconcile import CHUNK, odoo_orders
 
-    total = 1203
-    calls: list[tuple[str, int | None]] = []
-
-    class Odoo:
-        async def search_read(
-            self,
-            model: str,
-            domain: Any = (),
-            fields: Any = None,
-            *,
-            limit: int | None = None,
-            order: str | None = None,
-            **_: Any,
-        ) -> list[dict[str, Any]]:
-            calls.append((model, limit))
-            clauses = {c[0]: c for c in domain}
-            if model == "ir.model.data":
-                after = clauses["id"][2]
-                rows = [
-                    {"id": 10 + i, "name": f"shop_order_{i}", "res_id": 1000 + i}
-                    for i in range(total)
-                    if 10 + i > after
-                ]
-                return rows[:limit] if limit else rows
-            ids = clauses["id" if model != "sale.order.line" else "order_id"][2]
-            if model == "sale.order":
-                return [{"id": i, "state": "sale"} for i in ids]
-            if model == "sale.order.line":
-                return [
-                    {"order_id": [i, ""], "product_id": [7, ""], "product_uom_qty": 2.0,
-                     "price_unit": 12.5}
-                    for i in ids
-                ]  # fmt: skip
-            return [{"id": 7, "default_code": "MUG-001"}]
-
-    found = await odoo_orders(cast(Any, Odoo()))
-    assert len(found) == total
+    odoo = OdooOrders(1203, [("MUG-001", 2.0, 12.5)])
+    found = await odoo_orders(cast(Any, odoo))
+    assert len(found) == 1203
     assert found["ferry.shop_order_1202"] == Found(
         "ferry.shop_order_1202", "sale", (("MUG-001", 2.0, 12.5),)
     )
-    reads = [limit for model, limit in calls if model == "ir.model.data"]
+    reads = [limit for model, limit in odoo.calls if model == "ir.model.data"]
     assert reads == [CHUNK] * 3  # 500, 500, then 203: fewer than asked, the last
 
 
@@ -186,7 +153,6 @@ async def test_a_full_run_reads_order_details_only_of_the_orders_the_source_has(
 
     source, in_odoo = 1000, 1203
     serde = load(environ={}).serde()
-    code = {"MUG-001": 7, "TEE.M_BLUE": 8}
 
     async def records_of(kafka: Any, topic: str) -> Any:
         for i in range(source):
@@ -197,49 +163,12 @@ async def test_a_full_run_reads_order_details_only_of_the_orders_the_source_has(
             yield ConsumerRecord(topic, i % 3, i // 3, 0, 0, key, value, None, 0, 0, ())
 
     monkeypatch.setattr(ferry.reconcile, "records_of", records_of)
-    details_of: list[int] = []
-
-    class Odoo:
-        async def search_read(
-            self, model: str, domain: Any = (), fields: Any = None, **options: Any
-        ) -> list[dict[str, Any]]:
-            where = {c[0]: c[2] for c in domain}
-            if model == "ir.model.data":
-                names = [f"shop_order_o-{i}" for i in range(in_odoo)]
-                if "name" in where:
-                    wanted = set(where["name"])
-                    return [
-                        {"id": 10 + i, "name": n, "res_id": 1000 + i}
-                        for i, n in enumerate(names)
-                        if n in wanted
-                    ]
-                rows = [
-                    {"id": 10 + i, "name": n, "res_id": 1000 + i}
-                    for i, n in enumerate(names)
-                    if 10 + i > where["id"]
-                ]
-                return rows[: options["limit"]]
-            if model == "sale.order":
-                details_of.extend(where["id"])
-                return [{"id": i, "state": "sale"} for i in where["id"]]
-            if model == "sale.order.line":
-                return [
-                    {"order_id": [i, ""], "product_id": [code["MUG-001"], ""],
-                     "product_uom_qty": 2.0, "price_unit": 12.5}
-                    for i in where["order_id"]
-                ] + [
-                    {"order_id": [i, ""], "product_id": [code["TEE.M_BLUE"], ""],
-                     "product_uom_qty": 1.0, "price_unit": 19.99}
-                    for i in where["order_id"]
-                ]  # fmt: skip
-            return [{"id": n, "default_code": c} for c, n in code.items()]
-
-    job = Job("kafka:9092", FLOW, serde, SimpleNamespace(odoo=Odoo()))
-    report = await reconcile(job)
+    odoo = OdooOrders(in_odoo, [("MUG-001", 2.0, 12.5), ("TEE.M_BLUE", 1.0, 19.99)], prefix="o-")
+    report = await reconcile(Job("kafka:9092", FLOW, serde, SimpleNamespace(odoo=odoo)))
     assert report is not None
     kinds = [m.kind for m in report.mismatches]
     assert (report.checked, report.invalid) == (source, 0)
     assert kinds == ["unexpected"] * (in_odoo - source)
-    assert sorted(details_of) == [1000 + i for i in range(source)]  # the source's orders only
-    assert len(details_of) == source  # each read once
+    assert sorted(odoo.details_of) == [1000 + i for i in range(source)]  # the source's only
+    assert len(odoo.details_of) == source  # each read once
     assert source > CHUNK

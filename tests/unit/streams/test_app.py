@@ -10,6 +10,7 @@ import pytest
 
 from ferry.registry import load
 from streams.app import StreamsApp
+from tests.support.flows import shop_orders_alone
 
 
 def test_one_agent_and_one_table_per_enabled_flow(tmp_path: Path) -> None:
@@ -87,14 +88,8 @@ async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Pa
 
 
 def test_the_group_session_comes_from_the_streams_settings(tmp_path: Path) -> None:
-    config = tmp_path / "ferry.yaml"
-    config.write_text(
-        "registry: tests.flows\n"
-        "streams:\n  session_timeout_s: 12\n  heartbeat_interval_s: 2\n"
-        "flows:\n  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n",
-        encoding="utf-8",
-    )
-    conf = StreamsApp(load(config, environ={})).app.conf
+    settings = "streams:\n  session_timeout_s: 12\n  heartbeat_interval_s: 2\n"
+    conf = StreamsApp(shop_orders_alone(tmp_path, settings)).app.conf
     assert (conf.broker_session_timeout, conf.broker_heartbeat_interval) == (12.0, 2.0)
 
 
@@ -104,16 +99,10 @@ def test_faust_keeps_its_data_directory_out_of_the_working_directory(
     """Tables live in memory; faust's data directory (``tables/``) must not appear beside the
     project, where ``ferry up`` and the tests run."""
     monkeypatch.chdir(tmp_path)
-    config = tmp_path / "ferry.yaml"
-    config.write_text(
-        "registry: tests.flows\n"
-        "flows:\n  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n",
-        encoding="utf-8",
-    )
-    app = StreamsApp(load(config, environ={}), app_id="ferry-streams-datadir-test").app
+    app = StreamsApp(shop_orders_alone(tmp_path), app_id="ferry-streams-datadir-test").app
     assert tmp_path not in Path(app.conf.datadir).resolve().parents
     assert Path(app.conf.datadir).name == "ferry-streams-datadir-test-data"
-    assert list(tmp_path.iterdir()) == [config]
+    assert list(tmp_path.iterdir()) == [tmp_path / "ferry.yaml"]
 
 
 def test_a_heartbeat_slower_than_a_third_of_the_session_is_refused() -> None:
@@ -128,13 +117,7 @@ def test_a_heartbeat_slower_than_a_third_of_the_session_is_refused() -> None:
 
 def test_the_consumer_seeks_uncommitted_partitions_to_their_beginning(tmp_path: Path) -> None:
     """faust's seek after a rebalance goes through ``streams.seeking`` (see its tests on Kafka)."""
-    config = tmp_path / "ferry.yaml"
-    config.write_text(
-        "registry: tests.flows\n"
-        "flows:\n  shop-orders-to-odoo:\n    use: streams.flows.shop_orders:FLOW\n",
-        encoding="utf-8",
-    )
-    consumer: Any = StreamsApp(load(config, environ={})).app.consumer
+    consumer: Any = StreamsApp(shop_orders_alone(tmp_path)).app.consumer
     thread = consumer._thread
     assert thread.seek_to_committed.__module__ == "streams.seeking"
 

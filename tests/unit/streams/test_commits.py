@@ -10,8 +10,8 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import Message
 
-from ferry.registry import load
 from streams.app import StreamsApp
+from tests.support.flows import shop_orders_alone
 
 TOPIC = "src.shop.orders"
 TP2 = TP(TOPIC, 2)
@@ -19,13 +19,7 @@ TP2 = TP(TOPIC, 2)
 
 @pytest.fixture
 def consumer(tmp_path: Path) -> Any:
-    config = tmp_path / "ferry.yaml"
-    config.write_text(
-        "registry: tests.flows\nflows:\n  shop-orders-to-odoo:\n"
-        "    use: streams.flows.shop_orders:FLOW\n",
-        encoding="utf-8",
-    )
-    app = StreamsApp(load(config, environ={})).app
+    app = StreamsApp(shop_orders_alone(tmp_path)).app
     app.topics.acking_topics.add(TOPIC)  # as once the agent subscribed
     return app.consumer
 
