@@ -120,6 +120,7 @@ class FlowStage:
         self._lag: dict[int, Any] = {}  # source partition → its ferry_consumer_lag series
         self._holes = HoleWatch()  # offsets of a source partition skipped before they came
         self._read_range = read_range
+        self.changelog: str = table.changelog_topic.get_topic_name()
 
     # -- the agent -------------------------------------------------------------------------
 
@@ -140,7 +141,7 @@ class FlowStage:
         recorded: AckWindow[Pending] = AckWindow(self.max_in_flight, ack)
 
         async def settle(pending: Pending) -> None:
-            await recorded.put(pending, self._settle(pending))
+            await recorded.put(pending, await self._settle(pending))
 
         sent: AckWindow[Pending] = AckWindow(self.max_in_flight, settle)
         agent = asyncio.current_task()
@@ -297,14 +298,20 @@ class FlowStage:
             log.warning("could not pause %s partition %s: %s", topic, partition, exc)
 
     async def _send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Headers
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Headers | None,
+        partition: int | None = None,
     ) -> Awaitable[Any]:
         """Queue one record in faust's producer; return its delivery future.
 
         Straight to ``app.producer.send``: the bytes are final, and faust's topic layer costs
-        more per event than the rest of the send. The partition is the producer's (by key).
+        more per event than the rest of the send. The partition is the producer's (by key)
+        unless given.
         """
-        return await self.app.producer.send(topic, key, value, None, None, headers)
+        return await self.app.producer.send(topic, key, value, partition, None, headers)
 
     def _latest(self, key: bytes) -> bytes | None:
         """The digest ``key`` has, or will have once its sends in flight are acknowledged."""
@@ -335,14 +342,14 @@ class FlowStage:
         pending.failure = failure
         return delivery
 
-    def _settle(self, pending: Pending) -> Awaitable[Any] | None:
+    async def _settle(self, pending: Pending) -> Awaitable[Any] | None:
         """Kafka acknowledged what was sent for ``pending`` (if anything): record it; return
         the delivery of the changelog record (``None`` when nothing was remembered)."""
         output, failure = pending.output, pending.failure
         recording: Awaitable[Any] | None = None
         if output is not None:
             if output.key is not None:
-                recording = self._remember(pending, output.key)
+                recording = await self._remember(pending, output.key)
             self._events_out.inc()
         elif failure is not None:
             message = pending.event.message
@@ -359,17 +366,19 @@ class FlowStage:
         self._processing.observe(time.perf_counter() - pending.began)
         return recording
 
-    def _remember(self, pending: Pending, key: bytes) -> Awaitable[Any]:
+    async def _remember(self, pending: Pending, key: bytes) -> Awaitable[Any]:
         """``table[key] = digest`` outside faust's event context (see ``docs/streams.md``);
-        the changelog record's delivery, which the event's ack waits for."""
+        the changelog record's delivery, which the event's ack waits for.
+
+        The record goes to the table's changelog partition (the event's) straight through the
+        producer, as the outputs do: faust's ``send_changelog`` would queue it in its buffer
+        and hand it to a task of its own first, for nothing an in-memory table needs."""
         if self._sending.get(key) is pending:
             del self._sending[key]  # no newer send of the key in flight
-        table = self.table
-        delivery: Awaitable[Any] = table.send_changelog(
-            pending.event.message.partition, key, pending.digest
+        self.table.data[key] = pending.digest  # before the send waits: _latest sees it
+        return await self._send(
+            self.changelog, key, pending.digest, None, pending.event.message.partition
         )
-        table.data[key] = pending.digest
-        return delivery
 
 
 def _replayed(headers: Any) -> bool:

@@ -55,7 +55,8 @@ def test_a_disabled_flow_gets_no_agent(tmp_path: Path) -> None:
 
 
 async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Path) -> None:
-    """The event's ack waits for this delivery: the table's record must reach Kafka first."""
+    """The event's ack waits for this delivery: the table's record must reach Kafka first. It
+    goes to the table's changelog, in the event's partition."""
     import asyncio
     from types import SimpleNamespace
 
@@ -66,25 +67,23 @@ async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Pa
     config.write_text("registry: tests.flows\n", encoding="utf-8")
     stage = StreamsApp(load(config, environ={})).stages["parcels-to-ledger"]
     delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    sent: list[tuple[int, bytes, bytes]] = []
+    sent: list[tuple[str, bytes | None, bytes, int | None]] = []
 
-    class Table:
-        data: dict[bytes, bytes] = {}
+    async def send(
+        topic: str, key: bytes | None, value: bytes, headers: Any, partition: int | None = None
+    ) -> Any:
+        sent.append((topic, key, value, partition))
+        return delivery
 
-        def send_changelog(self, partition: int, key: bytes, value: bytes) -> Any:
-            sent.append((partition, key, value))
-            return delivery
-
-        def get(self, key: bytes) -> bytes | None:
-            return self.data.get(key)
-
-    stage.table = Table()
+    stage._send = send  # type: ignore[method-assign]
+    stage.table = SimpleNamespace(data={})
     event: Any = SimpleNamespace(message=SimpleNamespace(partition=2, topic="t", offset=7))
     pending = Pending(event, 0.0, output=Output(b"k", b"v", [], "d1"), digest=b"d1")
-    assert stage._settle(pending) is delivery
-    assert sent == [(2, b"k", b"d1")]
+    assert await stage._settle(pending) is delivery
+    assert sent == [("ferry.streams.parcels-to-ledger.last-sent", b"k", b"d1", 2)]
+    assert stage.table.data == {b"k": b"d1"}
     dead = Pending(event, 0.0)
-    assert stage._settle(dead) is None  # nothing remembered: nothing to wait for
+    assert await stage._settle(dead) is None  # nothing remembered: nothing to wait for
 
 
 def test_the_group_session_comes_from_the_streams_settings(tmp_path: Path) -> None:

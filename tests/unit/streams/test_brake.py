@@ -74,9 +74,6 @@ class Table:
     def __init__(self) -> None:
         self.data: dict[bytes, bytes] = {}
 
-    def send_changelog(self, partition: int, key: bytes, value: bytes) -> Any:
-        return _done()
-
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
 
@@ -128,7 +125,9 @@ def stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlowStage:
     sent: list[tuple[str, bytes | None, bytes]] = []
     paused: list[tuple[str, int]] = []
 
-    async def send(topic: str, key: bytes | None, value: bytes, headers: Any) -> Any:
+    async def send(
+        topic: str, key: bytes | None, value: bytes, headers: Any, partition: int | None = None
+    ) -> Any:
         sent.append((topic, key, value))
         return _done()
 
