@@ -99,7 +99,7 @@ class StreamsApp:
             value_serializer="raw",
             key_serializer="raw",
             producer_acks=-1,
-            producer_linger=0.005,
+            producer_linger=settings.streams.producer_linger_ms / 1000,
             topic_partitions=settings.kafka.partitions,
             topic_replication_factor=settings.kafka.replication_factor,
             web_enabled=True,

@@ -86,10 +86,14 @@ async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Pa
     assert await stage._settle(dead) is None  # nothing remembered: nothing to wait for
 
 
-def test_the_group_session_comes_from_the_streams_settings(tmp_path: Path) -> None:
-    settings = "streams:\n  session_timeout_s: 12\n  heartbeat_interval_s: 2\n"
+def test_the_group_session_and_the_linger_come_from_the_streams_settings(tmp_path: Path) -> None:
+    settings = (
+        "streams:\n  session_timeout_s: 12\n  heartbeat_interval_s: 2\n"
+        "  producer_linger_ms: 35\n"
+    )
     conf = StreamsApp(shop_orders_alone(tmp_path, settings)).app.conf
     assert (conf.broker_session_timeout, conf.broker_heartbeat_interval) == (12.0, 2.0)
+    assert conf.producer_linger == 0.035
 
 
 def test_faust_keeps_its_data_directory_out_of_the_working_directory(
