@@ -88,8 +88,7 @@ async def test_settling_an_output_hands_back_its_changelog_delivery(tmp_path: Pa
 
 def test_the_group_session_and_the_linger_come_from_the_streams_settings(tmp_path: Path) -> None:
     settings = (
-        "streams:\n  session_timeout_s: 12\n  heartbeat_interval_s: 2\n"
-        "  producer_linger_ms: 35\n"
+        "streams:\n  session_timeout_s: 12\n  heartbeat_interval_s: 2\n  producer_linger_ms: 35\n"
     )
     conf = StreamsApp(shop_orders_alone(tmp_path, settings)).app.conf
     assert (conf.broker_session_timeout, conf.broker_heartbeat_interval) == (12.0, 2.0)
