@@ -568,11 +568,12 @@ async def test_an_event_faust_dropped_at_the_committed_offset_is_read_again(
         await wait_committed(kafka_bootstrap, group, tp, 10)
         if restart:
             await asyncio.to_thread(first.stop)
-        await produce(kafka_bootstrap, source, events[10:])
-        if restart:
+            # Ready: its rebalance's seek done. A drop during that seek (events fetched
+            # before it ends) is another case: see docs/streams.md, "Skipped offsets".
             worker = await asyncio.to_thread(
                 start, "holes.log", dropping, "tests.support.dropping_streams"
             )
+        await produce(kafka_bootstrap, source, events[10:])
         await wait_for_keys(kafka_bootstrap, target, keys, count=20, timeout_s=30)
         await wait_committed(kafka_bootstrap, group, tp, 20)
         await asyncio.sleep(3.0)  # one commit interval and more: a late duplicate shows now
