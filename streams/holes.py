@@ -41,11 +41,6 @@ class HoleWatch:
     def __init__(self) -> None:
         self._last: dict[int, tuple[int, int]] = {}  # partition -> (generation, offset)
 
-    def first_in_generation(self, partition: int, generation: int) -> bool:
-        """Whether an offset of ``partition`` given now would be its first in ``generation``."""
-        last = self._last.get(partition)
-        return last is None or last[0] != generation
-
     def delivered(
         self, partition: int, generation: int, offset: int, committed: int | None
     ) -> Hole | None:

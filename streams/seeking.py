@@ -13,41 +13,12 @@ changelog, which recovery positions itself) are left where they are.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-__all__ = ["Sought", "committed_or_beginning", "cover_uncommitted_partitions", "sought"]
-
-_SOUGHT = "ferry_sought"
-
-
-class Sought:
-    """The consumer generation whose seek to the committed offsets is done (-1: none yet).
-
-    faust may hand over events a rebalance fetched before that seek ends: until then it does
-    not know the committed offsets of the partitions."""
-
-    def __init__(self) -> None:
-        self.generation = -1
-        self._changed = asyncio.Event()
-
-    def mark(self, generation: int) -> None:
-        self.generation = generation
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    async def until(self, generation: int, timeout_s: float) -> bool:
-        """Wait until the seek of ``generation`` (or a later one) is done; False on timeout."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                while self.generation < generation:
-                    await self._changed.wait()
-        except TimeoutError:
-            return False
-        return True
+__all__ = ["committed_or_beginning", "cover_uncommitted_partitions"]
 
 
 async def committed_or_beginning(
@@ -75,27 +46,11 @@ def cover_uncommitted_partitions(consumer: Any) -> None:
     """Make the faust ``consumer`` (its aiokafka driver thread) seek with
     :func:`committed_or_beginning` whenever it seeks to committed offsets."""
     thread = consumer._thread
-    marks = Sought()
-    setattr(consumer, _SOUGHT, marks)
 
     async def seek_to_committed() -> Mapping[TopicPartition, int | None]:
-        generation = consumer.app.consumer_generation_id
         result: Mapping[TopicPartition, int | None] = await thread.call_thread(
             committed_or_beginning, thread._ensure_consumer()
         )
-        # faust learns the committed offsets from this result as soon as it is returned
-        # (``Consumer.perform_seek``, in the same step of the loop).
-        marks.mark(generation)
         return result
 
     thread.seek_to_committed = seek_to_committed
-
-
-def sought(consumer: Any) -> Sought:
-    """The seeks of a consumer that :func:`cover_uncommitted_partitions` covered (a consumer
-    it did not cover never marks one)."""
-    marks: Sought | None = getattr(consumer, _SOUGHT, None)
-    if marks is None:
-        marks = Sought()
-        setattr(consumer, _SOUGHT, marks)
-    return marks

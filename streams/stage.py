@@ -34,14 +34,11 @@ from streams.commits import committed_offset, mark_absent
 from streams.holes import HoleWatch
 from streams.processor import Failure, FlowProcessor, Output
 from streams.refill import RangeReader
-from streams.seeking import sought
 from streams.window import AckWindow, interrupted_by
 
 __all__ = ["FlowStage", "Pending", "Refilled"]
 
 log = logging.getLogger(__name__)
-
-SEEK_WAIT_S = 30.0  # how long the first event of a generation waits for faust's seek
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +225,12 @@ class FlowStage:
         offset meanwhile (``streams.commits``), so nothing is lost even if the worker stops."""
         consumer = self.app.consumer
         tp = message.tp
-        generation = getattr(message, "generation_id", 0)
-        committed = committed_offset(consumer, tp)
-        first = self._holes.first_in_generation(message.partition, generation)
-        if committed is None and first and generation > 0:  # faust's generations count from 1
-            committed = await self._committed_once_sought(consumer, tp, generation)
-        hole = self._holes.delivered(message.partition, generation, message.offset, committed)
+        hole = self._holes.delivered(
+            message.partition,
+            getattr(message, "generation_id", 0),
+            message.offset,
+            committed_offset(consumer, tp),
+        )
         if hole is None:
             return
         self.metrics.offsets_skipped.labels(
@@ -259,14 +256,6 @@ class FlowStage:
             expected = record.offset + 1
         if expected <= hole.end:
             mark_absent(consumer, tp, expected, hole.end)
-
-    async def _committed_once_sought(self, consumer: Any, tp: TP, generation: int) -> int | None:
-        """The committed offset of ``tp`` once faust's seek of ``generation`` is done: the
-        first events of a generation may come before faust knows it, and a hole before them
-        would go unseen (the partition's commit would then wait at it for good). ``None``
-        when the partition has none, or the seek did not end within ``SEEK_WAIT_S``."""
-        await sought(consumer).until(generation, SEEK_WAIT_S)
-        return committed_offset(consumer, tp)
 
     def _report_lag(self, message: Any) -> None:
         """The source partition's lag once ``message`` is acked: the log end as last fetched

@@ -10,7 +10,6 @@ import pytest
 
 from ferry.registry import load
 from streams.app import StreamsApp
-from streams.seeking import sought
 from tests.support.flows import shop_orders_alone
 
 
@@ -157,7 +156,6 @@ async def test_skipped_offsets_are_counted_read_from_kafka_and_handled(
 
     stage._read_range = read_range
     stage._process = process  # type: ignore[method-assign]
-    sought(app.app.consumer).mark(3)  # faust's seeks of both generations are done
 
     async def delivered(partition: int, offset: int, generation: int = 2) -> None:
         message = SimpleNamespace(
@@ -202,49 +200,3 @@ async def test_skipped_offsets_are_counted_read_from_kafka_and_handled(
     consumer: Any = app.app.consumer
     gaps = consumer._gap[TP("src.shop.orders", 0)]
     assert sorted((i.begin, i.end) for i in gaps) == [(101, 102), (103, 104)]
-
-
-async def test_a_hole_before_the_first_events_of_a_generation_shows_once_faust_has_sought(
-    caplog: Any,
-) -> None:
-    """A restarted worker: faust hands over offsets 11.. of a rebalance's first fetch before
-    its seek told it the committed offset (10); 10 itself it dropped. The stage waits for
-    the seek, then sees 10 skipped and reads it from Kafka. Judged with no committed offset,
-    the hole went unseen, and the partition's commit waited at 10 for good."""
-    import asyncio
-
-    from aiokafka import ConsumerRecord
-    from faust.types import TP
-
-    app = StreamsApp(load(environ={}))
-    stage = app.stages["shop-orders-to-odoo"]
-    consumer: Any = app.app.consumer
-    tp = TP("src.shop.orders", 0)
-    asked: list[tuple[int, int, int]] = []
-    handled: list[tuple[int, str]] = []
-
-    async def read_range(
-        topic: str, partition: int, start: int, end: int
-    ) -> list[ConsumerRecord[bytes, bytes]]:
-        asked.append((partition, start, end))
-        return [
-            ConsumerRecord(topic, partition, o, 1_700_000_000_000, 0, b"k", b"v", None, 1, 1, ())
-            for o in range(start, end + 1)
-        ]
-
-    async def process(event: Any, window: Any) -> None:
-        handled.append((event.message.offset, type(event).__name__))
-
-    stage._read_range = read_range
-    stage._process = process  # type: ignore[method-assign]
-    message = SimpleNamespace(topic=tp.topic, partition=0, offset=11, generation_id=3, tp=tp)
-    handling = asyncio.create_task(stage.handle(SimpleNamespace(message=message), None))  # type: ignore[arg-type]
-    for _ in range(10):  # the task runs as far as it can
-        await asyncio.sleep(0)
-    assert not handling.done()  # it waits for the seek of generation 3
-    assert handled == []
-    consumer._committed_offset[tp] = 10  # what faust's perform_seek sets...
-    sought(consumer).mark(3)  # ...as the seek returns
-    await asyncio.wait_for(handling, 5)
-    assert asked == [(0, 10, 10)]
-    assert handled == [(10, "Refilled"), (11, "SimpleNamespace")]
