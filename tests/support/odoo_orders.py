@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OdooOrders"]
+from consumers.odoo.reconcile import Line
 
-Line = tuple[str, float, float]  # product code, quantity, unit price
+__all__ = ["OdooOrders"]
 
 
 class OdooOrders:
