@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import string
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import psutil
 
 __all__ = ["ServiceSpec", "Stack", "StackError"]
 
@@ -78,6 +80,37 @@ def _probe(spec: ServiceSpec, client: httpx.Client, *, ready: bool = True) -> bo
         return False
 
 
+def _port_taken(port: int) -> bool:
+    """Whether a socket listens on ``port`` on any address: a server setting ``SO_REUSEADDR``
+    (as uvicorn does) could not bind it. Connections lingering in TIME_WAIT do not count."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
+
+
+def _port_holder(port: int) -> str:
+    """What listens on ``port``: `` by pid N (its command)``, or "" when it cannot be seen
+    (another user's process)."""
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.Error:
+        return ""
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            if conn.pid is None:
+                return ""
+            try:
+                command = " ".join(psutil.Process(conn.pid).cmdline())
+            except psutil.Error:
+                return f" by pid {conn.pid}"
+            return f" by pid {conn.pid} ({command[:120]})"
+    return ""
+
+
 def tail(path: Path, lines: int = 15) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -99,9 +132,24 @@ class Stack:
     def names(self) -> list[str]:
         return [r.spec.name for r in self._running]
 
+    @staticmethod
+    def refuse_taken_ports(specs: Sequence[ServiceSpec]) -> None:
+        """StackError naming each service whose port something already listens on, and what."""
+        taken = [
+            f"{spec.name} cannot start: port {spec.port} is already in use{_port_holder(spec.port)}"
+            for spec in specs
+            if _port_taken(spec.port)
+        ]
+        if taken:
+            raise StackError(
+                "; ".join(taken) + ". Stop what holds them or choose other ports in ferry.yaml"
+            )
+
     def start(self, spec: ServiceSpec, *, timeout_s: float = 60.0, ready: bool = True) -> float:
         """Start one service and wait until it is ready (``ready``) or only alive; return the
         seconds it took."""
+        # Its readiness probe would be answered by whatever holds the port.
+        self.refuse_taken_ports([spec])
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{spec.name}.log"
         log = log_path.open("ab")

@@ -76,6 +76,11 @@ def up(config_path: str | None, state_dir: str) -> None:
     registry = load_registry(config_path, secrets=True)
     state = Path(state_dir)
     began = time.monotonic()
+    specs = registry.services(state)
+    try:
+        Stack.refuse_taken_ports(specs)  # before anything starts
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("Starting Kafka…")
     if _kafka("up", "--state-dir", str(state / "kafka")) != 0:
         raise click.ClickException("Kafka did not start; see the lines above")
@@ -84,7 +89,6 @@ def up(config_path: str | None, state_dir: str) -> None:
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:
-        specs = registry.services(state)
         for spec in specs:
             click.echo(f"Starting {spec.name} on port {spec.port}…", nl=False)
             seconds = stack.start(spec)
