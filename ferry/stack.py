@@ -229,10 +229,12 @@ class Stack:
                     self.kill(name, signal.SIGTERM)
                 running.log.close()
                 del self._running[index]
+                count = len(self._running)
                 try:
                     return self.start(running.spec, timeout_s=timeout_s, ready=ready)
                 finally:  # back in its place: services stop in reverse start order
-                    self._running.insert(index, self._running.pop())
+                    started = len(self._running) > count  # not when its port was refused
+                    self._running.insert(index, self._running.pop() if started else running)
         raise KeyError(name)
 
     def stop(self, *, grace_s: float = 15.0) -> None:

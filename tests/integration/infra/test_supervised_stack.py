@@ -121,3 +121,31 @@ def test_ferry_up_names_every_taken_port_before_it_starts_anything(tmp_path: Pat
     assert f"console cannot start: port {console} is already in use" in done.stderr
     assert "Starting Kafka" not in done.stdout
     assert not (tmp_path / "kafka").exists()
+
+
+def test_a_restart_refused_over_a_taken_port_keeps_the_service_in_its_place(
+    tmp_path: Path,
+) -> None:
+    first, second = free_ports(2)
+    env = {**os.environ, "SANDBOX_SHOP_CLIENT_SECRET": secrets.token_urlsafe(24)}
+    stack = Stack(env=env, log_dir=tmp_path / "log", cwd=ROOT)
+    try:
+        stack.start_all(
+            [shop("one", first, tmp_path / "one"), shop("two", second, tmp_path / "two")]
+        )
+        stack.kill("one")
+        squatter = http.server.HTTPServer(("127.0.0.1", first), _Healthy)
+        try:
+            with pytest.raises(StackError, match=f"port {first} is already in use"):
+                stack.restart("one")
+            assert stack.names == ["one", "two"]
+            assert stack.exit_code("one") == -signal.SIGKILL
+        finally:
+            squatter.server_close()
+        stack.restart("one")
+        assert stack.names == ["one", "two"]
+        assert stack.exit_code("one") is None
+        health = httpx.get(f"http://127.0.0.1:{first}/__sandbox__/health", timeout=5)
+        assert health.status_code == 200
+    finally:
+        stack.stop()
