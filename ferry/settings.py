@@ -220,6 +220,9 @@ class StreamsSettings(_Model):
     # sends fewer, fuller requests (less CPU per event under load) and adds up to that much to
     # each output's latency. Kafka Streams waits 100 ms by default.
     producer_linger_ms: float = Field(default=20.0, ge=0.0, le=1000.0)
+    # How often each flow's stage looks for source offsets faust passed without giving them
+    # (their partition's commit waits at them); one found twice in a row is read from Kafka.
+    idle_check_s: float = Field(default=5.0, gt=0.0, le=300.0)
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> StreamsSettings:

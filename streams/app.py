@@ -130,6 +130,7 @@ class StreamsApp:
                 service=SERVICE,
                 max_in_flight=max_in_flight,
                 read_range=range_reader(settings.kafka),
+                idle_check_s=settings.streams.idle_check_s,
             )
             source = self.app.topic(
                 flow.source.topic,

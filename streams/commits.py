@@ -17,7 +17,14 @@ from typing import Any
 
 from faust.types import TP
 
-__all__ = ["committed_offset", "head_acked", "hold_unacked_heads", "mark_absent"]
+__all__ = [
+    "acked",
+    "committed_offset",
+    "head_acked",
+    "hold_unacked_heads",
+    "mark_absent",
+    "read_offset",
+]
 
 
 def head_acked(consumer: Any, tp: TP) -> bool:
@@ -55,3 +62,16 @@ def committed_offset(consumer: Any, tp: TP) -> int | None:
 def mark_absent(consumer: Any, tp: TP, start: int, end: int) -> None:
     """Offsets ``start``..``end`` of ``tp`` hold no record: count them as acked."""
     consumer._gap[tp].addi(start, end + 1)
+
+
+def acked(consumer: Any, tp: TP, offset: int) -> bool:
+    """Whether ``offset`` of ``tp`` was acked since the partition was assigned."""
+    index = consumer._acked_index.get(tp)
+    return index is not None and offset in index
+
+
+def read_offset(consumer: Any, tp: TP) -> int | None:
+    """The last offset of ``tp`` faust's fetch loop passed on to the stream (or dropped), or
+    where its seek after a rebalance put it; a fetched record before it is dropped."""
+    offset: int | None = consumer._read_offset.get(tp)
+    return offset

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -30,8 +30,8 @@ from ferry.flow import Flow
 from ferry.metrics import ServiceMetrics, dead_letter_classes
 from ferry.ops.dlq import REPLAY_COUNT
 from ferry.settings import DlqSettings
-from streams.commits import committed_offset, mark_absent
-from streams.holes import HoleWatch
+from streams.commits import acked, committed_offset, head_acked, mark_absent, read_offset
+from streams.holes import Hole, HoleWatch, IdleWatch, PartitionState
 from streams.processor import Failure, FlowProcessor, Output
 from streams.refill import RangeReader
 from streams.window import AckWindow, interrupted_by
@@ -49,8 +49,8 @@ class Refilled:
     message: Message
 
     @classmethod
-    def of(cls, record: ConsumerRecord[bytes, bytes], tp: TP, given: Any) -> Refilled:
-        """``record`` of ``tp``, as a faust message of the generation of ``given``."""
+    def of(cls, record: ConsumerRecord[bytes, bytes], tp: TP, generation: int | None) -> Refilled:
+        """``record`` of ``tp``, as a faust message of consumer generation ``generation``."""
         return cls(
             Message(
                 record.topic,
@@ -65,7 +65,7 @@ class Refilled:
                 record.serialized_key_size,
                 record.serialized_value_size,
                 tp,
-                generation_id=getattr(given, "generation_id", None),
+                generation_id=generation,
             )
         )
 
@@ -96,6 +96,7 @@ class FlowStage:
         service: str,
         max_in_flight: int,
         read_range: RangeReader,
+        idle_check_s: float = 5.0,
     ) -> None:
         self.app = app
         self.flow = flow
@@ -120,6 +121,12 @@ class FlowStage:
         self._lag: dict[int, Any] = {}  # source partition → its ferry_consumer_lag series
         self._holes = HoleWatch()  # offsets of a source partition skipped before they came
         self._read_range = read_range
+        # Offsets faust passed without giving them, found while the agent waits for events:
+        # checked every idle_check_s, filled by the watch while the agent waits its turn.
+        self.idle_check_s = idle_check_s
+        self._idle = IdleWatch()
+        self._turn = asyncio.Lock()
+        self._handling = False
         self.changelog: str = table.changelog_topic.get_topic_name()
 
     # -- the agent -------------------------------------------------------------------------
@@ -149,12 +156,20 @@ class FlowStage:
             asyncio.create_task(sent.run(), name=f"streams.{self.flow.name}.sent"),
             asyncio.create_task(recorded.run(), name=f"streams.{self.flow.name}.recorded"),
         ]
+        watch = asyncio.create_task(
+            self._watch_idle(sent, recorded), name=f"streams.{self.flow.name}.idle"
+        )
         self._sending.clear()
         try:
             # A failed delivery stops the agent wherever it waits; it raises the failure below.
             with interrupted_by(drainers):
                 async for event in manual.events():
+                    if self._turn.locked():  # the idle watch is filling offsets: after it
+                        async with self._turn:
+                            pass
+                    self._handling = True
                     await self.handle(event, sent)
+                    self._handling = False
                 await sent.drained()
                 await recorded.drained()
         except asyncio.CancelledError:
@@ -165,6 +180,8 @@ class FlowStage:
                 raise failure from None
             raise
         finally:
+            watch.cancel()
+            self._handling = False
             for drainer in drainers:
                 drainer.cancel()
             sent.clear()
@@ -233,9 +250,7 @@ class FlowStage:
         )
         if hole is None:
             return
-        self.metrics.offsets_skipped.labels(
-            self.service, message.topic, str(message.partition)
-        ).inc(hole.missing)
+        self._count_skipped(message.partition, hole.missing)
         records = await self._read_range(message.topic, message.partition, hole.start, hole.end)
         log.warning(
             "%s partition %s: offsets %s..%s were skipped before flow %s saw them; read from "
@@ -248,14 +263,119 @@ class FlowStage:
             self.flow.name,
             len(records),
         )
+        await self._fill(tp, hole, records, window, getattr(message, "generation_id", None))
+
+    async def _fill(
+        self,
+        tp: TP,
+        hole: Hole,
+        records: list[ConsumerRecord[bytes, bytes]],
+        window: AckWindow[Pending],
+        generation: int | None,
+        handled: Callable[[int], bool] = lambda offset: False,
+    ) -> None:
+        """Handle ``records`` (read from Kafka for ``hole``) but those ``handled`` already;
+        the hole's offsets that hold no record count as acked."""
+        consumer = self.app.consumer
         expected = hole.start
         for record in records:
             if record.offset > expected:  # no record there: a marker, or compacted away
                 mark_absent(consumer, tp, expected, record.offset - 1)
-            await self._process(Refilled.of(record, tp, message), window)
+            if not handled(record.offset):
+                await self._process(Refilled.of(record, tp, generation), window)
             expected = record.offset + 1
         if expected <= hole.end:
             mark_absent(consumer, tp, expected, hole.end)
+
+    def _count_skipped(self, partition: int, offsets: int) -> None:
+        self.metrics.offsets_skipped.labels(
+            self.service, self.flow.source.topic, str(partition)
+        ).inc(offsets)
+
+    # -- offsets faust passed without giving them (seen while idle) ----------------------
+
+    async def _watch_idle(self, *windows: AckWindow[Pending]) -> None:
+        """Every ``idle_check_s``: look for source partitions whose commit waits at an offset
+        faust passed without giving it to the stage (``streams.holes.IdleWatch``) and fill
+        them. Only while the agent waits for its next event (faust has nothing queued for it):
+        an event queued behind a busy agent is not one faust passed."""
+        while True:
+            await asyncio.sleep(self.idle_check_s)
+            if self._handling:
+                self._idle.forget()
+                continue
+            try:
+                holes = self._passed_holes(windows)
+                if not holes:
+                    continue
+                async with self._turn:
+                    for tp, hole in holes:
+                        await self._fill_passed(tp, hole, windows[0])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the partition's commit keeps waiting: nothing is lost
+                log.warning(
+                    "flow %s: filling offsets faust passed failed (%s: %s); trying again in %s s",
+                    self.flow.name,
+                    type(exc).__name__,
+                    exc,
+                    self.idle_check_s,
+                )
+
+    def _passed_holes(self, windows: tuple[AckWindow[Pending], ...]) -> list[tuple[TP, Hole]]:
+        consumer: Any = self.app.consumer  # faust types it loosely
+        if self.app.rebalancing or not consumer.flow_active:
+            self._idle.forget()
+            return []
+        generation = self.app.consumer_generation_id
+        in_flight = _in_flight(windows)
+        holes: list[tuple[TP, Hole]] = []
+        for tp in consumer.assignment():
+            if tp.topic != self.flow.source.topic or self.brake.tripped(tp.topic, tp.partition):
+                continue
+            committed = committed_offset(consumer, tp)
+            state = PartitionState(
+                committed=committed,
+                head_acked=head_acked(consumer, tp) or (tp.partition, committed) in in_flight,
+                read_offset=read_offset(consumer, tp),
+                highwater=consumer.highwater(tp),
+                last_given=self._holes.last(tp.partition, generation),
+            )
+            hole = self._idle.check(tp.partition, state)
+            if hole is not None:
+                holes.append((tp, hole))
+        return holes
+
+    async def _fill_passed(self, tp: TP, hole: Hole, window: AckWindow[Pending]) -> None:
+        """Read ``hole`` of ``tp`` from Kafka and handle the offsets of it that were neither
+        acked nor are in flight: faust passed them without giving them to the stage."""
+        consumer = self.app.consumer
+        in_flight = _in_flight((window,))
+
+        def handled(offset: int) -> bool:
+            return acked(consumer, tp, offset) or (tp.partition, offset) in in_flight
+
+        missing = [o for o in range(hole.start, hole.end + 1) if not handled(o)]
+        if not missing:
+            return
+        generation = self.app.consumer_generation_id
+        hole = Hole(missing[0], missing[-1])
+        records = await self._read_range(tp.topic, tp.partition, hole.start, hole.end)
+        self._count_skipped(tp.partition, len(missing))
+        log.warning(
+            "%s partition %s: offsets %s..%s were never given to flow %s (faust passed them; "
+            "the partition's commit waited at the first), %s of them not handled; read from "
+            "Kafka, %s of those hold events, handled now",
+            tp.topic,
+            tp.partition,
+            hole.start,
+            hole.end,
+            self.flow.name,
+            len(missing),
+            sum(1 for r in records if not handled(r.offset)),
+        )
+        await self._fill(tp, hole, records, window, generation, handled)
+        self._holes.filled(tp.partition, generation, hole.end)
 
     def _report_lag(self, message: Any) -> None:
         """The source partition's lag once ``message`` is acked: the log end as last fetched
@@ -386,3 +506,12 @@ def _replayed(headers: Any) -> bool:
     through even when the key's last output had the same digest: it was asked for."""
     items = headers.items() if isinstance(headers, dict) else headers or ()
     return any(name == REPLAY_COUNT for name, _ in items)
+
+
+def _in_flight(windows: tuple[AckWindow[Pending], ...]) -> set[tuple[int, int]]:
+    """(partition, offset) of every source event in ``windows`` not acked yet."""
+    return {
+        (pending.event.message.partition, pending.event.message.offset)
+        for window in windows
+        for pending in window
+    }

@@ -37,6 +37,10 @@ class AckWindow(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __iter__(self) -> Iterator[T]:
+        """The items not settled yet, oldest first."""
+        return (item for item, _ in self._items)
+
     async def put(self, item: T, delivery: Awaitable[Any] | None) -> None:
         while len(self._items) >= self.limit:
             await self._wait_progress()

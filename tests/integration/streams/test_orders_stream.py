@@ -597,6 +597,54 @@ async def test_an_event_faust_dropped_at_the_committed_offset_is_read_again(
     assert f"{series} 1.0" in metrics
 
 
+async def test_an_event_faust_dropped_with_no_event_after_it_is_read_once_the_stage_is_idle(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """faust drops the last event of the partition (19) and gives nothing after it, so no
+    later offset shows a hole: the partition's commit waits at 19 (faust will not give it
+    again: its read offset is past it). The idle stage sees its commit held at an offset it
+    was never given, reads it from Kafka and maps it: all 20 events exactly once, committed
+    20, the skipped offset counted."""
+    run = uuid.uuid4().hex[:10]
+    name = f"idle{run}"
+    source, target = topics_of(name)
+    tp = TopicPartition(source, 0)
+    await ensure_topics(kafka_bootstrap, [TopicSpec(source, 1, 1), TopicSpec(target, 1, 1)])
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "kafka:\n  partitions: 1\nstreams:\n  idle_check_s: 1\nflows:\n" + only_flow(name),
+        encoding="utf-8",
+    )
+    events = [event(f"{run}-{i}") for i in range(20)]
+    keys = {e.key for e in events}
+    group = f"ferry-streams-{run}"
+    args = ("--drop", f"{source}:0:19", "--config", str(config))
+    worker = await asyncio.to_thread(
+        start_worker,
+        kafka_bootstrap,
+        tmp_path / "idle.log",
+        None,
+        args,
+        group=group,
+        module="tests.support.dropping_streams",
+    )
+    try:
+        await produce(kafka_bootstrap, source, events)
+        await wait_for_keys(kafka_bootstrap, target, keys, count=20, timeout_s=30)
+        await wait_committed(kafka_bootstrap, group, tp, 20)
+        await asyncio.sleep(3.0)  # more than an idle check and a commit: a late duplicate shows
+        outputs = [r for r in await read_all(kafka_bootstrap, target) if r.key in keys]
+        metrics = await scrape(worker.port)
+    finally:
+        await asyncio.to_thread(worker.stop)
+    log = worker.log_text()
+    assert f"fault: dropped ('{source}', 0, 19)" in log
+    assert sorted(r.key for r in outputs) == sorted(keys), log[-3000:]  # each exactly once
+    assert "offsets 19..19 were never given" in log, log[-3000:]
+    series = f'ferry_offsets_skipped_total{{partition="0",service="streams",topic="{source}"}}'
+    assert f"{series} 1.0" in metrics
+
+
 async def wait_committed(
     bootstrap: str, group: str, tp: TopicPartition, offset: int, timeout_s: float = 30.0
 ) -> None:

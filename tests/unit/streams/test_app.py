@@ -200,3 +200,75 @@ async def test_skipped_offsets_are_counted_read_from_kafka_and_handled(
     consumer: Any = app.app.consumer
     gaps = consumer._gap[TP("src.shop.orders", 0)]
     assert sorted((i.begin, i.end) for i in gaps) == [(101, 102), (103, 104)]
+
+
+async def test_offsets_faust_passed_are_found_while_idle_and_only_unhandled_ones_handled(
+    caplog: Any,
+) -> None:
+    """Partition 2's commit waits at 10: faust gave 11..19 before its seek set its read
+    offset back to 10, and 10 never came. Partition 0 is caught up; partition 1's head is in
+    flight. Two idle checks name 2's range; the stage reads it and handles 10 alone (11..19
+    were acked, 14 is in flight too), and counts it."""
+    from aiokafka import ConsumerRecord
+    from faust.types import TP
+
+    from streams.window import AckWindow
+
+    app = StreamsApp(load(environ={}))
+    stage = app.stages["shop-orders-to-odoo"]
+    topic = "src.shop.orders"
+    consumer: Any = app.app.consumer
+    tps = {p: TP(topic, p) for p in (0, 1, 2)}
+    consumer.assignment = lambda: {*tps.values(), TP("ferry.streams.x.last-sent", 2)}
+    highwater = {tps[0]: 5, tps[1]: 8, tps[2]: 20}
+    consumer.highwater = lambda tp: highwater.get(tp)
+    consumer._committed_offset.update({tps[0]: 5, tps[1]: 3, tps[2]: 10})
+    consumer._read_offset.update({tps[0]: 4, tps[1]: 7, tps[2]: 10})
+    consumer._acked_index[tps[2]] = {o for o in range(11, 20) if o != 14}
+    app.app.consumer_generation_id = 4
+    for partition, last in ((1, 7), (2, 19)):
+        stage._holes.delivered(partition, 4, last, None)
+
+    def in_flight(partition: int, offset: int) -> Any:
+        message = SimpleNamespace(partition=partition, offset=offset)
+        return SimpleNamespace(event=SimpleNamespace(message=message))
+
+    async def no_settle(item: Any) -> None:
+        return None
+
+    window: AckWindow[Any] = AckWindow(10, no_settle)
+    await window.put(in_flight(1, 3), None)
+    await window.put(in_flight(2, 14), None)
+    asked: list[tuple[int, int, int]] = []
+    handled: list[tuple[int, int]] = []
+
+    async def read_range(t: str, partition: int, start: int, end: int) -> list[Any]:
+        asked.append((partition, start, end))
+        return [
+            ConsumerRecord(t, partition, o, 1_700_000_000_000, 0, b"k", b"v", None, 1, 1, ())
+            for o in range(start, end + 1)
+        ]
+
+    async def process(event: Any, window: Any) -> None:
+        handled.append((event.message.partition, event.message.offset))
+
+    stage._read_range = read_range
+    stage._process = process  # type: ignore[method-assign]
+    assert stage._passed_holes((window,)) == []  # seen once: not yet
+    holes = stage._passed_holes((window,))
+    assert [(tp.partition, h.start, h.end) for tp, h in holes] == [(2, 10, 19)]
+    for tp, hole in holes:
+        await stage._fill_passed(tp, hole, window)
+    assert asked == [(2, 10, 10)]
+    assert handled == [(2, 10)]
+    assert stage._holes.last(2, 4) == 19  # the fill was behind what was given
+    skipped = app.metrics.registry.get_sample_value(
+        "ferry_offsets_skipped_total", {"service": "streams", "topic": topic, "partition": "2"}
+    )
+    assert skipped == 1.0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "src.shop.orders partition 2: offsets 10..10 were never given to flow "
+        "shop-orders-to-odoo (faust passed them; the partition's commit waited at the first), "
+        "1 of them not handled; read from Kafka, 1 of those hold events, handled now"
+    ]
