@@ -527,6 +527,36 @@ async def test_a_failed_delivery_mid_window_commits_no_later_offset(
     assert [i for i in written if i > poison], written[-5:]
 
 
+@dataclass
+class OnePartitionCase:
+    """A test's own one-partition flow (idle checks every second) and its 20 events."""
+
+    source: str
+    target: str
+    tp: TopicPartition
+    config: Path
+    events: list[Sent]
+    keys: set[bytes]
+    group: str
+
+
+async def one_partition_case(bootstrap: str, tmp_path: Path, prefix: str) -> OnePartitionCase:
+    run = uuid.uuid4().hex[:10]
+    name = f"{prefix}{run}"
+    source, target = topics_of(name)
+    await ensure_topics(bootstrap, [TopicSpec(source, 1, 1), TopicSpec(target, 1, 1)])
+    config = tmp_path / "ferry.yaml"
+    config.write_text(
+        "kafka:\n  partitions: 1\nstreams:\n  idle_check_s: 1\nflows:\n" + only_flow(name),
+        encoding="utf-8",
+    )
+    events = [event(f"{run}-{i}") for i in range(20)]
+    keys = {e.key for e in events}
+    return OnePartitionCase(
+        source, target, TopicPartition(source, 0), config, events, keys, f"ferry-streams-{run}"
+    )
+
+
 @pytest.mark.parametrize(
     ("restart", "backlog"),
     [(False, False), (True, False), (True, True)],
@@ -546,19 +576,9 @@ async def test_an_event_faust_dropped_at_the_committed_offset_is_read_again(
     reaches 20. ``backlog-at-a-restart``: 10..19 wait on the source before the new worker
     starts, so faust may hand over 11.. before its seek told the stage the committed offset (no
     hole shows then): the idle stage finds 10 passed and reads it."""
-    run = uuid.uuid4().hex[:10]
-    name = f"holes{run}"
-    source, target = topics_of(name)
-    tp = TopicPartition(source, 0)
-    await ensure_topics(kafka_bootstrap, [TopicSpec(source, 1, 1), TopicSpec(target, 1, 1)])
-    config = tmp_path / "ferry.yaml"
-    config.write_text(
-        "kafka:\n  partitions: 1\nstreams:\n  idle_check_s: 1\nflows:\n" + only_flow(name),
-        encoding="utf-8",
-    )
-    events = [event(f"{run}-{i}") for i in range(20)]
-    keys = {e.key for e in events}
-    group = f"ferry-streams-{run}"
+    case = await one_partition_case(kafka_bootstrap, tmp_path, "holes")
+    source, target, tp, config = case.source, case.target, case.tp, case.config
+    events, keys, group = case.events, case.keys, case.group
     dropping = ("--drop", f"{source}:0:10", "--config", str(config))
 
     def start(log: str, args: tuple[str, ...], module: str) -> Worker:
@@ -619,19 +639,9 @@ async def test_an_event_faust_dropped_with_no_event_after_it_is_read_once_the_st
     again: its read offset is past it). The idle stage sees its commit held at an offset it
     was never given, reads it from Kafka and maps it: all 20 events exactly once, committed
     20, the skipped offset counted."""
-    run = uuid.uuid4().hex[:10]
-    name = f"idle{run}"
-    source, target = topics_of(name)
-    tp = TopicPartition(source, 0)
-    await ensure_topics(kafka_bootstrap, [TopicSpec(source, 1, 1), TopicSpec(target, 1, 1)])
-    config = tmp_path / "ferry.yaml"
-    config.write_text(
-        "kafka:\n  partitions: 1\nstreams:\n  idle_check_s: 1\nflows:\n" + only_flow(name),
-        encoding="utf-8",
-    )
-    events = [event(f"{run}-{i}") for i in range(20)]
-    keys = {e.key for e in events}
-    group = f"ferry-streams-{run}"
+    case = await one_partition_case(kafka_bootstrap, tmp_path, "idle")
+    source, target, tp, config = case.source, case.target, case.tp, case.config
+    events, keys, group = case.events, case.keys, case.group
     args = ("--drop", f"{source}:0:19", "--config", str(config))
     worker = await asyncio.to_thread(
         start_worker,
