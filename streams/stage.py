@@ -338,7 +338,7 @@ class FlowStage:
                 committed=committed,
                 head_acked=head_acked(consumer, tp) or (tp.partition, committed) in in_flight,
                 read_offset=read_offset(consumer, tp),
-                highwater=consumer.highwater(tp),
+                highwater=_highwater(consumer, tp),
                 last_given=self._holes.last(tp.partition, generation),
             )
             hole = self._idle.check(tp.partition, state)
@@ -515,3 +515,13 @@ def _in_flight(windows: tuple[AckWindow[Pending], ...]) -> set[tuple[int, int]]:
         for window in windows
         for pending in window
     }
+
+
+def _highwater(consumer: Any, tp: TP) -> int | None:
+    """The partition's log end as last fetched; ``None`` when unknown, or when the partition
+    left the assignment meanwhile (the consumer's thread rebalances on its own)."""
+    try:
+        high: int | None = consumer.highwater(tp)
+    except Exception:
+        return None
+    return high

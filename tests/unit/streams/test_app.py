@@ -206,9 +206,9 @@ async def test_offsets_faust_passed_are_found_while_idle_and_only_unhandled_ones
     caplog: Any,
 ) -> None:
     """Partition 2's commit waits at 10: faust gave 11..19 before its seek set its read
-    offset back to 10, and 10 never came. Partition 0 is caught up; partition 1's head is in
-    flight. Two idle checks name 2's range; the stage reads it and handles 10 alone (11..19
-    were acked, 14 is in flight too), and counts it."""
+    offset back to 10, and 10 never came. Partition 0 is being revoked (its highwater
+    raises); partition 1's head is in flight. Two idle checks name 2's range; the stage reads
+    it and handles 10 alone (11..19 were acked, 14 is in flight too), and counts it."""
     from aiokafka import ConsumerRecord
     from faust.types import TP
 
@@ -220,8 +220,8 @@ async def test_offsets_faust_passed_are_found_while_idle_and_only_unhandled_ones
     consumer: Any = app.app.consumer
     tps = {p: TP(topic, p) for p in (0, 1, 2)}
     consumer.assignment = lambda: {*tps.values(), TP("ferry.streams.x.last-sent", 2)}
-    highwater = {tps[0]: 5, tps[1]: 8, tps[2]: 20}
-    consumer.highwater = lambda tp: highwater.get(tp)
+    highwater = {tps[1]: 8, tps[2]: 20}  # partition 0 left the assignment: highwater raises
+    consumer.highwater = lambda tp: highwater[tp]
     consumer._committed_offset.update({tps[0]: 5, tps[1]: 3, tps[2]: 10})
     consumer._read_offset.update({tps[0]: 4, tps[1]: 7, tps[2]: 10})
     consumer._acked_index[tps[2]] = {o for o in range(11, 20) if o != 14}
