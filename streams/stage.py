@@ -310,7 +310,7 @@ class FlowStage:
                     continue
                 async with self._turn:
                     for tp, hole in holes:
-                        await self._fill_passed(tp, hole, windows[0])
+                        await self._fill_passed(tp, hole, windows)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the partition's commit keeps waiting: nothing is lost
@@ -346,11 +346,14 @@ class FlowStage:
                 holes.append((tp, hole))
         return holes
 
-    async def _fill_passed(self, tp: TP, hole: Hole, window: AckWindow[Pending]) -> None:
+    async def _fill_passed(
+        self, tp: TP, hole: Hole, windows: tuple[AckWindow[Pending], ...]
+    ) -> None:
         """Read ``hole`` of ``tp`` from Kafka and handle the offsets of it that were neither
-        acked nor are in flight: faust passed them without giving them to the stage."""
+        acked nor are in flight in ``windows``: faust passed them without giving them to the
+        stage. The events go into the first window, as the agent's do."""
         consumer = self.app.consumer
-        in_flight = _in_flight((window,))
+        in_flight = _in_flight(windows)
 
         def handled(offset: int) -> bool:
             return acked(consumer, tp, offset) or (tp.partition, offset) in in_flight
@@ -374,7 +377,7 @@ class FlowStage:
             len(missing),
             sum(1 for r in records if not handled(r.offset)),
         )
-        await self._fill(tp, hole, records, window, generation, handled)
+        await self._fill(tp, hole, records, windows[0], generation, handled)
         self._holes.filled(tp.partition, generation, hole.end)
 
     def _report_lag(self, message: Any) -> None:

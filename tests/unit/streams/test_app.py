@@ -208,7 +208,7 @@ async def test_offsets_faust_passed_are_found_while_idle_and_only_unhandled_ones
     """Partition 2's commit waits at 10: faust gave 11..19 before its seek set its read
     offset back to 10, and 10 never came. Partition 0 is being revoked (its highwater
     raises); partition 1's head is in flight. Two idle checks name 2's range; the stage reads
-    it and handles 10 alone (11..19 were acked, 14 is in flight too), and counts it."""
+    it and handles 10 alone (11..19 were acked or are in flight: 14 and 16), and counts it."""
     from aiokafka import ConsumerRecord
     from faust.types import TP
 
@@ -224,7 +224,7 @@ async def test_offsets_faust_passed_are_found_while_idle_and_only_unhandled_ones
     consumer.highwater = lambda tp: highwater[tp]
     consumer._committed_offset.update({tps[0]: 5, tps[1]: 3, tps[2]: 10})
     consumer._read_offset.update({tps[0]: 4, tps[1]: 7, tps[2]: 10})
-    consumer._acked_index[tps[2]] = {o for o in range(11, 20) if o != 14}
+    consumer._acked_index[tps[2]] = {o for o in range(11, 20) if o not in (14, 16)}
     app.app.consumer_generation_id = 4
     for partition, last in ((1, 7), (2, 19)):
         stage._holes.delivered(partition, 4, last, None)
@@ -237,8 +237,10 @@ async def test_offsets_faust_passed_are_found_while_idle_and_only_unhandled_ones
         return None
 
     window: AckWindow[Any] = AckWindow(10, no_settle)
+    recorded: AckWindow[Any] = AckWindow(10, no_settle)  # sent, its changelog record not yet
     await window.put(in_flight(1, 3), None)
     await window.put(in_flight(2, 14), None)
+    await recorded.put(in_flight(2, 16), None)
     asked: list[tuple[int, int, int]] = []
     handled: list[tuple[int, int]] = []
 
@@ -254,11 +256,11 @@ async def test_offsets_faust_passed_are_found_while_idle_and_only_unhandled_ones
 
     stage._read_range = read_range
     stage._process = process  # type: ignore[method-assign]
-    assert stage._passed_holes((window,)) == []  # seen once: not yet
-    holes = stage._passed_holes((window,))
+    assert stage._passed_holes((window, recorded)) == []  # seen once: not yet
+    holes = stage._passed_holes((window, recorded))
     assert [(tp.partition, h.start, h.end) for tp, h in holes] == [(2, 10, 19)]
     for tp, hole in holes:
-        await stage._fill_passed(tp, hole, window)
+        await stage._fill_passed(tp, hole, (window, recorded))
     assert asked == [(2, 10, 10)]
     assert handled == [(2, 10)]
     assert stage._holes.last(2, 4) == 19  # the fill was behind what was given
