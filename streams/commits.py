@@ -33,8 +33,7 @@ def head_acked(consumer: Any, tp: TP) -> bool:
     committed = committed_offset(consumer, tp)
     if committed is None:
         return True
-    acked = consumer._acked_index.get(tp)
-    if acked is not None and committed in acked:
+    if acked(consumer, tp, committed):
         return True
     gaps = consumer._gap.get(tp)
     return bool(gaps) and bool(gaps.at(committed))

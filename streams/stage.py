@@ -383,10 +383,8 @@ class FlowStage:
     def _report_lag(self, message: Any) -> None:
         """The source partition's lag once ``message`` is acked: the log end as last fetched
         (faust's highwater) past it. A stopped partition keeps its last value."""
-        try:  # aiokafka's highwater is None until the first fetch of the partition
-            high: int | None = self.app.consumer.highwater(TP(message.topic, message.partition))
-        except Exception:  # no consumer yet, or it is stopping
-            return
+        # None until the first fetch of the partition, or with no consumer (yet, or stopping)
+        high = _highwater(self.app.consumer, TP(message.topic, message.partition))
         if high is None:
             return
         gauge = self._lag.get(message.partition)
@@ -521,8 +519,9 @@ def _in_flight(windows: tuple[AckWindow[Pending], ...]) -> set[tuple[int, int]]:
 
 
 def _highwater(consumer: Any, tp: TP) -> int | None:
-    """The partition's log end as last fetched; ``None`` when unknown, or when the partition
-    left the assignment meanwhile (the consumer's thread rebalances on its own)."""
+    """The partition's log end as last fetched; ``None`` when unknown: not fetched yet, no
+    consumer (yet, or stopping), or the partition left the assignment meanwhile (the
+    consumer's thread rebalances on its own)."""
     try:
         high: int | None = consumer.highwater(tp)
     except Exception:
